@@ -1,0 +1,5 @@
+import sys
+
+from kyb.main import main
+
+sys.exit(main())

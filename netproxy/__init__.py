@@ -1,0 +1,1 @@
+"""netproxy package."""
