@@ -1,0 +1,37 @@
+"""`kyb runtime`: the CRI v1 runtime daemon on a unix socket."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from kyb import logging_setup
+from kyb.defaults import DEFAULT_RUNTIME_ROOT, DEFAULT_RUNTIME_SOCKET
+from kyb.errors import CommandError
+
+NAME = "runtime"
+HELP = "serve the CRI v1 runtime (RuntimeService and ImageService) on a unix socket"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--socket", type=Path, default=Path(DEFAULT_RUNTIME_SOCKET),
+        help=f"unix socket to serve the CRI on (default: {DEFAULT_RUNTIME_SOCKET})",
+    )
+    parser.add_argument(
+        "--root", type=Path, default=Path(DEFAULT_RUNTIME_ROOT),
+        help=f"directory for images, pod and container state (default: {DEFAULT_RUNTIME_ROOT})",
+    )
+    logging_setup.add_log_level_argument(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from runtime.daemon import DaemonError, RuntimeDaemon
+
+    logging_setup.configure(args.log_level)
+    daemon = RuntimeDaemon(args.socket.absolute(), args.root.absolute())
+    try:
+        daemon.serve_until_signalled()
+    except DaemonError as e:
+        raise CommandError(str(e)) from e
+    return 0
