@@ -1,0 +1,223 @@
+"""Control groups: one interface, a v1 driver and a v2 driver, chosen by what the machine mounts.
+
+A pod gets a cgroup (``<parent>/<sandbox id>`` by default, or the sandbox's ``cgroup_parent``
+when the kubelet names one) and every container a cgroup below it, as containerd lays them out.
+Limits arrive as CRI ``LinuxContainerResources`` turned into the plain ``Resources`` value; each
+driver translates them into its own files (cgroup v1's ``cpu.shares`` becomes v2's
+``cpu.weight`` with runc's conversion, memory+swap becomes ``memory.swap.max``, ...). Stats come
+back as one ``Stats`` value whatever the hierarchy.
+
+Detection looks at ``/sys/fs/cgroup`` itself: it is v2 only when that mount point *is* a cgroup2
+filesystem. A hybrid machine (v1 controllers plus an empty cgroup2 at ``/sys/fs/cgroup/unified``)
+is v1.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+CGROUP_ROOT = "/sys/fs/cgroup"
+
+
+class CgroupError(Exception):
+    """A cgroup operation failed; the message names the file and the kernel's answer."""
+
+
+@dataclass
+class Resources:
+    """The limits a pod or container cgroup enforces; zero means 'leave the default'."""
+
+    cpu_shares: int = 0
+    cpu_quota: int = 0
+    cpu_period: int = 0
+    memory_limit: int = 0
+    memory_swap_limit: int = 0
+    pids_limit: int = 0
+    cpuset_cpus: str = ""
+    cpuset_mems: str = ""
+    unified: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Resources:
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass
+class Stats:
+    """Usage as the CRI stats calls report it."""
+
+    timestamp_ns: int = 0
+    cpu_usage_ns: int = 0
+    memory_usage: int = 0
+    memory_working_set: int = 0
+    memory_rss: int = 0
+    page_faults: int = 0
+    major_page_faults: int = 0
+    oom_kills: int = 0
+    pids: int = 0
+
+
+class CgroupDriver(ABC):
+    """One hierarchy layout. Paths are cgroup paths (``/kyb/<pod>/<container>``)."""
+
+    version: int
+
+    @abstractmethod
+    def create(self, path: str, resources: Resources | None = None) -> None:
+        """Make the cgroup (and missing parents) and apply ``resources``."""
+
+    @abstractmethod
+    def update(self, path: str, resources: Resources) -> None:
+        """Apply new limits to an existing cgroup."""
+
+    @abstractmethod
+    def procs_files(self, path: str) -> list[str]:
+        """The ``cgroup.procs`` files a process writes its pid to in order to join ``path``."""
+
+    @abstractmethod
+    def pids(self, path: str) -> list[int]:
+        """Processes in the cgroup (not its children)."""
+
+    @abstractmethod
+    def stats(self, path: str) -> Stats:
+        """Usage counters now."""
+
+    @abstractmethod
+    def oom_kills(self, path: str) -> int:
+        """How many processes the OOM killer killed in this cgroup."""
+
+    @abstractmethod
+    def exists(self, path: str) -> bool:
+        """Whether the cgroup directory exists."""
+
+    @abstractmethod
+    def _dirs(self, path: str) -> list[str]:
+        """Every directory backing ``path`` (one per v1 hierarchy, one on v2)."""
+
+    def add_process(self, path: str, pid: int) -> None:
+        for procs in self.procs_files(path):
+            write_file(procs, str(pid))
+
+    def kill_all(self, path: str, timeout: float = 5.0) -> None:
+        """SIGKILL every process in the cgroup and its children until none is left."""
+        deadline = time.monotonic() + timeout
+        while True:
+            alive = self._all_pids(path)
+            if not alive:
+                return
+            for pid in alive:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            if time.monotonic() > deadline:
+                raise CgroupError(f"processes {alive} in cgroup {path} survive SIGKILL")
+            time.sleep(0.01)
+
+    def _all_pids(self, path: str) -> list[int]:
+        found: set[int] = set()
+        for top in self._dirs(path):
+            for dirpath, _dirs, files in os.walk(top):
+                if "cgroup.procs" in files:
+                    found.update(_read_pids(os.path.join(dirpath, "cgroup.procs")))
+        return sorted(found)
+
+    def remove(self, path: str, timeout: float = 5.0) -> None:
+        """Kill what is left inside, then remove the cgroup and its children, bottom up."""
+        self.kill_all(path, timeout)
+        for top in self._dirs(path):
+            if not os.path.isdir(top):
+                continue
+            for dirpath, _dirs, _files in sorted(os.walk(top, topdown=False), key=lambda w: -len(w[0])):
+                _rmdir_when_empty(dirpath, timeout)
+
+
+def _rmdir_when_empty(path: str, timeout: float) -> None:
+    """rmdir a cgroup; EBUSY lasts until exited processes are fully gone, so retry briefly."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            os.rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError as e:
+            if time.monotonic() > deadline:
+                raise CgroupError(f"cannot remove cgroup {path}: {e.strerror}") from e
+            time.sleep(0.01)
+
+
+def _read_pids(procs: str) -> list[int]:
+    try:
+        with open(procs) as f:
+            return [int(line) for line in f if line.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def write_file(path: str, value: str) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
+    except OSError as e:
+        raise CgroupError(f"cannot open {path}: {e.strerror}") from e
+    try:
+        os.write(fd, value.encode())
+    except OSError as e:
+        raise CgroupError(f"cannot write {value!r} to {path}: {e.strerror}") from e
+    finally:
+        os.close(fd)
+
+
+def read_file(path: str) -> str:
+    with open(path) as f:
+        return f.read().strip()
+
+
+def read_flat_keyed(path: str) -> dict[str, int]:
+    """Parse ``key value`` lines (memory.stat, cpu.stat, memory.events, memory.oom_control)."""
+    values: dict[str, int] = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 2 and parts[1].lstrip("-").isdigit():
+                    values[parts[0]] = int(parts[1])
+    except FileNotFoundError:
+        pass
+    return values
+
+
+def cgroup_mounts(mountinfo: str = "/proc/self/mountinfo") -> list[tuple[str, str, str]]:
+    """(mount point, fstype, super options) of every cgroup and cgroup2 mount."""
+    mounts = []
+    with open(mountinfo) as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            fields = left.split()
+            rfields = right.split()
+            if len(rfields) >= 3 and rfields[0] in ("cgroup", "cgroup2"):
+                mounts.append((fields[4], rfields[0], rfields[2]))
+    return mounts
+
+
+def detect_version(mountinfo: str = "/proc/self/mountinfo", root: str = CGROUP_ROOT) -> int:
+    for point, fstype, _opts in cgroup_mounts(mountinfo):
+        if point == root and fstype == "cgroup2":
+            return 2
+    return 1
+
+
+def driver_for_host(mountinfo: str = "/proc/self/mountinfo") -> CgroupDriver:
+    """The driver matching this machine's cgroup layout."""
+    from runtime.cgroups import v1, v2
+
+    if detect_version(mountinfo) == 2:
+        return v2.V2Driver(CGROUP_ROOT)
+    return v1.V1Driver.from_mountinfo(mountinfo)

@@ -1,0 +1,165 @@
+"""cgroup v1: one directory per controller hierarchy (``/sys/fs/cgroup/<controller>/<path>``).
+
+A cgroup here is the same relative path created in each hierarchy we use. Two v1 quirks shape
+the code: a new cpuset cgroup starts with empty ``cpuset.cpus``/``cpuset.mems`` and refuses
+tasks until they are filled (we copy the parent's down the path), and memory+swap is one limit
+(``memory.memsw.limit_in_bytes``) that must never be below the memory limit, so the write order
+depends on whether limits grow or shrink. OOM kills are counted by ``oom_kill`` in
+``memory.oom_control``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from runtime.cgroups import (
+    CgroupDriver,
+    CgroupError,
+    Resources,
+    Stats,
+    _read_pids,
+    cgroup_mounts,
+    read_file,
+    read_flat_keyed,
+    write_file,
+)
+
+CONTROLLERS = ("cpu", "cpuacct", "cpuset", "memory", "pids", "freezer")
+
+
+class V1Driver(CgroupDriver):
+    version = 1
+
+    def __init__(self, hierarchies: dict[str, str]) -> None:
+        """``hierarchies`` maps a controller name to the mount point of its hierarchy."""
+        self.hierarchies = hierarchies
+
+    @classmethod
+    def from_mountinfo(cls, mountinfo: str = "/proc/self/mountinfo") -> V1Driver:
+        hierarchies: dict[str, str] = {}
+        for point, fstype, opts in cgroup_mounts(mountinfo):
+            if fstype != "cgroup":
+                continue
+            for opt in opts.split(","):
+                if opt in CONTROLLERS and opt not in hierarchies:
+                    hierarchies[opt] = point
+        if "memory" not in hierarchies or "cpu" not in hierarchies:
+            raise CgroupError("no cgroup v1 cpu and memory hierarchies are mounted")
+        return cls(hierarchies)
+
+    def _dir(self, controller: str, path: str) -> str | None:
+        point = self.hierarchies.get(controller)
+        return None if point is None else os.path.join(point, path.lstrip("/"))
+
+    def _dirs(self, path: str) -> list[str]:
+        return sorted({os.path.join(p, path.lstrip("/")) for p in self.hierarchies.values()})
+
+    def exists(self, path: str) -> bool:
+        d = self._dir("memory", path)
+        return d is not None and os.path.isdir(d)
+
+    def create(self, path: str, resources: Resources | None = None) -> None:
+        for d in self._dirs(path):
+            os.makedirs(d, exist_ok=True)
+        if "cpuset" in self.hierarchies:
+            self._init_cpuset(path)
+        if resources is not None:
+            self.update(path, resources)
+
+    def _init_cpuset(self, path: str) -> None:
+        base = self.hierarchies["cpuset"]
+        current = base
+        for part in [p for p in path.split("/") if p]:
+            parent, current = current, os.path.join(current, part)
+            for name in ("cpuset.cpus", "cpuset.mems"):
+                target = os.path.join(current, name)
+                if not read_file(target):
+                    write_file(target, read_file(os.path.join(parent, name)))
+
+    def update(self, path: str, resources: Resources) -> None:
+        r = resources
+        cpu = self._dir("cpu", path)
+        if cpu is not None:
+            if r.cpu_shares > 0:
+                write_file(os.path.join(cpu, "cpu.shares"), str(r.cpu_shares))
+            if r.cpu_period > 0:
+                write_file(os.path.join(cpu, "cpu.cfs_period_us"), str(r.cpu_period))
+            if r.cpu_quota != 0:
+                write_file(os.path.join(cpu, "cpu.cfs_quota_us"), str(r.cpu_quota if r.cpu_quota > 0 else -1))
+        memory = self._dir("memory", path)
+        if memory is not None and (r.memory_limit > 0 or r.memory_swap_limit != 0):
+            self._set_memory(memory, r.memory_limit, r.memory_swap_limit)
+        pids = self._dir("pids", path)
+        pids_limit = r.pids_limit or _unified_int(r.unified.get("pids.max"))
+        if pids is not None and pids_limit:
+            write_file(os.path.join(pids, "pids.max"), "max" if pids_limit < 0 else str(pids_limit))
+        cpuset = self._dir("cpuset", path)
+        if cpuset is not None:
+            if r.cpuset_cpus:
+                write_file(os.path.join(cpuset, "cpuset.cpus"), r.cpuset_cpus)
+            if r.cpuset_mems:
+                write_file(os.path.join(cpuset, "cpuset.mems"), r.cpuset_mems)
+
+    def _set_memory(self, memory: str, limit: int, swap: int) -> None:
+        limit_file = os.path.join(memory, "memory.limit_in_bytes")
+        memsw_file = os.path.join(memory, "memory.memsw.limit_in_bytes")
+        has_memsw = os.path.exists(memsw_file)
+        if swap == 0 or not has_memsw:
+            if limit > 0:
+                write_file(limit_file, str(limit))
+            return
+        # memsw may never be below the memory limit: when growing, raise memsw first.
+        steps = [(memsw_file, swap), (limit_file, limit)]
+        current = int(read_file(limit_file))
+        if 0 < limit < current and swap > 0:
+            steps.reverse()
+        for file, value in steps:
+            if value != 0:
+                write_file(file, str(value))
+
+    def procs_files(self, path: str) -> list[str]:
+        return [os.path.join(d, "cgroup.procs") for d in self._dirs(path)]
+
+    def pids(self, path: str) -> list[int]:
+        d = self._dir("memory", path)
+        return [] if d is None else _read_pids(os.path.join(d, "cgroup.procs"))
+
+    def oom_kills(self, path: str) -> int:
+        d = self._dir("memory", path)
+        return 0 if d is None else read_flat_keyed(os.path.join(d, "memory.oom_control")).get("oom_kill", 0)
+
+    def stats(self, path: str) -> Stats:
+        stats = Stats(timestamp_ns=time.time_ns())
+        cpuacct = self._dir("cpuacct", path)
+        if cpuacct is not None:
+            try:
+                stats.cpu_usage_ns = int(read_file(os.path.join(cpuacct, "cpuacct.usage")))
+            except (OSError, ValueError):
+                pass
+        memory = self._dir("memory", path)
+        if memory is not None:
+            try:
+                stats.memory_usage = int(read_file(os.path.join(memory, "memory.usage_in_bytes")))
+            except (OSError, ValueError):
+                pass
+            mstat = read_flat_keyed(os.path.join(memory, "memory.stat"))
+            inactive = mstat.get("total_inactive_file", 0)
+            stats.memory_working_set = max(0, stats.memory_usage - inactive)
+            stats.memory_rss = mstat.get("total_rss", 0)
+            stats.page_faults = mstat.get("total_pgfault", 0)
+            stats.major_page_faults = mstat.get("total_pgmajfault", 0)
+            stats.oom_kills = self.oom_kills(path)
+        pids = self._dir("pids", path)
+        if pids is not None:
+            try:
+                stats.pids = int(read_file(os.path.join(pids, "pids.current")))
+            except (OSError, ValueError):
+                pass
+        return stats
+
+
+def _unified_int(value: str | None) -> int:
+    if value is None:
+        return 0
+    return -1 if value.strip() == "max" else int(value)

@@ -1,0 +1,114 @@
+"""cgroup v2: one unified hierarchy (``/sys/fs/cgroup/<path>``).
+
+Controllers must be enabled in every ancestor's ``cgroup.subtree_control`` before a child can
+use them, and processes may only live in leaves, so pods hold no processes of their own (the
+sandbox holder gets a leaf like any container). Values follow runc's translation of the CRI's
+v1-shaped numbers: ``cpu.weight = 1 + ((shares - 2) * 9999) / 262142``, quota/period become
+``cpu.max``, and the CRI's memory+swap total becomes ``memory.swap.max = total - memory``.
+Anything in ``Resources.unified`` is written verbatim, as the CRI defines it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from runtime.cgroups import CgroupDriver, Resources, Stats, _read_pids, read_file, read_flat_keyed, write_file
+
+WANTED_CONTROLLERS = ("cpu", "cpuset", "memory", "pids", "io")
+
+
+def shares_to_weight(shares: int) -> int:
+    if shares == 0:
+        return 0
+    return 1 + ((shares - 2) * 9999) // 262142
+
+
+class V2Driver(CgroupDriver):
+    version = 2
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    def _dir(self, path: str) -> str:
+        return os.path.join(self.root, path.lstrip("/"))
+
+    def _dirs(self, path: str) -> list[str]:
+        return [self._dir(path)]
+
+    def exists(self, path: str) -> bool:
+        return os.path.isdir(self._dir(path))
+
+    def create(self, path: str, resources: Resources | None = None) -> None:
+        current = self.root
+        for part in [p for p in path.split("/") if p]:
+            self._enable_controllers(current)
+            current = os.path.join(current, part)
+            os.makedirs(current, exist_ok=True)
+        if resources is not None:
+            self.update(path, resources)
+
+    def _enable_controllers(self, directory: str) -> None:
+        try:
+            available = read_file(os.path.join(directory, "cgroup.controllers")).split()
+        except FileNotFoundError:
+            return
+        enabled = read_file(os.path.join(directory, "cgroup.subtree_control")).split()
+        missing = [c for c in WANTED_CONTROLLERS if c in available and c not in enabled]
+        if missing:
+            write_file(os.path.join(directory, "cgroup.subtree_control"), " ".join("+" + c for c in missing))
+
+    def update(self, path: str, resources: Resources) -> None:
+        r = resources
+        d = self._dir(path)
+        if r.cpu_shares > 0:
+            write_file(os.path.join(d, "cpu.weight"), str(shares_to_weight(r.cpu_shares)))
+        if r.cpu_quota != 0 or r.cpu_period > 0:
+            quota = str(r.cpu_quota) if r.cpu_quota > 0 else "max"
+            write_file(os.path.join(d, "cpu.max"), f"{quota} {r.cpu_period or 100000}")
+        if r.memory_limit > 0:
+            write_file(os.path.join(d, "memory.max"), str(r.memory_limit))
+        if r.memory_swap_limit != 0:
+            if r.memory_swap_limit < 0:
+                swap = "max"
+            else:
+                swap = str(max(0, r.memory_swap_limit - r.memory_limit)) if r.memory_limit > 0 else str(r.memory_swap_limit)
+            if os.path.exists(os.path.join(d, "memory.swap.max")):
+                write_file(os.path.join(d, "memory.swap.max"), swap)
+        if r.pids_limit:
+            write_file(os.path.join(d, "pids.max"), "max" if r.pids_limit < 0 else str(r.pids_limit))
+        if r.cpuset_cpus:
+            write_file(os.path.join(d, "cpuset.cpus"), r.cpuset_cpus)
+        if r.cpuset_mems:
+            write_file(os.path.join(d, "cpuset.mems"), r.cpuset_mems)
+        for name, value in sorted(r.unified.items()):
+            write_file(os.path.join(d, name), value)
+
+    def procs_files(self, path: str) -> list[str]:
+        return [os.path.join(self._dir(path), "cgroup.procs")]
+
+    def pids(self, path: str) -> list[int]:
+        return _read_pids(os.path.join(self._dir(path), "cgroup.procs"))
+
+    def oom_kills(self, path: str) -> int:
+        return read_flat_keyed(os.path.join(self._dir(path), "memory.events")).get("oom_kill", 0)
+
+    def stats(self, path: str) -> Stats:
+        d = self._dir(path)
+        stats = Stats(timestamp_ns=time.time_ns())
+        stats.cpu_usage_ns = read_flat_keyed(os.path.join(d, "cpu.stat")).get("usage_usec", 0) * 1000
+        try:
+            stats.memory_usage = int(read_file(os.path.join(d, "memory.current")))
+        except (OSError, ValueError):
+            pass
+        mstat = read_flat_keyed(os.path.join(d, "memory.stat"))
+        stats.memory_working_set = max(0, stats.memory_usage - mstat.get("inactive_file", 0))
+        stats.memory_rss = mstat.get("anon", 0)
+        stats.page_faults = mstat.get("pgfault", 0)
+        stats.major_page_faults = mstat.get("pgmajfault", 0)
+        stats.oom_kills = self.oom_kills(path)
+        try:
+            stats.pids = int(read_file(os.path.join(d, "pids.current")))
+        except (OSError, ValueError):
+            pass
+        return stats

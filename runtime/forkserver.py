@@ -1,0 +1,206 @@
+"""The single-threaded process that forks holders, shims and exec helpers for the daemon.
+
+The gRPC daemon is multi-threaded, and forking a multi-threaded process leaves locks held by
+threads that do not exist in the child; ``setns`` into a mount namespace even refuses a
+multi-threaded caller. So the daemon starts this server once (a fresh interpreter via
+``python -m runtime.forkserver``, importing only what the forked children need) and sends it
+requests over a SOCK_SEQPACKET unix socket: one connection per request, a JSON message plus
+file descriptors (exec stdio) passed with SCM_RIGHTS. The server forks a child per request and
+goes straight back to ``accept``; the child owns the connection and answers on it, so a slow
+container start never blocks the next one.
+
+Requests: ``{"op": "sandbox", ...}`` -> holder pid; ``{"op": "start", "container_dir": ...}``
+-> container pid or error; ``{"op": "exec", ...}`` -> pid, then exit code. The server dies with
+the daemon (PR_SET_PDEATHSIG); the shims and holders it forked do not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+from runtime.linux.syscalls import PR_SET_PDEATHSIG, LibcKernel, set_process_name
+from runtime.shim.container import run_shim
+from runtime.shim.exec import run_exec
+from runtime.shim.holder import spawn_holder
+
+MAX_MESSAGE = 1 << 16
+
+
+class ForkServerError(Exception):
+    """The fork server is unreachable or answered with a malformed message."""
+
+
+def _reap_children() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _handle(kernel: LibcKernel, conn: socket.socket, request: dict, fds: list[int]) -> None:
+    """Runs in the forked child. Never returns."""
+    op = request.get("op")
+    try:
+        if op == "exec":
+            os.setsid()
+            run_exec(kernel, conn, request, fds)
+        os.setsid()
+        if op == "start":
+            if os.fork() == 0:
+                run_shim(kernel, conn, request["container_dir"])
+            os._exit(0)
+        if op == "sandbox":
+            pid = spawn_holder(kernel, request)
+            conn.send(json.dumps({"pid": pid}).encode())
+            os._exit(0)
+        conn.send(json.dumps({"error": f"unknown fork server request {op!r}"}).encode())
+    except BaseException as e:  # noqa: B036 - the daemon must hear about every failure
+        try:
+            conn.send(json.dumps({"error": f"{type(e).__name__}: {e}"}).encode())
+        except OSError:
+            pass
+    os._exit(1)
+
+
+def serve(socket_path: str) -> None:
+    kernel = LibcKernel()
+    kernel.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() == 1:
+        return
+    set_process_name(kernel, "kyb-forkserver")
+    try:
+        os.unlink(socket_path)
+    except FileNotFoundError:
+        pass
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    listener.bind(socket_path)
+    os.chmod(socket_path, 0o600)
+    listener.listen(128)
+    listener.settimeout(1.0)
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    devnull = os.open("/dev/null", os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    while True:
+        _reap_children()
+        try:
+            conn, _ = listener.accept()
+        except TimeoutError:
+            continue
+        conn.settimeout(None)
+        try:
+            message, fds, _flags, _addr = socket.recv_fds(conn, MAX_MESSAGE, 8)
+            request = json.loads(message)
+        except (OSError, ValueError):
+            conn.close()
+            continue
+        pid = os.fork()
+        if pid == 0:
+            listener.close()
+            _handle(kernel, conn, request, fds)
+        conn.close()
+        for fd in fds:
+            os.close(fd)
+
+
+class ForkServerConnection:
+    """One request's conversation with the fork server's child."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def receive(self, timeout: float | None) -> dict:
+        self.sock.settimeout(timeout)
+        try:
+            data = self.sock.recv(MAX_MESSAGE)
+        except TimeoutError as e:
+            raise ForkServerError("no answer from the fork server child in time") from e
+        if not data:
+            raise ForkServerError("the fork server child exited without answering")
+        return json.loads(data)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class ForkServerClient:
+    """The daemon's handle: starts the server process and sends it requests from any thread."""
+
+    def __init__(self, socket_path: str, log_path: str | None = None) -> None:
+        self.socket_path = socket_path
+        self.log_path = log_path
+        self._process: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+
+    def start(self, timeout: float = 15.0) -> None:
+        with self._lock:
+            self._start_locked(timeout)
+
+    def _start_locked(self, timeout: float) -> None:
+        stderr = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "runtime.forkserver", self.socket_path],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, close_fds=True,
+            )
+        finally:
+            if stderr is not subprocess.DEVNULL:
+                stderr.close()
+        assert self._process.stdout is not None
+        deadline = time.monotonic() + timeout
+        line = b""
+        os.set_blocking(self._process.stdout.fileno(), False)
+        while time.monotonic() < deadline:
+            chunk = self._process.stdout.read() or b""
+            line += chunk
+            if b"ready" in line:
+                self._process.stdout.close()
+                return
+            if self._process.poll() is not None:
+                break
+            time.sleep(0.01)
+        self._process.kill()
+        raise ForkServerError("the fork server did not become ready")
+
+    def request(self, message: dict, fds: list[int] | None = None) -> ForkServerConnection:
+        with self._lock:
+            if self._process is None or self._process.poll() is not None:
+                self._start_locked(15.0)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
+        try:
+            sock.connect(self.socket_path)
+            socket.send_fds(sock, [json.dumps(message).encode()], fds or [])
+        except OSError as e:
+            sock.close()
+            raise ForkServerError(f"cannot reach the fork server at {self.socket_path}: {e}") from e
+        return ForkServerConnection(sock)
+
+    def call(self, message: dict, timeout: float = 60.0) -> dict:
+        conn = self.request(message)
+        try:
+            return conn.receive(timeout)
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._process is not None and self._process.poll() is None:
+                self._process.kill()
+                self._process.wait(5)
+            self._process = None
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1])

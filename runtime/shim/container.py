@@ -1,0 +1,215 @@
+"""The per-container shim: parent of the container process, outside the container, like conmon.
+
+The fork server forks it, it detaches (new session, reparented to init), and it stays for the
+container's whole life whether or not the daemon runs. It forks the container's first process
+(into a new pid namespace, the pod's, or the host's), which enters the sandbox's namespaces,
+joins its cgroup, builds its root filesystem and execs. A close-on-exec error pipe tells the
+shim whether exec happened; only then does it answer the daemon. Afterwards it copies
+stdout/stderr into the CRI log, reopens the log on SIGUSR1, reaps the container and records
+exit code, finish time and whether the OOM killer struck, atomically, in ``exit.json``.
+
+Files in the container directory written here: ``shim.json`` (shim and container pids, start
+time) and ``exit.json``. The daemon reads them; it never needs to be the shim's parent.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import select
+import signal
+import socket
+import termios
+import time
+
+from runtime.atomic_json import read_json, write_json
+from runtime.linux.syscalls import CLONE_NEWNS, CLONE_NEWPID, NAMESPACE_FLAGS, Kernel, set_process_name
+from runtime.shim.crilog import CriLogWriter
+from runtime.shim.process import apply_process, report_failure, reset_signals
+from runtime.shim.rootfs import setup_rootfs
+
+READ_CHUNK = 32 * 1024
+
+
+def _send(conn: socket.socket, message: dict) -> None:
+    try:
+        conn.send(json.dumps(message).encode())
+    except OSError:
+        pass  # the daemon went away; the files on disk still tell the story
+
+
+def join_cgroup(procs_files: list[str]) -> None:
+    pid = str(os.getpid()).encode()
+    for procs in procs_files:
+        fd = os.open(procs, os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.write(fd, pid)
+        finally:
+            os.close(fd)
+
+
+def enter_namespaces(kernel: Kernel, namespaces: dict, kinds: tuple[str, ...]) -> None:
+    """setns into each listed namespace path; a missing/None entry means 'stay in the host's'."""
+    fds = []
+    for kind in kinds:
+        path = namespaces.get(kind)
+        if path:
+            fds.append((os.open(path, os.O_RDONLY | os.O_CLOEXEC), NAMESPACE_FLAGS[kind]))
+    for fd, flag in fds:
+        try:
+            kernel.setns(fd, flag)
+        finally:
+            os.close(fd)
+
+
+def _container_init(kernel: Kernel, spec: dict, stdio: tuple[int, int, int], tty: bool, errpipe: int) -> None:
+    """First process of the container: runs between fork and execve."""
+    try:
+        reset_signals()
+        os.setsid()
+        for target, fd in enumerate(stdio):
+            os.dup2(fd, target)
+        if tty:
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        join_cgroup(spec.get("cgroup_procs", []))
+        enter_namespaces(kernel, spec["namespaces"], ("ipc", "uts", "net"))
+        kernel.unshare(CLONE_NEWNS)
+        setup_rootfs(kernel, spec)
+        os.closerange(3, errpipe)
+        os.closerange(errpipe + 1, 1 << 16)
+        apply_process(kernel, spec["process"])
+    except BaseException as e:  # noqa: B036 - anything, even SystemExit, must reach the parent
+        report_failure(errpipe, e)
+
+
+def _read_error(errpipe: int) -> str | None:
+    chunks = []
+    while True:
+        chunk = os.read(errpipe, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    if not chunks:
+        return None
+    try:
+        return json.loads(b"".join(chunks))["error"]
+    except (ValueError, KeyError):
+        return b"".join(chunks).decode(errors="replace")
+
+
+def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str) -> None:
+    """Start the container and supervise it until it exits. Runs detached; never returns."""
+    set_process_name(kernel, "kyb-shim")
+    spec = read_json(os.path.join(container_dir, "spec.json"))
+    devnull = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    tty = bool(spec["process"].get("tty"))
+    if tty:
+        master, slave = os.openpty()
+        readers = {master: "stdout"}
+        stdio = (slave, slave, slave)
+        child_ends = [slave]
+    else:
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        readers = {out_r: "stdout", err_r: "stderr"}
+        stdio = (devnull, out_w, err_w)
+        child_ends = [out_w, err_w]
+    errpipe_r, errpipe_w = os.pipe()
+
+    pid_ns = spec["namespaces"].get("pid_mode", "new")
+    if pid_ns == "new":
+        kernel.unshare(CLONE_NEWPID)
+    elif pid_ns == "join":
+        enter_namespaces(kernel, spec["namespaces"], ("pid",))
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    reopen = []
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.signal(signal.SIGUSR1, lambda *_: reopen.append(True))
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+
+    pid = os.fork()
+    if pid == 0:
+        os.close(errpipe_r)
+        _container_init(kernel, spec, stdio, tty, errpipe_w)
+    os.close(errpipe_w)
+    for fd in child_ends:
+        os.close(fd)
+    error = _read_error(errpipe_r)
+    os.close(errpipe_r)
+    if error is not None:
+        os.waitpid(pid, 0)
+        _send(conn, {"error": error})
+        os._exit(1)
+    started_at = time.time_ns()
+    write_json(os.path.join(container_dir, "shim.json"), {"shim_pid": os.getpid(), "pid": pid, "started_at": started_at})
+    _send(conn, {"pid": pid, "shim_pid": os.getpid(), "started_at": started_at})
+    conn.close()
+    status = _supervise(pid, readers, wake_r, reopen, CriLogWriter(spec.get("log_path", "")))
+    _record_exit(container_dir, spec, status)
+    os._exit(0)
+
+
+def _supervise(pid: int, readers: dict[int, str], wake_r: int, reopen: list, log: CriLogWriter) -> int:
+    """Copy output into the log until the container exits; return its wait status."""
+    open_readers = dict(readers)
+    status: int | None = None
+    while status is None or open_readers:
+        ready, _, _ = select.select([*open_readers, wake_r], [], [], 1.0 if status is None else 0.2)
+        if not ready and status is not None:
+            break  # exited; descendants outside its pid namespace keep the pipe: stop waiting
+        for fd in ready:
+            if fd == wake_r:
+                os.read(wake_r, 512)
+                continue
+            try:
+                data = os.read(fd, READ_CHUNK)
+            except OSError:  # EIO from a pty whose other side closed
+                data = b""
+            if data:
+                log.write(open_readers[fd], data)
+            else:
+                log.close_stream(open_readers.pop(fd))
+                os.close(fd)
+        if reopen:
+            reopen.clear()
+            log.reopen()
+        if status is None:
+            done, wait_status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = wait_status
+    log.close()
+    return status
+
+
+def _record_exit(container_dir: str, spec: dict, status: int) -> None:
+    if os.WIFSIGNALED(status):
+        exit_code, sig = 128 + os.WTERMSIG(status), os.WTERMSIG(status)
+    else:
+        exit_code, sig = os.WEXITSTATUS(status), 0
+    oom_killed = False
+    oom = spec.get("oom")
+    if oom:
+        oom_killed = _count(oom["file"], oom["key"]) > 0
+    write_json(
+        os.path.join(container_dir, "exit.json"),
+        {"exit_code": exit_code, "signal": sig, "finished_at": time.time_ns(), "oom_killed": oom_killed},
+    )
+
+
+def _count(path: str, key: str) -> int:
+    try:
+        with open(path) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 2 and parts[0] == key:
+                    return int(parts[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+

@@ -1,0 +1,73 @@
+"""Running a command inside a running container (ExecSync, Exec), forked by the fork server.
+
+The helper joins the container's cgroup, then its ipc, uts, net, pid and mount namespaces
+(mount last: after it, host paths are gone), and forks the command so it lands inside the pid
+namespace. The command gets the container's user, capabilities and environment. The helper
+answers the daemon with the command's pid (so a timeout can kill it), then with its exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+
+from runtime.atomic_json import read_json
+from runtime.linux.syscalls import Kernel
+from runtime.shim.container import enter_namespaces, join_cgroup
+from runtime.shim.process import apply_process, report_failure, reset_signals
+
+
+def _send(conn: socket.socket, message: dict) -> None:
+    try:
+        conn.send(json.dumps(message).encode())
+    except OSError:
+        pass
+
+
+def run_exec(kernel: Kernel, conn: socket.socket, request: dict, stdio: list[int]) -> None:
+    """Exec ``request['args']`` in the container whose init has host pid ``request['pid']``."""
+    spec = read_json(os.path.join(request["container_dir"], "spec.json"))
+    pid = request["pid"]
+    try:
+        join_cgroup(spec.get("cgroup_procs", []))
+        namespaces = {kind: f"/proc/{pid}/ns/{kind}" for kind in ("ipc", "uts", "net", "pid", "mnt")}
+        enter_namespaces(kernel, namespaces, ("ipc", "uts", "net", "pid", "mnt"))
+    except OSError as e:
+        _send(conn, {"error": f"cannot enter container: {e}"})
+        os._exit(1)
+    errpipe_r, errpipe_w = os.pipe()
+    child = os.fork()
+    if child == 0:
+        try:
+            os.close(errpipe_r)
+            reset_signals()
+            os.setsid()
+            for target, fd in enumerate(stdio):
+                os.dup2(fd, target)
+            os.closerange(3, errpipe_w)
+            os.closerange(errpipe_w + 1, 1 << 16)
+            process = dict(spec["process"], args=request["args"], tty=False)
+            apply_process(kernel, process)
+        except BaseException as e:  # noqa: B036 - report everything to the parent
+            report_failure(errpipe_w, e)
+    os.close(errpipe_w)
+    for fd in stdio:
+        os.close(fd)
+    chunks = []
+    while chunk := os.read(errpipe_r, 65536):
+        chunks.append(chunk)
+    os.close(errpipe_r)
+    if chunks:
+        os.waitpid(child, 0)
+        try:
+            message = json.loads(b"".join(chunks))["error"]
+        except (ValueError, KeyError):
+            message = b"".join(chunks).decode(errors="replace")
+        _send(conn, {"error": message})
+        os._exit(1)
+    _send(conn, {"pid": child})
+    _, status = os.waitpid(child, 0)
+    code = 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+    _send(conn, {"exit_code": code})
+    os._exit(0)

@@ -1,0 +1,91 @@
+"""The sandbox holder: a tiny process whose only job is to keep the pod's namespaces alive.
+
+It plays the pause container's part. Created by the fork server on RunPodSandbox: the forked
+helper unshares the namespaces the pod owns (net, ipc, uts; pid too when the pod shares one pid
+namespace between its containers), sets the hostname, brings loopback up, then forks the holder
+proper and exits, so the holder is reparented away from the daemon. When the pod has its own
+pid namespace the holder is its PID 1 and reaps orphans, as pause does. Containers join the
+namespaces through ``/proc/<holder pid>/ns/*``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import socket
+import struct
+
+from runtime.linux.syscalls import (
+    CLONE_NEWIPC,
+    CLONE_NEWNET,
+    CLONE_NEWPID,
+    CLONE_NEWUTS,
+    Kernel,
+    set_process_name,
+)
+
+SIOCGIFFLAGS = 0x8913
+SIOCSIFFLAGS = 0x8914
+IFF_UP = 0x1
+
+
+def loopback_up() -> None:
+    """Bring ``lo`` up in the current network namespace (a new one starts with it down)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        request = struct.pack("16sH14x", b"lo", 0)
+        flags = struct.unpack("16sH14x", fcntl.ioctl(s.fileno(), SIOCGIFFLAGS, request))[1]
+        fcntl.ioctl(s.fileno(), SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | IFF_UP))
+
+
+def namespace_flags(request: dict) -> int:
+    flags = 0
+    if request.get("own_network"):
+        flags |= CLONE_NEWNET | CLONE_NEWUTS
+    if request.get("own_ipc"):
+        flags |= CLONE_NEWIPC
+    return flags
+
+
+def spawn_holder(kernel: Kernel, request: dict) -> int:
+    """Create the pod's namespaces and the holder in them; return the holder's (host) pid."""
+    flags = namespace_flags(request)
+    if flags:
+        kernel.unshare(flags)
+    if flags & CLONE_NEWUTS and request.get("hostname"):
+        kernel.sethostname(request["hostname"])
+    if flags & CLONE_NEWNET:
+        loopback_up()
+    if request.get("own_pid"):
+        kernel.unshare(CLONE_NEWPID)
+    pid = os.fork()
+    if pid == 0:
+        _hold(kernel)
+    return pid
+
+
+def _hold(kernel: Kernel) -> None:
+    try:
+        set_process_name(kernel, "kyb-holder")
+        devnull = os.open("/dev/null", os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.closerange(3, 1 << 16)
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+        signal.signal(signal.SIGINT, lambda *_: os._exit(0))
+        signal.signal(signal.SIGCHLD, _reap)
+        while True:
+            signal.pause()
+    finally:
+        os._exit(0)
+
+
+def _reap(*_: object) -> None:
+    while True:
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return

@@ -1,0 +1,99 @@
+"""The last steps before ``execve``: credentials, capabilities, no_new_privs, environment.
+
+Shared by a container's first process and by exec'd processes, which get the same user,
+capabilities and environment as the container (as runc exec does). The order matters and
+follows runc: drop the bounding set while still root, keep capabilities across the uid change,
+switch groups then gid then uid, set the permitted/effective sets, and only then set
+no_new_privs, which must be last because it forbids gaining privileges afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+from runtime.linux import capabilities
+from runtime.linux.syscalls import (
+    PR_CAP_AMBIENT,
+    PR_CAP_AMBIENT_CLEAR_ALL,
+    PR_CAPBSET_DROP,
+    PR_SET_KEEPCAPS,
+    PR_SET_NO_NEW_PRIVS,
+    Kernel,
+    last_capability,
+)
+from runtime.shim import user
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# Python ignores these at start-up; an ignored disposition survives execve, so undo it.
+SIGNALS_TO_RESET = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD, signal.SIGUSR1, signal.SIGTERM,
+                    signal.SIGINT, signal.SIGHUP)
+
+
+class ExecFailed(Exception):
+    """The process could not be started; carries the message the CRI caller sees."""
+
+
+def reset_signals() -> None:
+    signal.set_wakeup_fd(-1)
+    for sig in SIGNALS_TO_RESET:
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+
+
+def apply_process(kernel: Kernel, process: dict) -> None:
+    """Become the container's user with its capabilities and exec its command. Never returns."""
+    creds = user.resolve(process.get("user", {}))
+    adj = process.get("oom_score_adj")
+    if adj is not None:
+        try:
+            with open("/proc/self/oom_score_adj", "w") as f:
+                f.write(str(adj))
+        except OSError:
+            pass  # lowering it needs CAP_SYS_RESOURCE; the limit still applies, the hint does not
+    cwd = process.get("cwd") or "/"
+    os.chdir(cwd)
+    last = last_capability()
+    names = [n for n in process.get("capabilities", []) if capabilities.NUMBERS[n] <= last]
+    wanted = capabilities.mask(names)
+    for number in range(last + 1):
+        if not wanted & (1 << number):
+            kernel.prctl(PR_CAPBSET_DROP, number)
+    kernel.prctl(PR_SET_KEEPCAPS, 1)
+    os.setgroups(creds.additional_gids)
+    os.setresgid(creds.gid, creds.gid, creds.gid)
+    os.setresuid(creds.uid, creds.uid, creds.uid)
+    kernel.prctl(PR_SET_KEEPCAPS, 0)
+    kernel.capset(wanted, wanted, 0)
+    kernel.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
+    if process.get("no_new_privs"):
+        kernel.prctl(PR_SET_NO_NEW_PRIVS, 1)
+    env = environment(process.get("env", []))
+    args = process["args"]
+    try:
+        os.execvpe(args[0], args, env)
+    except FileNotFoundError as e:
+        raise ExecFailed(f'exec: "{args[0]}": executable file not found in $PATH') from e
+    except PermissionError as e:
+        raise ExecFailed(f'exec: "{args[0]}": permission denied') from e
+
+
+def environment(pairs: list[str]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        env[key] = value
+    env.setdefault("PATH", DEFAULT_PATH)
+    return env
+
+
+def report_failure(errpipe: int, error: BaseException) -> None:
+    """Tell the parent why we are about to exit instead of exec'ing, then exit 127."""
+    message = str(error) or type(error).__name__
+    if isinstance(error, OSError) and not isinstance(error, ExecFailed):
+        message = f"{type(error).__name__}: {message}"
+    try:
+        os.write(errpipe, json.dumps({"error": message}).encode())
+    finally:
+        os._exit(127)

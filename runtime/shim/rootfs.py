@@ -1,0 +1,161 @@
+"""Building a container's filesystem view inside its new mount namespace.
+
+Runs in the container's first process after ``unshare(CLONE_NEWNS)`` and before ``execve``.
+The order follows runc: make the copied mount tree non-shared so nothing leaks back to the host,
+mount the overlay root (image layers read-only below, the container's own upper dir on top),
+then /proc, a minimal /dev, a read-only /sys, the sandbox's /etc files and /dev/shm, the
+config's volume mounts, and finally mask and read-only paths before ``pivot_root``. Every mount
+is made through the ``Kernel`` interface. All mounts die with the mount namespace, so the host
+never sees them and removal has nothing to unmount.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from runtime.linux.syscalls import (
+    MNT_DETACH,
+    MS_BIND,
+    MS_NODEV,
+    MS_NOEXEC,
+    MS_NOSUID,
+    MS_PRIVATE,
+    MS_RDONLY,
+    MS_REC,
+    MS_REMOUNT,
+    MS_SHARED,
+    MS_SLAVE,
+    MS_STRICTATIME,
+    Kernel,
+)
+from runtime.shim.paths import resolve_in_root
+
+# (name, major, minor) of the device nodes every container gets, as the OCI runtime spec lists.
+DEVICES = [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)]
+DEV_SYMLINKS = [
+    ("/proc/self/fd", "fd"),
+    ("/proc/self/fd/0", "stdin"),
+    ("/proc/self/fd/1", "stdout"),
+    ("/proc/self/fd/2", "stderr"),
+    ("pts/ptmx", "ptmx"),
+    ("/proc/kcore", "core"),
+]
+PROPAGATION_FLAGS = {"private": MS_PRIVATE, "rslave": MS_SLAVE, "rshared": MS_SHARED}
+
+
+def root_propagation(mounts: list[dict]) -> int:
+    """rprivate unless a volume asks to receive (rslave) or share (rshared) host mounts."""
+    kinds = {m.get("propagation", "private") for m in mounts}
+    if "rshared" in kinds:
+        return MS_SHARED
+    if "rslave" in kinds:
+        return MS_SLAVE
+    return MS_PRIVATE
+
+
+def _ensure_dir(path: str) -> None:
+    os.makedirs(path, mode=0o755, exist_ok=True)
+
+
+def _ensure_file(path: str) -> None:
+    _ensure_dir(os.path.dirname(path))
+    if not os.path.lexists(path):
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644))
+
+
+def _ensure_target(root: str, destination: str, source_is_dir: bool) -> str:
+    target = resolve_in_root(root, destination)
+    if source_is_dir:
+        _ensure_dir(target)
+    else:
+        _ensure_file(target)
+    return target
+
+
+def setup_rootfs(kernel: Kernel, spec: dict) -> None:
+    """Mount everything the container sees under the rootfs mount point, then pivot into it."""
+    rootfs = spec["rootfs"]
+    root = rootfs["target"]
+    mounts = spec.get("mounts", [])
+    privileged = spec.get("privileged", False)
+    kernel.mount(None, "/", None, MS_REC | root_propagation(mounts), None)
+    lower = ":".join(rootfs["lower"])
+    kernel.mount("overlay", root, "overlay", 0, f"lowerdir={lower},upperdir={rootfs['upper']},workdir={rootfs['work']}")
+
+    _ensure_dir(f"{root}/proc")
+    kernel.mount("proc", f"{root}/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+    _setup_dev(kernel, root, spec)
+    _ensure_dir(f"{root}/sys")
+    sys_flags = MS_NOSUID | MS_NODEV | MS_NOEXEC | (0 if privileged else MS_RDONLY)
+    kernel.mount("sysfs", f"{root}/sys", "sysfs", sys_flags, None)
+
+    for destination, source in sorted(spec.get("etc_files", {}).items()):
+        target = _ensure_target(root, destination, False)
+        kernel.mount(source, target, None, MS_BIND, None)
+    for mount in mounts:
+        _bind_volume(kernel, root, mount)
+    if not privileged:
+        for path in spec.get("masked_paths", []):
+            _mask(kernel, root, path)
+        for path in spec.get("readonly_paths", []):
+            _make_readonly(kernel, root, path)
+
+    cwd = spec["process"].get("cwd") or "/"
+    _ensure_dir(resolve_in_root(root, cwd))
+    os.chdir(root)
+    kernel.pivot_root(".", ".")
+    kernel.mount(None, ".", None, MS_REC | MS_SLAVE, None)
+    kernel.umount2(".", MNT_DETACH)
+    os.chdir("/")
+    if rootfs.get("readonly"):
+        kernel.mount(None, "/", None, MS_BIND | MS_REMOUNT | MS_RDONLY, None)
+
+
+def _setup_dev(kernel: Kernel, root: str, spec: dict) -> None:
+    dev = f"{root}/dev"
+    _ensure_dir(dev)
+    kernel.mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k")
+    for name, major, minor in DEVICES:
+        path = f"{dev}/{name}"
+        os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(major, minor))
+        os.chmod(path, 0o666)
+    for target, name in DEV_SYMLINKS:
+        os.symlink(target, f"{dev}/{name}")
+    os.mkdir(f"{dev}/pts", 0o755)
+    kernel.mount("devpts", f"{dev}/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5")
+    os.mkdir(f"{dev}/shm", 0o1777)
+    shm = spec.get("shm")
+    if shm:
+        kernel.mount(shm, f"{dev}/shm", None, MS_BIND | MS_REC, None)
+    else:
+        kernel.mount("shm", f"{dev}/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k")
+    os.mkdir(f"{dev}/mqueue", 0o755)
+    kernel.mount("mqueue", f"{dev}/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+
+
+def _bind_volume(kernel: Kernel, root: str, mount: dict) -> None:
+    source = mount["source"]
+    target = _ensure_target(root, mount["destination"], os.path.isdir(source))
+    kernel.mount(source, target, None, MS_BIND | MS_REC, None)
+    if mount.get("readonly"):
+        kernel.mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY, None)
+    kernel.mount(None, target, None, MS_REC | PROPAGATION_FLAGS[mount.get("propagation", "private")], None)
+
+
+def _mask(kernel: Kernel, root: str, path: str) -> None:
+    target = resolve_in_root(root, path)
+    if not os.path.lexists(target):
+        return
+    if os.path.isdir(target):
+        kernel.mount("tmpfs", target, "tmpfs", MS_RDONLY, None)
+    else:
+        kernel.mount(f"{root}/dev/null", target, None, MS_BIND, None)
+
+
+def _make_readonly(kernel: Kernel, root: str, path: str) -> None:
+    target = resolve_in_root(root, path)
+    if not os.path.lexists(target):
+        return
+    kernel.mount(target, target, None, MS_BIND | MS_REC, None)
+    kernel.mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, None)

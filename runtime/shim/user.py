@@ -1,0 +1,76 @@
+"""Resolving the user a container runs as from the container's own /etc/passwd and /etc/group.
+
+Runs after ``pivot_root``, so names mean what they mean in the image, as with runc and
+containerd: a name must exist in /etc/passwd; a numeric uid need not (gid 0 then, unless the
+passwd entry or the spec says otherwise); the process also joins every group in /etc/group that
+lists the user, plus the pod's supplemental groups.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class UnknownUser(LookupError):
+    """The named user or group does not exist in the container's /etc files."""
+
+
+@dataclass
+class Credentials:
+    uid: int
+    gid: int
+    additional_gids: list[int] = field(default_factory=list)
+
+
+def _entries(path: str) -> list[list[str]]:
+    try:
+        with open(path) as f:
+            return [line.rstrip("\n").split(":") for line in f if line.strip() and not line.startswith("#")]
+    except OSError:
+        return []
+
+
+def resolve(user: dict, passwd: str = "/etc/passwd", group: str = "/etc/group") -> Credentials:
+    """``user`` holds any of uid, gid, name, group (names or numbers) and supplemental gids."""
+    users = [e for e in _entries(passwd) if len(e) >= 4]
+    groups = [e for e in _entries(group) if len(e) >= 3]
+    uid = user.get("uid")
+    gid = user.get("gid")
+    name = user.get("name")
+    username: str | None = None
+    primary: int | None = None
+    if name is not None and not str(name).isdigit():
+        match = next((e for e in users if e[0] == name), None)
+        if match is None:
+            raise UnknownUser(f"no user {name!r} in the container's /etc/passwd")
+        uid, primary, username = int(match[2]), int(match[3]), name
+    else:
+        if name is not None:
+            uid = int(name)
+        uid = 0 if uid is None else int(uid)
+        match = next((e for e in users if e[2].isdigit() and int(e[2]) == uid), None)
+        if match is not None:
+            primary, username = int(match[3]), match[0]
+    group_name = user.get("group")
+    if group_name is not None:
+        if str(group_name).isdigit():
+            gid = int(group_name)
+        else:
+            gmatch = next((e for e in groups if e[0] == group_name), None)
+            if gmatch is None:
+                raise UnknownUser(f"no group {group_name!r} in the container's /etc/group")
+            gid = int(gmatch[2])
+    if gid is None:
+        gid = primary if primary is not None else 0
+    extra: list[int] = [int(gid)]
+    if username is not None:
+        for e in groups:
+            members = e[3].split(",") if len(e) > 3 and e[3] else []
+            if username in members and e[2].isdigit():
+                extra.append(int(e[2]))
+    extra.extend(int(g) for g in user.get("supplemental", []))
+    seen: list[int] = []
+    for g in extra:
+        if g not in seen:
+            seen.append(g)
+    return Credentials(uid=int(uid), gid=int(gid), additional_gids=seen)
