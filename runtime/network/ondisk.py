@@ -1,0 +1,90 @@
+"""On-disk primitives the network state is built on: an exclusive file lock and atomic writes.
+
+Locks are ``flock(2)`` locks on a file we open per acquisition. flock locks belong to the open
+file description, so they exclude other threads of this process as well as other processes,
+which is what concurrent RunPodSandbox calls (threads) and a second runtime on the same state
+directory (processes) both need. Waits are bounded: a lock held for longer than the timeout
+raises instead of hanging the caller.
+
+Writes go to a temporary file in the same directory, are fsynced, then ``os.replace``d over the
+target and the directory is fsynced, so a crash leaves either the old or the new content.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from runtime.network.errors import NetworkError
+
+LOCK_TIMEOUT_SECONDS = 30.0
+
+
+@contextmanager
+def flocked(
+    path: Path, op: str, timeout: float = LOCK_TIMEOUT_SECONDS, error: type[NetworkError] = NetworkError
+) -> Iterator[None]:
+    """Hold an exclusive flock on ``path`` (created if missing) for the duration of the block."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as e:
+        raise error(f"{op}: open lock file {path}", e.errno) from e
+    try:
+        deadline = time.monotonic() + timeout
+        delay = 0.001
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise error(
+                        f"{op}: lock {path}", detail=f"still held by another user after {timeout:.0f}s"
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+            except OSError as e:
+                raise error(f"{op}: lock {path}", e.errno) from e
+        yield
+    finally:
+        os.close(fd)  # closing the last descriptor releases the lock
+
+
+def fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so readers see the old or the new content, never a mix."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    fsync_directory(path.parent)
+
+
+def create_exclusive(path: Path, data: bytes) -> bool:
+    """Create ``path`` holding ``data`` only if it does not exist; False if it already did."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        return False
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return True
