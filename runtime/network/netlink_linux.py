@@ -148,6 +148,10 @@ class Netlink:
             state="up",
         )
 
+    def set_hairpin(self, index: int, name: str = "") -> None:
+        """Let the bridge send a frame back out of the port it came in on (IFLA_BRPORT_MODE)."""
+        self._call(f"enable hairpin mode on bridge port {name or index}", "brport", "set", index=index, mode=1)
+
     def delete_link(self, name: str) -> bool:
         """Delete a link by name; False if it did not exist (already gone is fine)."""
         index = self.index_of(name)

@@ -19,9 +19,12 @@ everything) is already gone, so RemovePodSandbox can call it any number of times
 pod's namespace holder died.
 
 Kernel state is changed in the namespace of the calling thread (the node's namespace in the
-runtime). ``bridge-nf-call-iptables`` is left as the node has it: we need no bridged-traffic
-filtering ourselves (hostPort hairpin is routed through the node and masqueraded), and our
-KYB-FORWARD chain accepts pod traffic whether bridged frames are filtered or not.
+runtime). ``bridge-nf-call-iptables`` is left as the node has it, and both settings work: with
+it off, a pod reaching its own node's hostPort is routed through the node, DNAT'd and
+masqueraded (the hairpin rule); with it on (the kernel default once br_netfilter is loaded),
+the DNAT happens while the frame is being bridged, and when the destination is the very pod
+that sent it the frame must leave through the port it came in on, which is why every pod's
+bridge port has hairpin mode on. KYB-FORWARD accepts pod traffic either way.
 ``route_localnet`` is not set, so hostPorts answer on the node's addresses but not on 127.0.0.1.
 """
 
@@ -296,6 +299,7 @@ class PodNetwork:
                 )
             host_index = nl.create_veth(record.host_veth, POD_INTERFACE, netns_fd)
             nl.enslave_and_up(host_index, bridge_index, record.host_veth)
+            nl.set_hairpin(host_index, record.host_veth)
         with Netlink(netns_path) as pod:
             pod.configure_pod_interface(POD_INTERFACE, address, self.gateway.ip)
         if record.port_mappings:
