@@ -28,6 +28,10 @@ import grpc
 
 from cri import api_pb2_grpc
 from runtime.cri_service import RuntimeService
+from runtime.images.errors import ImageError
+from runtime.images.registry_config import load_registry_config
+from runtime.images.service import ImageServiceServicer
+from runtime.images.store import ImageStore
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +119,12 @@ class SocketOwnership:
 class RuntimeDaemon:
     """A CRI server on a unix socket over a runtime root directory."""
 
-    def __init__(self, socket_path: Path, root: Path, max_workers: int = 16) -> None:
+    def __init__(
+        self, socket_path: Path, root: Path, max_workers: int = 16, registry_config: Path | None = None
+    ) -> None:
         self.socket_path = socket_path
         self.root = root
+        self.registry_config = registry_config
         self.max_workers = max_workers
         self._ownership = SocketOwnership(socket_path)
         self._server: grpc.Server | None = None
@@ -128,10 +135,18 @@ class RuntimeDaemon:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise DaemonError(f"cannot create runtime root {self.root}: {e.strerror}") from e
+        try:
+            registries = load_registry_config(self.registry_config)
+            images = ImageStore(self.root / "images")
+        except (ImageError, OSError) as e:
+            raise DaemonError(str(e)) from e
         self._ownership.acquire()
         try:
             server = grpc.server(futures.ThreadPoolExecutor(max_workers=self.max_workers))
             api_pb2_grpc.add_RuntimeServiceServicer_to_server(RuntimeService(self.root), server)
+            # in_use: no container pins an image until the runtime service supplies its check.
+            image_service = ImageServiceServicer(images, in_use=lambda _image_id: False, registry_config=registries)
+            api_pb2_grpc.add_ImageServiceServicer_to_server(image_service, server)
             if server.add_insecure_port(f"unix:{self.socket_path}") == 0:
                 raise DaemonError(f"cannot listen on {self.socket_path}")
             server.start()

@@ -22,6 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--root", type=Path, default=Path(DEFAULT_RUNTIME_ROOT),
         help=f"directory for images, pod and container state (default: {DEFAULT_RUNTIME_ROOT})",
     )
+    parser.add_argument(
+        "--registry-config", type=Path, default=None,
+        help="registry hosts file (TOML): mirrors and plain-HTTP registries for image pulls",
+    )
     logging_setup.add_log_level_argument(parser)
 
 
@@ -29,7 +33,10 @@ def run(args: argparse.Namespace) -> int:
     from runtime.daemon import DaemonError, RuntimeDaemon
 
     logging_setup.configure(args.log_level)
-    daemon = RuntimeDaemon(args.socket.absolute(), args.root.absolute())
+    daemon = RuntimeDaemon(
+        args.socket.absolute(), args.root.absolute(),
+        registry_config=args.registry_config.absolute() if args.registry_config else None,
+    )
     try:
         daemon.serve_until_signalled()
     except DaemonError as e:
