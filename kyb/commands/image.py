@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from kyb.defaults import DEFAULT_RUNTIME_ROOT
 from kyb.errors import CommandError
 from runtime.images.busybox import DEFAULT_TAG, build_busybox_archive
 from runtime.images.errors import ImageError
@@ -18,7 +19,7 @@ from runtime.images.store import Image, ImageStore
 NAME = "image"
 HELP = "build, import, pull, list and remove images in a runtime's image store"
 
-DEFAULT_ROOT = Path("/var/lib/kyb/runtime")
+DEFAULT_ROOT = Path(DEFAULT_RUNTIME_ROOT)
 
 
 def _store(args: argparse.Namespace) -> ImageStore:
