@@ -1,0 +1,116 @@
+"""Forced cleanup shared by the runtime harnesses: processes, mounts, cgroups, pods.
+
+Each harness first asks its runtime to remove its pods through CRI (the runtime undoes its own
+work best), then uses these to remove whatever is left even if the runtime crashed: processes
+in the harness's cgroups, mounts under its directory (deepest first, lazily), and the cgroup
+directories themselves (children before parents).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+CGROUP_ROOT = "/sys/fs/cgroup"
+
+
+def remove_pods_via_cri(endpoint: str, timeout: float = 30.0) -> None:
+    """Stop and remove every pod sandbox at `endpoint`; errors are left to the forced cleanup."""
+    try:
+        import grpc
+
+        from cri import api_pb2, api_pb2_grpc
+    except ImportError:
+        return
+    try:
+        with grpc.insecure_channel(endpoint) as channel:
+            rt = api_pb2_grpc.RuntimeServiceStub(channel)
+            for pod in rt.ListPodSandbox(api_pb2.ListPodSandboxRequest(), timeout=10).items:
+                try:
+                    rt.StopPodSandbox(api_pb2.StopPodSandboxRequest(pod_sandbox_id=pod.id), timeout=timeout)
+                    rt.RemovePodSandbox(
+                        api_pb2.RemovePodSandboxRequest(pod_sandbox_id=pod.id), timeout=timeout
+                    )
+                except grpc.RpcError:
+                    continue
+    except grpc.RpcError:
+        pass
+
+
+def cgroup_dirs(name: str) -> list[str]:
+    """`/sys/fs/cgroup/<controller>/<name>` for every controller that has it."""
+    found: list[str] = []
+    if not os.path.isdir(CGROUP_ROOT):
+        return found
+    for controller in sorted(os.listdir(CGROUP_ROOT)):
+        path = os.path.join(CGROUP_ROOT, controller, name.strip("/"))
+        if os.path.isdir(path):
+            found.append(path)
+    return found
+
+
+def cgroup_pids(name: str) -> set[int]:
+    pids: set[int] = set()
+    for top in cgroup_dirs(name):
+        for dirpath, _dirs, files in os.walk(top):
+            if "cgroup.procs" in files:
+                try:
+                    with open(os.path.join(dirpath, "cgroup.procs")) as f:
+                        pids.update(int(p) for p in f.read().split())
+                except OSError:
+                    pass
+    return pids
+
+
+def kill_all(pids_fn: object, rounds: int = 30) -> None:
+    """SIGKILL what `pids_fn()` returns until it returns nothing (bounded)."""
+    for _ in range(rounds):
+        pids = pids_fn()  # type: ignore[operator]
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.1)
+
+
+def remove_cgroups(name: str) -> None:
+    for top in cgroup_dirs(name):
+        for dirpath, _dirs, _files in sorted(os.walk(top), key=lambda w: -w[0].count("/")):
+            for _ in range(20):
+                try:
+                    os.rmdir(dirpath)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.05)
+
+
+def unmount_under(path: str) -> None:
+    """Lazily unmount every mount at or below `path`, deepest first."""
+    base = os.path.realpath(path)
+    mounts = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            point = line.split()[4].replace("\\040", " ")
+            if point == base or point.startswith(base + "/"):
+                mounts.append(point)
+    for point in sorted(set(mounts), key=lambda p: -p.count("/")):
+        subprocess.run(["umount", "-l", point], capture_output=True)
+
+
+def process_rss_kib(pid: int) -> int:
+    """Resident set size of one process in KiB (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0

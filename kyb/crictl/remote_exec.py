@@ -1,0 +1,166 @@
+"""`exec`: run a command in a container, synchronously (ExecSync) or streamed (Exec + URL).
+
+`exec -s` calls ExecSync and prints the command's stdout and stderr to ours, then exits with the
+command's exit code. Without `-s`, crictl's default, we call Exec: the runtime answers with a URL
+on its streaming server, which speaks Kubernetes' remote-command protocol. We connect over
+WebSocket with the `v4.channel.k8s.io` subprotocol (every message is one channel byte then data:
+0 stdin, 1 stdout, 2 stderr, 3 the final Status as JSON, 4 terminal size), copy our stdin (`-i`)
+to the container and its output to ours, and exit with the code the Status carries.
+
+crictl speaks SPDY by default and WebSocket with `--transport websocket`; we only speak
+WebSocket, which the kubelet's streaming library (used by containerd and CRI-O) serves too. The
+v4 protocol has no way to close stdin alone, so `-i` with a command that waits for end of input
+(like `cat`) ends only when the user interrupts it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import termios
+import tty
+from typing import Any
+
+from cri import api_pb2
+from kyb.crictl.session import CRIFailure, Session, UsageError
+
+STDIN, STDOUT, STDERR, ERROR, RESIZE = 0, 1, 2, 3, 4
+SUBPROTOCOLS = ("v4.channel.k8s.io",)
+
+
+def exit_code_from_status(status: dict[str, Any]) -> int:
+    """The command's exit code from the remote-command Status (Success, or NonZeroExitCode)."""
+    if status.get("status") == "Success":
+        return 0
+    if status.get("reason") == "NonZeroExitCode":
+        for cause in (status.get("details") or {}).get("causes") or []:
+            if cause.get("reason") == "ExitCode":
+                try:
+                    return int(cause.get("message", "1"))
+                except ValueError:
+                    return 1
+    raise CRIFailure(f"exec failed: {status.get('message') or status}")
+
+
+async def stream_exec(url: str, stdin: bool, use_tty: bool, out: Any, err: Any) -> int:
+    """Attach to an exec session at `url`; return the remote command's exit code."""
+    import aiohttp
+
+    loop = asyncio.get_running_loop()
+    code: int | None = None
+    async with aiohttp.ClientSession() as http:
+        try:
+            ws = await http.ws_connect(url, protocols=SUBPROTOCOLS, max_msg_size=0, autoping=True)
+        except aiohttp.ClientError as e:
+            raise CRIFailure(f"connecting to the streaming URL {url}: {e}") from e
+        async with ws:
+            pump: asyncio.Task[None] | None = None
+            if stdin:
+                pump = asyncio.create_task(_pump_stdin(ws, loop))
+            if use_tty:
+                await _send_size(ws)
+            async for msg in ws:
+                if msg.type != aiohttp.WSMsgType.BINARY or not msg.data:
+                    if msg.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE):
+                        break
+                    continue
+                channel, data = msg.data[0], msg.data[1:]
+                if channel == STDOUT:
+                    out.write(data)
+                    out.flush()
+                elif channel == STDERR:
+                    err.write(data)
+                    err.flush()
+                elif channel == ERROR and data:
+                    code = exit_code_from_status(json.loads(data))
+            if pump is not None:
+                pump.cancel()
+    if code is None:
+        # The server closed without a Status: by the protocol that means success.
+        code = 0
+    return code
+
+
+async def _pump_stdin(ws: Any, loop: asyncio.AbstractEventLoop) -> None:
+    fd = sys.stdin.fileno()
+    while True:
+        data = await loop.run_in_executor(None, os.read, fd, 32 * 1024)
+        if not data:
+            return
+        await ws.send_bytes(bytes([STDIN]) + data)
+
+
+async def _send_size(ws: Any) -> None:
+    try:
+        size = os.get_terminal_size(sys.stdout.fileno())
+    except OSError:
+        return
+    await ws.send_bytes(bytes([RESIZE]) + json.dumps({"Width": size.columns, "Height": size.lines}).encode())
+
+
+def run_exec(session: Session, args: argparse.Namespace) -> int:
+    if not args.command:
+        raise UsageError("exec needs a CONTAINER-ID and a COMMAND")
+    container_id, command = args.container_id, list(args.command)
+    if args.sync:
+        with session.attempt(f"execing command in container {container_id} synchronously"):
+            response = session.runtime.exec_sync(container_id, command, timeout=args.exec_timeout)
+        _write_bytes(session.out, response.stdout)
+        _write_bytes(session.err, response.stderr)
+        return response.exit_code
+    if args.tty and not args.interactive:
+        raise UsageError("tty=true must be specified with interactive=true (-it)")
+    request = api_pb2.ExecRequest(
+        container_id=container_id,
+        cmd=command,
+        tty=args.tty,
+        stdin=args.interactive,
+        stdout=True,
+        stderr=not args.tty,
+    )
+    url = session.call_raw(
+        session.runtime.runtime.Exec, request, f"execing command in container {container_id}"
+    ).url
+    if url.startswith("/"):
+        url = "http://127.0.0.1:10250" + url  # crictl's default for runtimes answering with a path
+    out = getattr(session.out, "buffer", session.out)
+    err = getattr(session.err, "buffer", session.err)
+    saved = None
+    if args.tty and sys.stdin.isatty():
+        saved = termios.tcgetattr(sys.stdin.fileno())
+        tty.setraw(sys.stdin.fileno())
+    try:
+        return asyncio.run(stream_exec(url, args.interactive, args.tty, out, err))
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        if saved is not None:
+            termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, saved)
+
+
+def _write_bytes(stream: Any, data: bytes) -> None:
+    if not data:
+        return
+    target = getattr(stream, "buffer", None)
+    if target is not None:
+        stream.flush()
+        target.write(data)
+        target.flush()
+    else:
+        stream.write(data.decode(errors="replace"))
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("exec", help="run a command in a running container")
+    p.add_argument("-s", "--sync", action="store_true", help="run the command synchronously (ExecSync)")
+    p.add_argument(
+        "--timeout", dest="exec_timeout", type=int, default=0, help="timeout in seconds for -s (0: none)"
+    )
+    p.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-TTY")
+    p.add_argument("-i", "--interactive", action="store_true", help="keep STDIN open")
+    p.add_argument("container_id", metavar="CONTAINER-ID")
+    p.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND [ARG...]")
+    p.set_defaults(_cri_run=run_exec)

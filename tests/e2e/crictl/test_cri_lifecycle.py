@@ -1,0 +1,250 @@
+"""`kyb cri` drives a whole pod lifecycle from crictl-style config files against real runtimes.
+
+The same steps run against Debian's containerd (any other CRI v1 runtime) and against our own
+`kyb runtime`: run a pod, create and start a container, list, exec, read logs (a line longer than
+the runtime's limit arrives as partial records and must come back whole), stats, stop, remove,
+then images, rmi and a pull from a registry on the runtime's loopback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bench.references.netns import nsenter_prefix
+
+pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(600)]
+
+LONG_LINE = "x" * 20000  # containerd here splits lines above 16 KiB into partial records
+
+
+def _ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, (
+        f"rc={result.returncode} stderr={result.stderr!r} stdout={result.stdout[:500]!r}"
+    )
+    return result.stdout
+
+
+def _pod_config(tmp: Path, runtime, name: str) -> Path:  # type: ignore[no-untyped-def]
+    logs = tmp / f"logs-{name}"
+    logs.mkdir(exist_ok=True)
+    config = {
+        "metadata": {"name": name, "namespace": "kybt", "uid": secrets.token_hex(8), "attempt": 0},
+        "hostname": name,
+        "log_directory": str(logs),
+        "labels": {"app": name},
+        "linux": {"cgroup_parent": runtime.cgroup_parent},
+    }
+    path = tmp / f"{name}-pod.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def _container_config(tmp: Path, runtime, name: str, script: str) -> Path:  # type: ignore[no-untyped-def]
+    config = {
+        "metadata": {"name": name},
+        "image": {"image": runtime.image},
+        "command": ["sh", "-c", script],
+        "log_path": f"{name}.log",
+        "labels": {"role": name},
+    }
+    path = tmp / f"{name}-container.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def _wait_for(predicate, timeout: float = 30.0, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def test_version_names_the_runtime_and_cri_v1(cri_runtime) -> None:  # type: ignore[no-untyped-def]
+    out = _ok(cri_runtime.kyb("version"))
+    assert "RuntimeApiVersion:  v1" in out
+    assert "RuntimeName:  " in out
+
+
+def test_full_pod_lifecycle_from_config_files(cri_runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    rt = cri_runtime
+    pod_cfg = _pod_config(tmp_path, rt, "lifecycle")
+    script = f"echo hello; echo oops >&2; echo {LONG_LINE}; echo last; exec sleep 3600"
+    ctr_cfg = _container_config(tmp_path, rt, "worker", script)
+
+    pod_id = _ok(rt.kyb("runp", str(pod_cfg))).strip()
+    assert pod_id and "\n" not in pod_id
+
+    table = _ok(rt.kyb("pods"))
+    assert table.splitlines()[0].split()[:2] == ["POD", "ID"]
+    row = next(line for line in table.splitlines() if "lifecycle" in line)
+    assert "Ready" in row and "kybt" in row
+    assert _ok(rt.kyb("pods", "-q", "--name", "^lifecycle$")).split() == [pod_id]
+    listed = json.loads(_ok(rt.kyb("pods", "-o", "json", "--label", "app=lifecycle")))
+    assert [p["id"] for p in listed["items"]] == [pod_id]
+    status = json.loads(_ok(rt.kyb("inspectp", pod_id)))
+    assert status["status"]["state"] == "SANDBOX_READY"
+    assert status["status"]["metadata"]["name"] == "lifecycle"
+
+    ctr_id = _ok(rt.kyb("create", pod_id, str(ctr_cfg), str(pod_cfg))).strip()
+    created = _ok(rt.kyb("ps", "-a", "--pod", pod_id))
+    assert "Created" in created and "worker" in created
+    assert _ok(rt.kyb("start", ctr_id)).strip() == ctr_id
+    running = json.loads(_ok(rt.kyb("ps", "-o", "json")))
+    mine = [c for c in running["containers"] if c["id"] == ctr_id]
+    assert mine and mine[0]["state"] == "CONTAINER_RUNNING"
+    ps_row = next(line for line in _ok(rt.kyb("ps")).splitlines() if ctr_id[:13] in line)
+    assert "Running" in ps_row and "lifecycle" in ps_row and pod_id[:13] in ps_row
+
+    sync = rt.kyb("exec", "-s", ctr_id, "sh", "-c", "echo out; echo err >&2; exit 3")
+    assert (sync.returncode, sync.stdout, sync.stderr) == (3, "out\n", "err\n")
+
+    _wait_for(lambda: "last" in rt.kyb("logs", ctr_id).stdout, what="the container's output in its log")
+    logs = rt.kyb("logs", ctr_id)
+    assert logs.returncode == 0
+    assert logs.stdout == f"hello\n{LONG_LINE}\nlast\n"
+    assert logs.stderr == "oops\n"
+    assert _ok(rt.kyb("logs", "--tail", "1", "--stream", "stdout", ctr_id)) == "last\n"
+    stamped = _ok(rt.kyb("logs", "--timestamps", "--stream", "stdout", ctr_id)).splitlines()
+    assert stamped[0].endswith(" hello") and stamped[0][:4].isdigit() and "T" in stamped[0].split()[0]
+
+    stats = json.loads(_ok(rt.kyb("stats", "-o", "json", "--id", ctr_id)))
+    assert [s["attributes"]["id"] for s in stats["stats"]] == [ctr_id]
+    table = _ok(rt.kyb("stats", "-s", "0.2", ctr_id))
+    assert table.splitlines()[0].split()[:3] == ["CONTAINER", "NAME", "CPU"]
+
+    inspected = json.loads(_ok(rt.kyb("inspect", ctr_id)))
+    assert inspected["status"]["state"] == "CONTAINER_RUNNING"
+    assert inspected["status"]["logPath"].endswith("worker.log")
+
+    assert _ok(rt.kyb("stop", "-t", "1", ctr_id)).strip() == ctr_id
+    stopped = json.loads(_ok(rt.kyb("inspect", ctr_id)))["status"]
+    assert stopped["state"] == "CONTAINER_EXITED"
+    assert stopped["exitCode"] in (128 + signal.SIGTERM, 128 + signal.SIGKILL)
+    assert _ok(rt.kyb("rm", ctr_id)).strip() == ctr_id
+    assert ctr_id not in _ok(rt.kyb("ps", "-a", "-q"))
+
+    assert _ok(rt.kyb("stopp", pod_id)).strip() == f"Stopped sandbox {pod_id}"
+    assert "NotReady" in _ok(rt.kyb("pods", "--id", pod_id))
+    assert _ok(rt.kyb("rmp", pod_id)).strip() == f"Removed sandbox {pod_id}"
+    assert pod_id not in _ok(rt.kyb("pods", "-q"))
+
+
+def test_logs_follow_ends_when_the_container_exits(cri_runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    rt = cri_runtime
+    pod_cfg = _pod_config(tmp_path, rt, "follower")
+    ctr_cfg = _container_config(tmp_path, rt, "ticker", "echo one; sleep 2; echo two")
+    pod_id = _ok(rt.kyb("runp", str(pod_cfg))).strip()
+    try:
+        ctr_id = _ok(rt.kyb("create", pod_id, str(ctr_cfg), str(pod_cfg))).strip()
+        _ok(rt.kyb("start", ctr_id))
+        followed = rt.kyb("logs", "-f", ctr_id, timeout=60)
+        assert followed.returncode == 0
+        assert followed.stdout == "one\ntwo\n"
+        assert json.loads(_ok(rt.kyb("inspect", ctr_id)))["status"]["state"] == "CONTAINER_EXITED"
+    finally:
+        rt.kyb("rmp", "-f", pod_id)
+
+
+def test_exec_streams_through_the_runtime_streaming_url(cri_runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    rt = cri_runtime
+    pod_cfg = _pod_config(tmp_path, rt, "streamer")
+    ctr_cfg = _container_config(tmp_path, rt, "sleeper", "exec sleep 3600")
+    pod_id = _ok(rt.kyb("runp", str(pod_cfg))).strip()
+    try:
+        ctr_id = _ok(rt.kyb("create", pod_id, str(ctr_cfg), str(pod_cfg))).strip()
+        _ok(rt.kyb("start", ctr_id))
+        # The streaming server listens on the runtime's loopback, so the client runs in its netns.
+        result = rt.kyb("exec", ctr_id, "sh", "-c", "echo streamed; echo to-err >&2; exit 4", in_netns=True)
+        assert (result.returncode, result.stdout, result.stderr) == (4, "streamed\n", "to-err\n")
+    finally:
+        rt.kyb("rmp", "-f", pod_id)
+
+
+def test_unknown_ids_fail_in_one_line_with_the_grpc_code(cri_runtime) -> None:  # type: ignore[no-untyped-def]
+    result = cri_runtime.kyb("inspect", "no-such-container")
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "NOT_FOUND" in result.stderr or "NotFound" in result.stderr.replace(" ", "")
+
+
+def test_images_inspecti_and_imagefsinfo_show_the_store(cri_runtime) -> None:  # type: ignore[no-untyped-def]
+    rt = cri_runtime
+    table = _ok(rt.kyb("images"))
+    assert table.splitlines()[0].split() == ["IMAGE", "TAG", "IMAGE", "ID", "SIZE"]
+    assert any(line.split()[:2] == ["docker.io/library/busybox", "latest"] for line in table.splitlines()[1:])
+    status = json.loads(_ok(rt.kyb("inspecti", rt.image)))
+    assert rt.image in status["status"]["repoTags"]
+    fsinfo = json.loads(_ok(rt.kyb("imagefsinfo")))
+    assert fsinfo["status"]["imageFilesystems"]
+
+
+def test_pull_with_creds_then_rmi_from_a_loopback_registry(
+    cri_runtime, busybox_archive: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    rt = cri_runtime
+    if shutil.which("docker-registry") is None or shutil.which("skopeo") is None:
+        pytest.fail("docker-registry and skopeo are needed (apt-get install docker-registry skopeo)")
+    storage = tmp_path / "registry"
+    storage.mkdir()
+    config = tmp_path / "registry.yml"
+    config.write_text(
+        f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {storage}\n"
+        "http:\n  addr: 127.0.0.1:5000\n  secret: kybt\n"
+    )
+    registry = subprocess.Popen(
+        [*nsenter_prefix(rt.netns), "docker-registry", "serve", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        push = [
+            *nsenter_prefix(rt.netns),
+            "skopeo",
+            "copy",
+            "--quiet",
+            "--dest-tls-verify=false",
+            f"oci-archive:{busybox_archive}",
+            "docker://127.0.0.1:5000/kybt/busybox:pulled",
+        ]
+
+        def pushed() -> bool:
+            return subprocess.run(push, capture_output=True, timeout=120).returncode == 0
+
+        _wait_for(pushed, timeout=30, what="the loopback registry to accept a push")
+        ref = "127.0.0.1:5000/kybt/busybox:pulled"
+        # An open registry ignores credentials; the flag must still reach the runtime intact.
+        out = _ok(rt.kyb("pull", "--creds", "kybt:secret", ref))
+        assert out.startswith("Image is up to date for ")
+        assert any(
+            line.startswith("127.0.0.1:5000/kybt/busybox") for line in _ok(rt.kyb("images")).splitlines()
+        )
+        deleted = _ok(rt.kyb("rmi", ref))
+        assert f"Deleted: {ref}" in deleted
+        assert "kybt/busybox" not in _ok(rt.kyb("images"))
+    finally:
+        os.killpg(registry.pid, signal.SIGKILL)
+        registry.wait(timeout=10)
+
+
+def test_bad_config_field_is_named_and_nothing_is_created(cri_runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    rt = cri_runtime
+    bad = tmp_path / "bad-pod.json"
+    bad.write_text(json.dumps({"metadata": {"name": "bad", "namespace": "kybt"}, "log_dirctory": "/tmp"}))
+    before = _ok(rt.kyb("pods", "-q"))
+    result = rt.kyb("runp", str(bad))
+    assert result.returncode == 1
+    assert "log_dirctory" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert _ok(rt.kyb("pods", "-q")) == before
