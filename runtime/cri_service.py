@@ -1,17 +1,27 @@
-"""The CRI RuntimeService as served by `kyb runtime`.
+"""The CRI RuntimeService as served by `kyb runtime`: the call groups composed into one servicer.
 
-Calls this module does not implement yet answer UNIMPLEMENTED (the generated servicer base
-class does that), so a CRI client gets an honest status instead of a fake success.
+Each group lives in its own module under ``runtime.service`` and reaches the sandbox and
+container managers through attributes set here. Errors are turned into gRPC codes by the
+interceptor in ``runtime.service.errors``, not here. Calls no group implements (checkpointing,
+metrics descriptors, ...) answer UNIMPLEMENTED from the generated base class: an honest status,
+never a fake success.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import threading
 
 import grpc
 
 from cri import api_pb2, api_pb2_grpc
+from runtime.container.manager import ContainerManager
+from runtime.context import RuntimeContext
+from runtime.sandbox.manager import SandboxManager
+from runtime.service.containers import ContainerCalls
+from runtime.service.exec import ExecCalls
+from runtime.service.pods import PodCalls
+from runtime.service.stats import StatsCalls
 
 RUNTIME_NAME = "kybernetes"
 RUNTIME_VERSION = "0.1.0"
@@ -19,11 +29,14 @@ CRI_API_VERSION = "v1"
 KUBELET_API_VERSION = "0.1.0"
 
 
-class RuntimeService(api_pb2_grpc.RuntimeServiceServicer):
-    """Version and Status; the pod and container calls arrive with the runtime issue."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
+class RuntimeService(PodCalls, ContainerCalls, ExecCalls, StatsCalls, api_pb2_grpc.RuntimeServiceServicer):
+    def __init__(self, ctx: RuntimeContext) -> None:
+        self.ctx = ctx
+        self.root = ctx.root
+        self.containers = ContainerManager(ctx)
+        self.sandboxes = SandboxManager(ctx, self.containers)
+        self._cpu_samples = {}
+        self._cpu_lock = threading.Lock()
 
     def Version(self, request: api_pb2.VersionRequest, context: grpc.ServicerContext) -> api_pb2.VersionResponse:
         return api_pb2.VersionResponse(
@@ -34,22 +47,41 @@ class RuntimeService(api_pb2_grpc.RuntimeServiceServicer):
         )
 
     def Status(self, request: api_pb2.StatusRequest, context: grpc.ServicerContext) -> api_pb2.StatusResponse:
-        return api_pb2.StatusResponse(status=api_pb2.RuntimeStatus(conditions=[
-            self._runtime_condition(),
-            api_pb2.RuntimeCondition(
-                type="NetworkReady",
-                status=False,
-                reason="NetworkNotConfigured",
-                message="pod networking is not set up by this runtime yet; sandboxes get loopback only",
-            ),
+        response = api_pb2.StatusResponse(status=api_pb2.RuntimeStatus(conditions=[
+            self._runtime_condition(), self._network_condition(),
         ]))
+        if request.verbose:
+            response.info["config"] = (
+                f'{{"root": "{self.root}", "cgroupVersion": {self.ctx.cgroups.version}, '
+                f'"cgroupRoot": "{self.ctx.cgroup_root}"}}'
+            )
+        return response
+
+    def RuntimeConfig(self, request: api_pb2.RuntimeConfigRequest, context: grpc.ServicerContext) -> api_pb2.RuntimeConfigResponse:
+        return api_pb2.RuntimeConfigResponse(linux=api_pb2.LinuxRuntimeConfiguration(cgroup_driver=api_pb2.CGROUPFS))
+
+    def UpdateRuntimeConfig(
+        self, request: api_pb2.UpdateRuntimeConfigRequest, context: grpc.ServicerContext
+    ) -> api_pb2.UpdateRuntimeConfigResponse:
+        # The pod CIDR comes from `kyb runtime --pod-cidr`; the kubelet's notice needs no action.
+        return api_pb2.UpdateRuntimeConfigResponse()
 
     def _runtime_condition(self) -> api_pb2.RuntimeCondition:
         if os.access(self.root, os.W_OK | os.X_OK):
             return api_pb2.RuntimeCondition(type="RuntimeReady", status=True)
         return api_pb2.RuntimeCondition(
-            type="RuntimeReady",
-            status=False,
-            reason="RootNotWritable",
+            type="RuntimeReady", status=False, reason="RootNotWritable",
             message=f"runtime root {self.root} is not writable",
         )
+
+    def _network_condition(self) -> api_pb2.RuntimeCondition:
+        network = self.ctx.network
+        if network is None:
+            return api_pb2.RuntimeCondition(
+                type="NetworkReady", status=False, reason="NetworkNotConfigured",
+                message="no pod network configured (start kyb runtime with --pod-cidr); sandboxes get loopback only",
+            )
+        ready, reason = network.status()
+        if ready:
+            return api_pb2.RuntimeCondition(type="NetworkReady", status=True)
+        return api_pb2.RuntimeCondition(type="NetworkReady", status=False, reason="NetworkPluginNotReady", message=reason)

@@ -23,15 +23,20 @@ import threading
 from concurrent import futures
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import grpc
 
 from cri import api_pb2_grpc
+from runtime.cgroups import CgroupError
+from runtime.context import RuntimeContext
 from runtime.cri_service import RuntimeService
+from runtime.forkserver import ForkServerError
 from runtime.images.errors import ImageError
 from runtime.images.registry_config import load_registry_config
 from runtime.images.service import ImageServiceServicer
 from runtime.images.store import ImageStore
+from runtime.service.errors import ErrorInterceptor
 
 log = logging.getLogger(__name__)
 
@@ -120,11 +125,15 @@ class RuntimeDaemon:
     """A CRI server on a unix socket over a runtime root directory."""
 
     def __init__(
-        self, socket_path: Path, root: Path, max_workers: int = 16, registry_config: Path | None = None
+        self, socket_path: Path, root: Path, max_workers: int = 16, registry_config: Path | None = None,
+        cgroup_root: str = "/kyb", network: Any = None,
     ) -> None:
         self.socket_path = socket_path
         self.root = root
         self.registry_config = registry_config
+        self.cgroup_root = cgroup_root
+        self.network = network
+        self._context: RuntimeContext | None = None
         self.max_workers = max_workers
         self._ownership = SocketOwnership(socket_path)
         self._server: grpc.Server | None = None
@@ -142,16 +151,29 @@ class RuntimeDaemon:
             raise DaemonError(str(e)) from e
         self._ownership.acquire()
         try:
-            server = grpc.server(futures.ThreadPoolExecutor(max_workers=self.max_workers))
-            api_pb2_grpc.add_RuntimeServiceServicer_to_server(RuntimeService(self.root), server)
-            # in_use: no container pins an image until the runtime service supplies its check.
-            image_service = ImageServiceServicer(images, in_use=lambda _image_id: False, registry_config=registries)
+            try:
+                ctx = RuntimeContext.create(self.root, self.cgroup_root, images=images, network=self.network)
+                # Started before the gRPC threads exist; every container is forked from it.
+                ctx.forkserver.start()
+            except (OSError, ForkServerError, CgroupError) as e:
+                raise DaemonError(f"cannot set up the runtime: {e}") from e
+            self._context = ctx
+            server = grpc.server(
+                futures.ThreadPoolExecutor(max_workers=self.max_workers), interceptors=[ErrorInterceptor()]
+            )
+            runtime_service = RuntimeService(ctx)
+            api_pb2_grpc.add_RuntimeServiceServicer_to_server(runtime_service, server)
+            image_service = ImageServiceServicer(
+                images, in_use=runtime_service.containers.in_use, registry_config=registries
+            )
             api_pb2_grpc.add_ImageServiceServicer_to_server(image_service, server)
             if server.add_insecure_port(f"unix:{self.socket_path}") == 0:
                 raise DaemonError(f"cannot listen on {self.socket_path}")
             server.start()
             os.chmod(self.socket_path, 0o660)
         except BaseException:
+            if self._context is not None:
+                self._context.forkserver.stop()
             self._ownership.release()
             raise
         self._server = server
@@ -161,6 +183,8 @@ class RuntimeDaemon:
         if self._server is not None:
             self._server.stop(SHUTDOWN_GRACE_SECONDS).wait(SHUTDOWN_GRACE_SECONDS + 1)
             self._server = None
+        if self._context is not None:
+            self._context.forkserver.stop()
         self._ownership.release()
         self._stopped.set()
 

@@ -26,6 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--registry-config", type=Path, default=None,
         help="registry hosts file (TOML): mirrors and plain-HTTP registries for image pulls",
     )
+    parser.add_argument(
+        "--cgroup-root", default="/kyb",
+        help="cgroup under which pod cgroups are made when the kubelet names no cgroup_parent (default: /kyb)",
+    )
     logging_setup.add_log_level_argument(parser)
 
 
@@ -36,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     daemon = RuntimeDaemon(
         args.socket.absolute(), args.root.absolute(),
         registry_config=args.registry_config.absolute() if args.registry_config else None,
+        cgroup_root=args.cgroup_root,
     )
     try:
         daemon.serve_until_signalled()

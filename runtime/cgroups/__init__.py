@@ -94,6 +94,10 @@ class CgroupDriver(ABC):
         """How many processes the OOM killer killed in this cgroup."""
 
     @abstractmethod
+    def oom_source(self, path: str) -> tuple[str, str]:
+        """(file, key) whose counter tells a process in ``path`` was OOM-killed; read by the shim."""
+
+    @abstractmethod
     def exists(self, path: str) -> bool:
         """Whether the cgroup directory exists."""
 

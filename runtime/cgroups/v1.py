@@ -125,6 +125,9 @@ class V1Driver(CgroupDriver):
         d = self._dir("memory", path)
         return [] if d is None else _read_pids(os.path.join(d, "cgroup.procs"))
 
+    def oom_source(self, path: str) -> tuple[str, str]:
+        return os.path.join(self._dir("memory", path) or "", "memory.oom_control"), "oom_kill"
+
     def oom_kills(self, path: str) -> int:
         d = self._dir("memory", path)
         return 0 if d is None else read_flat_keyed(os.path.join(d, "memory.oom_control")).get("oom_kill", 0)

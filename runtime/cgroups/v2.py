@@ -90,6 +90,9 @@ class V2Driver(CgroupDriver):
     def pids(self, path: str) -> list[int]:
         return _read_pids(os.path.join(self._dir(path), "cgroup.procs"))
 
+    def oom_source(self, path: str) -> tuple[str, str]:
+        return os.path.join(self._dir(path), "memory.events"), "oom_kill"
+
     def oom_kills(self, path: str) -> int:
         return read_flat_keyed(os.path.join(self._dir(path), "memory.events")).get("oom_kill", 0)
 

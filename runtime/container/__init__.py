@@ -1,0 +1,1 @@
+"""Containers: turning a CRI ContainerConfig into a spec, and driving its lifecycle."""

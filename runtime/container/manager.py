@@ -1,0 +1,371 @@
+"""CreateContainer, StartContainer, StopContainer, RemoveContainer and the container's state.
+
+Every verb has the same steps (as youki's do): refresh the record from what the shim wrote on
+disk, check the transition guard, act, save through ``update``. Refreshing is how exits are
+noticed: the shim records ``exit.json`` when the container ends, whether or not the daemon was
+running, so a restarted daemon reports exits that happened while it was down. A shim that died
+without recording one marks the container EXITED with reason ``Unknown``.
+
+Creating makes the container directory, cgroup and spec (undone on failure); starting asks the
+fork server for a shim and waits for its verdict (exec happened, or the error why not).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import shutil
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+from google.protobuf import json_format
+
+from cri import api_pb2
+from runtime.atomic_json import read_json, write_json
+from runtime.cgroups import CgroupError, Resources
+from runtime.container.spec import build_spec, check_namespace_modes
+from runtime.context import RuntimeContext
+from runtime.errors import AlreadyExists, FailedPrecondition, InternalError, InvalidArgument, NotFound
+from runtime.forkserver import ForkServerError
+from runtime.lifecycle import ContainerState, SandboxState, check_container_transition
+from runtime.processes import alive, kill_and_wait, signal_process, wait_gone
+from runtime.state.store import RECORD
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT = 60.0
+KILL_TIMEOUT = 10.0
+ERROR_START_EXIT_CODE = 128
+
+
+def resources_from(linux: api_pb2.LinuxContainerResources) -> Resources:
+    return Resources(
+        cpu_shares=linux.cpu_shares,
+        cpu_quota=linux.cpu_quota,
+        cpu_period=linux.cpu_period,
+        memory_limit=linux.memory_limit_in_bytes,
+        memory_swap_limit=linux.memory_swap_limit_in_bytes,
+        cpuset_cpus=linux.cpuset_cpus,
+        cpuset_mems=linux.cpuset_mems,
+        unified=dict(linux.unified),
+    )
+
+
+def stop_signal_of(record: dict) -> int:
+    name = record.get("config", {}).get("stopSignal", "RUNTIME_DEFAULT")
+    if name == "RUNTIME_DEFAULT":
+        name = record.get("image_stop_signal") or "SIGTERM"
+    if name.isdigit():
+        return int(name)
+    name = name.replace("RTMIN_PLUS_", "RTMIN+").replace("RTMAX_MINUS_", "RTMAX-")
+    try:
+        if "+" in name or "-" in name:
+            base, _, offset = name.replace("-", "+-").partition("+")
+            return int(getattr(signal, base)) + int(offset)
+        return int(getattr(signal, name if name.startswith("SIG") else "SIG" + name))
+    except (AttributeError, ValueError):
+        return signal.SIGTERM
+
+
+class ContainerManager:
+    def __init__(self, ctx: RuntimeContext) -> None:
+        self.ctx = ctx
+
+    # ----------------------------------------------------------------- lookups
+    def ids_in_sandbox(self, sandbox_id: str) -> list[str]:
+        found = []
+        for container_id in self.ctx.containers.ids():
+            with contextlib.suppress(NotFound):
+                if self.ctx.containers.read(container_id)["sandbox_id"] == sandbox_id:
+                    found.append(container_id)
+        return found
+
+    def get(self, id_or_prefix: str) -> dict[str, Any]:
+        container_id = self.ctx.containers.resolve(id_or_prefix)
+        return self.refresh(container_id)
+
+    def list(self) -> list[dict[str, Any]]:
+        records = []
+        for container_id in self.ctx.containers.ids():
+            with contextlib.suppress(NotFound):
+                records.append(self.refresh(container_id))
+        return records
+
+    def in_use(self, image_id: str) -> bool:
+        for container_id in self.ctx.containers.ids():
+            with contextlib.suppress(NotFound):
+                if self.ctx.containers.read(container_id).get("image_id") == image_id:
+                    return True
+        return False
+
+    def refresh(self, container_id: str) -> dict[str, Any]:
+        """The record, brought up to date with what the shim recorded."""
+        record = self.ctx.containers.read(container_id)
+        state = record["state"]
+        if state not in (ContainerState.RUNNING.value, ContainerState.CREATED.value, ContainerState.UNKNOWN.value):
+            return record
+        directory = self.ctx.containers.path(container_id)
+        shim = read_json(str(directory / "shim.json"))
+        if shim is None:
+            return record
+        exited = read_json(str(directory / "exit.json"))
+        if exited is None and alive(shim["shim_pid"], record.get("shim_start")):
+            if state == ContainerState.RUNNING.value:
+                return record
+        return self.ctx.containers.update(container_id, lambda r: self._apply_shim_files(r, directory))
+
+    def _apply_shim_files(self, record: dict, directory: Any) -> None:
+        shim = read_json(str(directory / "shim.json"))
+        exited = read_json(str(directory / "exit.json"))
+        if shim and record["state"] == ContainerState.CREATED.value:
+            # The daemon died between the shim's start and recording it: adopt the shim.
+            record.update(state=ContainerState.RUNNING.value, pid=shim["pid"], shim_pid=shim["shim_pid"],
+                          started_at=shim["started_at"])
+        if record["state"] not in (ContainerState.RUNNING.value, ContainerState.UNKNOWN.value):
+            return
+        if exited is not None:
+            code = exited["exit_code"]
+            if exited.get("oom_killed") and code != 0:
+                reason = "OOMKilled"
+            else:
+                reason = "Completed" if code == 0 else "Error"
+            record.update(state=ContainerState.EXITED.value, exit_code=code, finished_at=exited["finished_at"],
+                          reason=reason)
+        elif not alive(record.get("shim_pid"), record.get("shim_start")):
+            record.update(state=ContainerState.EXITED.value, exit_code=255, finished_at=time.time_ns(),
+                          reason="Unknown", message="the container's shim exited without recording an exit status")
+
+    # ----------------------------------------------------------------- create
+    def create(self, sandbox_id: str, config: api_pb2.ContainerConfig) -> str:
+        ctx = self.ctx
+        sandbox_id = ctx.sandboxes.resolve(sandbox_id)
+        sandbox = ctx.sandboxes.read(sandbox_id)
+        if sandbox["state"] != SandboxState.READY.value or not alive(sandbox["holder"]["pid"], sandbox["holder"]["start"]):
+            raise FailedPrecondition(f"sandbox {sandbox_id} is not ready")
+        if not config.metadata.name:
+            raise InvalidArgument("container config must include metadata.name")
+        if not config.image.image:
+            raise InvalidArgument("container config must name an image (image.image is empty)")
+        check_namespace_modes(config.linux.security_context.namespace_options, "container")
+        with ctx.sandboxes.lock(sandbox_id):
+            for other in self.ids_in_sandbox(sandbox_id):
+                rec = ctx.containers.read(other)
+                if rec["name"] == config.metadata.name and rec["attempt"] == config.metadata.attempt:
+                    raise AlreadyExists(
+                        f"container {config.metadata.name!r} (attempt {config.metadata.attempt}) already exists "
+                        f"in sandbox {sandbox_id} as {other}"
+                    )
+            return self._create(sandbox, config)
+
+    def _resolve_image(self, ref: str) -> Any:
+        from runtime.images.errors import ImageError, ImageNotFound
+
+        if self.ctx.images is None:
+            raise FailedPrecondition("this runtime has no image store")
+        try:
+            return self.ctx.images.resolve(ref)
+        except ImageNotFound as e:
+            raise FailedPrecondition(f"image {ref!r} is not present on this node; pull it first") from e
+        except ImageError as e:
+            raise InvalidArgument(f"image {ref!r}: {e}") from e
+
+    def _pid_namespace(self, config: api_pb2.ContainerConfig, sandbox: dict) -> tuple[str, str | None]:
+        options = config.linux.security_context.namespace_options
+        mode = options.pid
+        if mode == api_pb2.NODE:
+            return "host", None
+        if mode == api_pb2.CONTAINER:
+            return "new", None
+        if mode == api_pb2.TARGET:
+            target = self.get(options.target_id) if options.target_id else None
+            if target is None or target["sandbox_id"] != sandbox["id"] or target["state"] != ContainerState.RUNNING.value:
+                raise FailedPrecondition(f"pid namespace target {options.target_id!r} is not a running container of this sandbox")
+            return "join", f"/proc/{target['pid']}/ns/pid"
+        sandbox_pid = sandbox["config"].get("linux", {}).get("securityContext", {}).get("namespaceOptions", {}).get("pid", "POD")
+        if sandbox_pid == "NODE":
+            return "host", None
+        if sandbox.get("own_pid"):
+            return "join", sandbox["pid_ns"]
+        return "new", None
+
+    def _create(self, sandbox: dict, config: api_pb2.ContainerConfig) -> str:
+        ctx = self.ctx
+        image = self._resolve_image(config.image.image)
+        container_id = secrets.token_hex(32)
+        directory = ctx.containers.path(container_id)
+        log_path = ""
+        if sandbox.get("log_directory") and config.log_path:
+            log_path = os.path.normpath(sandbox["log_directory"] + "/" + config.log_path)
+        cgroup = f"{sandbox['cgroup']}/{container_id}"
+        undo: list[Callable[[], None]] = []
+        try:
+            for m in config.mounts:
+                if m.host_path.startswith("/") and not os.path.exists(m.host_path):
+                    os.makedirs(m.host_path, exist_ok=True)
+            directory.mkdir(parents=True)
+            undo.append(lambda: shutil.rmtree(directory, ignore_errors=True))
+            for sub in ("rootfs", "upper", "work"):
+                (directory / sub).mkdir()
+            oom_file, oom_key = ctx.cgroups.oom_source(cgroup)
+            spec = build_spec(
+                container_dir=str(directory),
+                config=config,
+                sandbox=sandbox,
+                image_config=image.config,
+                layer_dirs=[str(d) for d in image.layer_dirs],
+                log_path=log_path,
+                cgroup_procs=ctx.cgroups.procs_files(cgroup),
+                oom={"file": oom_file, "key": oom_key},
+                pid_namespace=self._pid_namespace(config, sandbox),
+                last_cap=ctx.last_cap,
+            )
+            try:
+                ctx.cgroups.create(cgroup, resources_from(config.linux.resources))
+            except (CgroupError, OSError) as e:
+                raise InternalError(f"cannot create the container's cgroup {cgroup}: {e}") from e
+            finally:
+                undo.append(lambda: ctx.cgroups.remove(cgroup))
+            write_json(str(directory / "spec.json"), spec)
+            repo_digests = list(getattr(image, "repo_digests", []) or [])
+            record = {
+                "id": container_id,
+                "sandbox_id": sandbox["id"],
+                "name": config.metadata.name,
+                "attempt": config.metadata.attempt,
+                "config": json_format.MessageToDict(config),
+                "image_id": image.id,
+                "image_ref": repo_digests[0] if repo_digests else image.id,
+                "image_stop_signal": image.config.get("StopSignal", ""),
+                "state": ContainerState.CREATED.value,
+                "created_at": time.time_ns(),
+                "started_at": 0,
+                "finished_at": 0,
+                "exit_code": 0,
+                "reason": "",
+                "message": "",
+                "log_path": log_path,
+                "cgroup": cgroup,
+                "resources": json_format.MessageToDict(config.linux.resources),
+                "user": spec["process"]["user"],
+            }
+            write_json(str(directory / RECORD), record)
+        except BaseException:
+            for step in reversed(undo):
+                try:
+                    step()
+                except Exception:
+                    log.exception("cleanup after failed CreateContainer", extra={"container": container_id})
+            raise
+        if log_path:
+            ctx.sandboxes.update(sandbox["id"], lambda r: r.setdefault("log_paths", []).append(log_path))
+        log.info("container created", extra={"container": container_id, "sandbox": sandbox["id"]})
+        return container_id
+
+    # ----------------------------------------------------------------- start
+    def start(self, id_or_prefix: str) -> None:
+        container_id = self.ctx.containers.resolve(id_or_prefix)
+        with self.ctx.containers.lock(container_id):
+            record = self.refresh(container_id)
+            check_container_transition(ContainerState(record["state"]), ContainerState.RUNNING, "start")
+            sandbox = self.ctx.sandboxes.read(record["sandbox_id"])
+            if sandbox["state"] != SandboxState.READY.value or not alive(sandbox["holder"]["pid"], sandbox["holder"]["start"]):
+                raise FailedPrecondition(f"sandbox {record['sandbox_id']} is not ready")
+            directory = str(self.ctx.containers.path(container_id))
+            try:
+                reply = self.ctx.forkserver.call({"op": "start", "container_dir": directory}, timeout=START_TIMEOUT)
+            except ForkServerError as e:
+                reply = {"error": str(e)}
+            if "error" in reply:
+                self.ctx.containers.update(container_id, lambda r: r.update(
+                    state=ContainerState.EXITED.value, exit_code=ERROR_START_EXIT_CODE, reason="StartError",
+                    message=reply["error"], finished_at=time.time_ns(),
+                ))
+                raise InternalError(f"failed to start container {container_id}: {reply['error']}")
+            from runtime.processes import start_time
+
+            self.ctx.containers.update(container_id, lambda r: r.update(
+                state=ContainerState.RUNNING.value, pid=reply["pid"], pid_start=start_time(reply["pid"]),
+                shim_pid=reply["shim_pid"], shim_start=start_time(reply["shim_pid"]), started_at=reply["started_at"],
+            ))
+        log.info("container started", extra={"container": container_id, "pid": reply["pid"]})
+
+    # ----------------------------------------------------------------- stop / remove
+    def stop(self, id_or_prefix: str, timeout: int) -> None:
+        container_id = self.ctx.containers.resolve(id_or_prefix)
+        with self.ctx.containers.lock(container_id):
+            record = self.refresh(container_id)
+            if record["state"] == ContainerState.CREATED.value:
+                self.ctx.containers.update(container_id, lambda r: r.update(
+                    state=ContainerState.EXITED.value, finished_at=time.time_ns(), reason="Completed"))
+                return
+            if record["state"] not in (ContainerState.RUNNING.value, ContainerState.UNKNOWN.value):
+                return
+            pid, pid_start = record.get("pid"), record.get("pid_start")
+            shim, shim_start = record.get("shim_pid"), record.get("shim_start")
+            if timeout > 0:
+                signal_process(pid, pid_start, stop_signal_of(record))
+                wait_gone(shim, shim_start, float(timeout))
+            if alive(shim, shim_start):
+                signal_process(pid, pid_start, signal.SIGKILL)
+                deadline = time.monotonic() + KILL_TIMEOUT
+                while not wait_gone(shim, shim_start, 0.2) and time.monotonic() < deadline:
+                    signal_process(pid, pid_start, signal.SIGKILL)
+            with contextlib.suppress(CgroupError):
+                self.ctx.cgroups.kill_all(record["cgroup"])
+            self.refresh(container_id)
+        log.info("container stopped", extra={"container": container_id})
+
+    def remove(self, id_or_prefix: str) -> None:
+        try:
+            container_id = self.ctx.containers.resolve(id_or_prefix)
+        except NotFound:
+            return  # RemoveContainer is idempotent
+        self.stop(container_id, 0)
+        with self.ctx.containers.lock(container_id):
+            record = self.ctx.containers.read(container_id)
+            kill_and_wait(record.get("shim_pid"), record.get("shim_start"))
+            try:
+                self.ctx.cgroups.remove(record["cgroup"])
+            except CgroupError as e:
+                raise InternalError(str(e)) from e
+            self.ctx.containers.delete(container_id)
+        log.info("container removed", extra={"container": container_id})
+
+    # ----------------------------------------------------------------- resources / logs
+    def update_resources(self, id_or_prefix: str, linux: api_pb2.LinuxContainerResources) -> None:
+        container_id = self.ctx.containers.resolve(id_or_prefix)
+        with self.ctx.containers.lock(container_id):
+            record = self.refresh(container_id)
+            if record["state"] not in (ContainerState.CREATED.value, ContainerState.RUNNING.value):
+                raise FailedPrecondition(f"cannot update resources of a container in state {record['state']}")
+            try:
+                self.ctx.cgroups.update(record["cgroup"], resources_from(linux))
+            except CgroupError as e:
+                raise InternalError(f"cannot update resources: {e}") from e
+            merged = api_pb2.LinuxContainerResources()
+            json_format.ParseDict(record.get("resources", {}), merged)
+            merged.MergeFrom(linux)
+            self.ctx.containers.update(container_id, lambda r: r.update(resources=json_format.MessageToDict(merged)))
+
+    def reopen_log(self, id_or_prefix: str) -> None:
+        record = self.get(id_or_prefix)
+        if record["state"] != ContainerState.RUNNING.value:
+            raise FailedPrecondition(f"container {record['id']} is not running")
+        if not signal_process(record.get("shim_pid"), record.get("shim_start"), signal.SIGUSR1):
+            raise FailedPrecondition(f"container {record['id']} has no running shim")
+        path = record.get("log_path")
+        deadline = time.monotonic() + 5.0
+        while path and not os.path.exists(path):
+            if time.monotonic() > deadline:
+                raise InternalError(f"the shim did not reopen {path}")
+            time.sleep(0.01)
+
+    def require_running(self, id_or_prefix: str) -> dict[str, Any]:
+        record = self.get(id_or_prefix)
+        if record["state"] != ContainerState.RUNNING.value:
+            raise FailedPrecondition(f"container {record['id']} is not running (state {record['state']})")
+        return record

@@ -1,0 +1,176 @@
+"""CRI ContainerConfig + sandbox + image -> the plain-data spec the shim executes.
+
+The spec (saved as ``spec.json`` in the container directory) is to us what the OCI
+``config.json`` is to runc: everything the shim needs, decided here, in the daemon, where it is
+easy to validate and unit test. The shim only carries it out. Choices follow containerd's CRI
+plugin: command is ``command``+``args`` or the image's Entrypoint+Cmd; env is a default PATH,
+then the image's, then the config's; the user comes from the security context or else the image
+config; capabilities start from Docker's default set; kubelet-provided /etc/hosts or /dev/shm
+mounts win over the sandbox's own.
+"""
+
+from __future__ import annotations
+
+import os
+
+from cri import api_pb2
+from runtime.errors import FailedPrecondition, InvalidArgument
+from runtime.linux import capabilities
+
+DEFAULT_MASKED_PATHS = [
+    "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+    "/sys/firmware", "/sys/devices/virtual/powercap",
+]
+DEFAULT_READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+PROPAGATION = {
+    api_pb2.PROPAGATION_PRIVATE: "private",
+    api_pb2.PROPAGATION_HOST_TO_CONTAINER: "rslave",
+    api_pb2.PROPAGATION_BIDIRECTIONAL: "rshared",
+}
+NAMESPACE_MODES = {api_pb2.POD, api_pb2.CONTAINER, api_pb2.NODE, api_pb2.TARGET}
+
+
+def command_of(config: api_pb2.ContainerConfig, image_config: dict) -> list[str]:
+    if config.command:
+        args = list(config.command) + list(config.args)
+    else:
+        entrypoint = list(image_config.get("Entrypoint") or [])
+        args = entrypoint + (list(config.args) if config.args else list(image_config.get("Cmd") or []))
+    if not args:
+        raise InvalidArgument("no command specified: the container config sets no command/args and the image has no Entrypoint/Cmd")
+    return args
+
+
+def environment_of(config: api_pb2.ContainerConfig, image_config: dict) -> list[str]:
+    merged: dict[str, str] = {}
+    for pair in image_config.get("Env") or []:
+        key, _, value = pair.partition("=")
+        merged[key] = value
+    for kv in config.envs:
+        merged[kv.key] = kv.value
+    return [f"{k}={v}" for k, v in merged.items()]
+
+
+def user_of(security: api_pb2.LinuxContainerSecurityContext, image_config: dict) -> dict:
+    """What the shim resolves against the container's /etc/passwd and /etc/group."""
+    user: dict = {}
+    if security.HasField("run_as_user"):
+        user["uid"] = security.run_as_user.value
+    elif security.run_as_username:
+        user["name"] = security.run_as_username
+    elif image_config.get("User"):
+        name, _, group = image_config["User"].partition(":")
+        if name:
+            user["name"] = name
+        if group:
+            user["group"] = group
+    if security.HasField("run_as_group"):
+        if "uid" not in user and not security.run_as_username:
+            raise InvalidArgument("run_as_group is set without run_as_user or run_as_username")
+        user["gid"] = security.run_as_group.value
+        user.pop("group", None)
+    if security.supplemental_groups:
+        user["supplemental"] = list(security.supplemental_groups)
+    return user
+
+
+def mounts_of(config: api_pb2.ContainerConfig) -> list[dict]:
+    mounts = []
+    for m in config.mounts:
+        if not m.container_path.startswith("/"):
+            raise InvalidArgument(f"mount container_path {m.container_path!r} must be an absolute path")
+        if m.HasField("image") and m.image.image:
+            raise InvalidArgument(f"image volume for {m.container_path!r} is not supported by this runtime")
+        if not m.host_path.startswith("/"):
+            raise InvalidArgument(f"mount host_path {m.host_path!r} for {m.container_path!r} must be an absolute path")
+        mounts.append({
+            "source": os.path.normpath(m.host_path),
+            "destination": os.path.normpath(m.container_path),
+            "readonly": m.readonly,
+            "propagation": PROPAGATION.get(m.propagation, "private"),
+        })
+    return mounts
+
+
+def check_namespace_modes(options: api_pb2.NamespaceOption, where: str) -> None:
+    for field in ("network", "pid", "ipc"):
+        mode = getattr(options, field)
+        if mode not in NAMESPACE_MODES:
+            raise InvalidArgument(f"{where}: unknown {field} namespace mode {mode}")
+    if options.network == api_pb2.TARGET or options.ipc == api_pb2.TARGET:
+        raise InvalidArgument(f"{where}: TARGET mode is only supported for the pid namespace")
+
+
+def build_spec(
+    *,
+    container_dir: str,
+    config: api_pb2.ContainerConfig,
+    sandbox: dict,
+    image_config: dict,
+    layer_dirs: list[str],
+    log_path: str,
+    cgroup_procs: list[str],
+    oom: dict | None,
+    pid_namespace: tuple[str, str | None],
+    last_cap: int,
+) -> dict:
+    """The spec for one container; raises InvalidArgument/FailedPrecondition on bad config."""
+    security = config.linux.security_context
+    privileged = security.privileged
+    if privileged and not sandbox.get("privileged"):
+        raise FailedPrecondition("a privileged container needs a privileged sandbox")
+    cwd = config.working_dir or image_config.get("WorkingDir") or "/"
+    if not cwd.startswith("/"):
+        raise InvalidArgument(f"working_dir {cwd!r} must be an absolute path")
+    try:
+        caps = capabilities.effective_set(
+            list(security.capabilities.add_capabilities), list(security.capabilities.drop_capabilities),
+            privileged, last_cap,
+        )
+    except capabilities.UnknownCapability as e:
+        raise InvalidArgument(str(e)) from e
+    mounts = mounts_of(config)
+    destinations = {m["destination"] for m in mounts}
+    etc_files = {
+        path: os.path.join(sandbox["dir"], os.path.basename(path))
+        for path in ("/etc/hosts", "/etc/hostname", "/etc/resolv.conf")
+        if path not in destinations
+    }
+    shm = None if "/dev/shm" in destinations else sandbox.get("shm")
+    masked = list(security.masked_paths) or DEFAULT_MASKED_PATHS
+    readonly = list(security.readonly_paths) or DEFAULT_READONLY_PATHS
+    namespaces = dict(sandbox["namespaces"])
+    pid_mode, pid_path = pid_namespace
+    namespaces["pid_mode"] = pid_mode
+    namespaces["pid"] = pid_path
+    adj = config.linux.resources.oom_score_adj
+    return {
+        "rootfs": {
+            "lower": [str(d) for d in reversed(layer_dirs)],
+            "upper": os.path.join(container_dir, "upper"),
+            "work": os.path.join(container_dir, "work"),
+            "target": os.path.join(container_dir, "rootfs"),
+            "readonly": security.readonly_rootfs,
+        },
+        "process": {
+            "args": command_of(config, image_config),
+            "env": environment_of(config, image_config),
+            "cwd": cwd,
+            "user": user_of(security, image_config),
+            "capabilities": caps,
+            "no_new_privs": security.no_new_privs,
+            "tty": config.tty,
+            "oom_score_adj": adj if adj else None,
+        },
+        "namespaces": namespaces,
+        "etc_files": etc_files,
+        "shm": shm,
+        "mounts": mounts,
+        "masked_paths": [] if privileged else masked,
+        "readonly_paths": [] if privileged else readonly,
+        "privileged": privileged,
+        "cgroup_procs": cgroup_procs,
+        "oom": oom,
+        "log_path": log_path,
+    }

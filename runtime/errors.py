@@ -1,0 +1,35 @@
+"""The runtime's exception tree; the CRI layer maps each class to one gRPC code in one place.
+
+Messages are written for the person reading ``crictl`` output: they say what was wrong and,
+where it helps, what to do.
+"""
+
+from __future__ import annotations
+
+
+class RuntimeFailure(Exception):
+    """Base of every runtime domain error."""
+
+
+class NotFound(RuntimeFailure):
+    """No sandbox or container with that id (or id prefix)."""
+
+
+class AlreadyExists(RuntimeFailure):
+    """A sandbox or container with that name already exists."""
+
+
+class InvalidArgument(RuntimeFailure):
+    """The request itself is malformed: missing fields, relative paths, unknown modes."""
+
+
+class FailedPrecondition(RuntimeFailure):
+    """The request is well formed but the current state forbids it (wrong state, image absent)."""
+
+
+class InternalError(RuntimeFailure):
+    """Something on the machine failed (a mount, a cgroup write, the fork server)."""
+
+
+class Timeout(RuntimeFailure):
+    """The operation did not finish within the time the caller gave it."""

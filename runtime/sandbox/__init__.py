@@ -1,0 +1,1 @@
+"""Pod sandboxes: the holder process, the pod's namespaces, files and cgroup."""

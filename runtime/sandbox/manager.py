@@ -1,0 +1,258 @@
+"""RunPodSandbox, StopPodSandbox, RemovePodSandbox and the sandbox's view of its own state.
+
+Running a sandbox is a sequence of steps each paired with its undo: directory and files, the
+pod's /dev/shm (a tmpfs when the pod owns its IPC namespace), the pod cgroup, the holder process
+(via the fork server), the pod network. If a step fails the undos run in reverse, so a failed
+RunPodSandbox leaves nothing behind. The record is written last: an object without a record
+does not exist.
+
+Stopping is idempotent: containers are killed, the network detached, the holder killed, /dev/shm
+unmounted. Removing also removes containers, cgroups, container log files and the directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from google.protobuf import json_format
+
+from cri import api_pb2
+from runtime.atomic_json import write_json
+from runtime.cgroups import CgroupError
+from runtime.container.manager import ContainerManager
+from runtime.container.spec import check_namespace_modes
+from runtime.context import RuntimeContext
+from runtime.errors import AlreadyExists, FailedPrecondition, InternalError, InvalidArgument, NotFound
+from runtime.lifecycle import SandboxState
+from runtime.linux.syscalls import MNT_DETACH, MS_NODEV, MS_NOEXEC, MS_NOSUID, SyscallError
+from runtime.processes import alive as process_alive
+from runtime.processes import kill_and_wait
+from runtime.processes import start_time as process_start_time
+from runtime.sandbox.files import write_sandbox_files
+from runtime.state.store import RECORD
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_HANDLERS = ("", "kyb", "runc")
+
+
+def sandbox_key(config: api_pb2.PodSandboxConfig) -> str:
+    m = config.metadata
+    return f"{m.name}_{m.namespace}_{m.uid}_{m.attempt}"
+
+
+class SandboxManager:
+    def __init__(self, ctx: RuntimeContext, containers: ContainerManager) -> None:
+        self.ctx = ctx
+        self.containers = containers
+        self._names_lock = threading.Lock()
+        self._reserved: set[str] = set()
+
+    # ----------------------------------------------------------------- run
+    def run(self, config: api_pb2.PodSandboxConfig, runtime_handler: str = "") -> str:
+        self._validate(config, runtime_handler)
+        key = sandbox_key(config)
+        with self._names_lock:
+            for other in self.ctx.sandboxes.ids():
+                with contextlib.suppress(NotFound):
+                    if self.ctx.sandboxes.read(other).get("key") == key:
+                        raise AlreadyExists(f"a sandbox named {key!r} already exists (id {other})")
+            if key in self._reserved:
+                raise AlreadyExists(f"a sandbox named {key!r} is being created")
+            self._reserved.add(key)
+        try:
+            return self._run(config, runtime_handler, key)
+        finally:
+            with self._names_lock:
+                self._reserved.discard(key)
+
+    def _validate(self, config: api_pb2.PodSandboxConfig, runtime_handler: str) -> None:
+        if not config.metadata.name:
+            raise InvalidArgument("sandbox config must include metadata.name")
+        if runtime_handler not in SUPPORTED_HANDLERS:
+            raise InvalidArgument(f"unknown runtime handler {runtime_handler!r}; this runtime serves only the default one")
+        options = config.linux.security_context.namespace_options
+        check_namespace_modes(options, "sandbox")
+        if options.pid == api_pb2.TARGET:
+            raise InvalidArgument("sandbox: TARGET pid namespace mode is only valid for containers")
+        if config.log_directory and not config.log_directory.startswith("/"):
+            raise InvalidArgument(f"log_directory {config.log_directory!r} must be an absolute path")
+        parent = config.linux.cgroup_parent
+        if parent and (".." in parent.split("/")):
+            raise InvalidArgument(f"cgroup_parent {parent!r} must not contain '..'")
+
+    def _run(self, config: api_pb2.PodSandboxConfig, runtime_handler: str, key: str) -> str:
+        ctx = self.ctx
+        sandbox_id = secrets.token_hex(32)
+        options = config.linux.security_context.namespace_options
+        host_network = options.network == api_pb2.NODE
+        own_ipc = options.ipc != api_pb2.NODE
+        own_pid = options.pid == api_pb2.POD
+        hostname = socket.gethostname() if host_network else (config.hostname or config.metadata.name)[:63]
+        directory = ctx.sandboxes.path(sandbox_id)
+        undo: list[Callable[[], None]] = []
+        try:
+            directory.mkdir(parents=True)
+            undo.append(lambda: shutil.rmtree(directory, ignore_errors=True))
+            write_sandbox_files(str(directory), hostname, config, host_network)
+            shm = str(directory / "shm") if own_ipc else "/dev/shm"
+            if own_ipc:
+                os.mkdir(shm, 0o1777)
+                ctx.kernel.mount("shm", shm, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k")
+                undo.append(lambda: self._unmount(shm))
+            parent = config.linux.cgroup_parent
+            pod_cgroup = "/" + parent.strip("/") if parent else f"{ctx.cgroup_root}/{sandbox_id}"
+            created_pod_cgroup = not ctx.cgroups.exists(pod_cgroup)
+            holder_cgroup = f"{pod_cgroup}/{sandbox_id}" if parent else f"{pod_cgroup}/holder"
+            ctx.cgroups.create(holder_cgroup)
+            undo.append(lambda: ctx.cgroups.remove(pod_cgroup if created_pod_cgroup else holder_cgroup))
+            reply = ctx.forkserver.call({
+                "op": "sandbox",
+                "own_network": not host_network,
+                "own_ipc": own_ipc,
+                "own_pid": own_pid,
+                "hostname": hostname,
+                "cgroup_procs": ctx.cgroups.procs_files(holder_cgroup),
+            })
+            if "error" in reply:
+                raise InternalError(f"cannot create the sandbox's namespaces: {reply['error']}")
+            holder = reply["pid"]
+            holder_start = process_start_time(holder)
+            undo.append(lambda: kill_and_wait(holder, holder_start))
+            namespaces = {
+                "net": None if host_network else f"/proc/{holder}/ns/net",
+                "uts": None if host_network else f"/proc/{holder}/ns/uts",
+                "ipc": f"/proc/{holder}/ns/ipc" if own_ipc else None,
+            }
+            ip = ""
+            if ctx.network is not None and not host_network:
+                mappings = [
+                    {"protocol": api_pb2.Protocol.Name(p.protocol), "container_port": p.container_port,
+                     "host_port": p.host_port, "host_ip": p.host_ip}
+                    for p in config.port_mappings
+                ]
+                ip = ctx.network.attach(sandbox_id, namespaces["net"], mappings)
+                undo.append(lambda: ctx.network.detach(sandbox_id, None))
+            record = {
+                "id": sandbox_id,
+                "key": key,
+                "config": json_format.MessageToDict(config),
+                "runtime_handler": runtime_handler,
+                "state": SandboxState.READY.value,
+                "created_at": time.time_ns(),
+                "dir": str(directory),
+                "hostname": hostname,
+                "host_network": host_network,
+                "privileged": config.linux.security_context.privileged,
+                "holder": {"pid": holder, "start": holder_start},
+                "namespaces": namespaces,
+                "own_pid": own_pid,
+                "pid_ns": f"/proc/{holder}/ns/pid" if own_pid else None,
+                "shm": shm,
+                "shm_mounted": own_ipc,
+                "cgroup": pod_cgroup,
+                "holder_cgroup": holder_cgroup,
+                "created_pod_cgroup": created_pod_cgroup,
+                "ip": ip,
+                "log_directory": config.log_directory,
+                "log_paths": [],
+            }
+            write_json(str(directory / RECORD), record)
+        except BaseException:
+            for step in reversed(undo):
+                try:
+                    step()
+                except Exception:
+                    log.exception("cleanup after failed RunPodSandbox", extra={"sandbox": sandbox_id})
+            raise
+        log.info("sandbox ready", extra={"sandbox": sandbox_id, "holder": holder, "name": key})
+        return sandbox_id
+
+    def _unmount(self, path: str) -> None:
+        try:
+            self.ctx.kernel.umount2(path, MNT_DETACH)
+        except SyscallError as e:
+            if e.errno not in (22, 2):  # EINVAL: not mounted; ENOENT: gone
+                raise
+
+    # ----------------------------------------------------------------- state
+    def get(self, id_or_prefix: str) -> dict[str, Any]:
+        """The sandbox record, with a dead holder turning a READY sandbox NOTREADY."""
+        sandbox_id = self.ctx.sandboxes.resolve(id_or_prefix)
+        record = self.ctx.sandboxes.read(sandbox_id)
+        if record["state"] == SandboxState.READY.value and not process_alive(
+            record["holder"]["pid"], record["holder"]["start"]
+        ):
+            record = self.ctx.sandboxes.update(sandbox_id, lambda r: r.update(state=SandboxState.NOTREADY.value))
+        return record
+
+    def list(self) -> list[dict[str, Any]]:
+        records = []
+        for sandbox_id in self.ctx.sandboxes.ids():
+            with contextlib.suppress(NotFound):
+                records.append(self.get(sandbox_id))
+        return records
+
+    # ----------------------------------------------------------------- stop / remove
+    def stop(self, id_or_prefix: str) -> None:
+        sandbox_id = self.ctx.sandboxes.resolve(id_or_prefix)
+        with self.ctx.sandboxes.lock(sandbox_id):
+            record = self.ctx.sandboxes.read(sandbox_id)
+            for container_id in self.containers.ids_in_sandbox(sandbox_id):
+                with contextlib.suppress(NotFound):
+                    self.containers.stop(container_id, 0)
+            if self.ctx.network is not None and not record.get("host_network"):
+                try:
+                    holder_ok = process_alive(record["holder"]["pid"], record["holder"]["start"])
+                    self.ctx.network.detach(sandbox_id, record["namespaces"]["net"] if holder_ok else None)
+                except Exception as e:
+                    raise InternalError(f"cannot detach the sandbox's network: {e}") from e
+            kill_and_wait(record["holder"]["pid"], record["holder"]["start"])
+            if record.get("shm_mounted"):
+                self._unmount(record["shm"])
+            self.ctx.sandboxes.update(
+                sandbox_id, lambda r: r.update(state=SandboxState.NOTREADY.value, shm_mounted=False)
+            )
+        log.info("sandbox stopped", extra={"sandbox": sandbox_id})
+
+    def remove(self, id_or_prefix: str) -> None:
+        try:
+            sandbox_id = self.ctx.sandboxes.resolve(id_or_prefix)
+        except NotFound:
+            return  # RemovePodSandbox is idempotent
+        self.stop(sandbox_id)
+        with self.ctx.sandboxes.lock(sandbox_id):
+            record = self.ctx.sandboxes.read(sandbox_id)
+            for container_id in self.containers.ids_in_sandbox(sandbox_id):
+                self.containers.remove(container_id)
+            try:
+                if record.get("created_pod_cgroup"):
+                    self.ctx.cgroups.remove(record["cgroup"])
+                else:
+                    self.ctx.cgroups.remove(record["holder_cgroup"])
+            except CgroupError as e:
+                raise InternalError(str(e)) from e
+            for path in record.get("log_paths", []):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+            if record.get("log_directory"):
+                with contextlib.suppress(OSError):
+                    os.rmdir(record["log_directory"])
+            self.ctx.sandboxes.delete(sandbox_id)
+        log.info("sandbox removed", extra={"sandbox": sandbox_id})
+
+    def require_ready(self, id_or_prefix: str) -> dict[str, Any]:
+        record = self.get(id_or_prefix)
+        if record["state"] != SandboxState.READY.value:
+            raise FailedPrecondition(f"sandbox {record['id']} is not ready")
+        return record
+

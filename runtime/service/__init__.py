@@ -1,0 +1,1 @@
+"""The CRI RuntimeService, one module per call group, over the sandbox and container managers."""

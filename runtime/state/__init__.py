@@ -1,0 +1,1 @@
+"""On-disk state: one directory per sandbox and container, the daemon's only source of truth."""

@@ -1,0 +1,89 @@
+"""Records of sandboxes or containers, one directory each, changed only through ``update(fn)``.
+
+``<kind dir>/<id>/record.json`` holds the record. ``update`` takes a per-id lock, reads the
+record, lets ``fn`` change the dict, and writes it back atomically, so concurrent CRI calls on
+one object serialize and a crash leaves the old or the new record, never a torn one. The daemon
+keeps no other truth: a restarted daemon lists the directories and knows everything again.
+
+Ids are 64 hex characters; callers may pass any unique prefix, as with crictl and containerd.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from runtime.atomic_json import read_json, write_json
+from runtime.errors import InvalidArgument, NotFound
+
+RECORD = "record.json"
+
+
+class RecordStore:
+    def __init__(self, directory: Path, kind: str) -> None:
+        self.directory = directory
+        self.kind = kind
+        directory.mkdir(parents=True, exist_ok=True)
+        self._locks: dict[str, threading.RLock] = {}
+        self._locks_guard = threading.Lock()
+
+    def lock(self, object_id: str) -> threading.RLock:
+        with self._locks_guard:
+            return self._locks.setdefault(object_id, threading.RLock())
+
+    def path(self, object_id: str) -> Path:
+        return self.directory / object_id
+
+    def ids(self) -> list[str]:
+        try:
+            names = os.listdir(self.directory)
+        except FileNotFoundError:
+            return []
+        return sorted(n for n in names if (self.directory / n / RECORD).exists())
+
+    def resolve(self, id_or_prefix: str) -> str:
+        """The full id for an id or unique prefix; NotFound otherwise."""
+        if not id_or_prefix:
+            raise InvalidArgument(f"{self.kind} id must not be empty")
+        if (self.directory / id_or_prefix / RECORD).exists():
+            return id_or_prefix
+        matches = [i for i in self.ids() if i.startswith(id_or_prefix)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise InvalidArgument(f"{self.kind} id prefix {id_or_prefix!r} is ambiguous")
+        raise NotFound(f"{self.kind} {id_or_prefix!r} not found")
+
+    def read(self, object_id: str) -> dict[str, Any]:
+        record = read_json(str(self.directory / object_id / RECORD))
+        if record is None:
+            raise NotFound(f"{self.kind} {object_id!r} not found")
+        return record
+
+    def create(self, object_id: str, record: dict[str, Any]) -> Path:
+        directory = self.directory / object_id
+        directory.mkdir(parents=True)
+        write_json(str(directory / RECORD), record)
+        return directory
+
+    def update(self, object_id: str, fn: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+        with self.lock(object_id):
+            record = self.read(object_id)
+            fn(record)
+            write_json(str(self.directory / object_id / RECORD), record)
+            return record
+
+    def delete(self, object_id: str) -> None:
+        """Remove the record first (so the object is gone at once), then its directory."""
+        directory = self.directory / object_id
+        try:
+            os.unlink(directory / RECORD)
+        except FileNotFoundError:
+            pass
+        shutil.rmtree(directory, ignore_errors=True)
+        with self._locks_guard:
+            self._locks.pop(object_id, None)

@@ -1,0 +1,27 @@
+"""Fixtures for the runtime integration tests; the harness itself is in runtime_harness.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from runtime_harness import RuntimeUnderTest
+
+from cri.client import RuntimeClient
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, busybox_archive: Path) -> Iterator[RuntimeUnderTest]:
+    rt = RuntimeUnderTest(tmp_path, busybox_archive)
+    try:
+        rt.start()
+        yield rt
+    finally:
+        rt.teardown()
+
+
+@pytest.fixture
+def cri(runtime: RuntimeUnderTest) -> RuntimeClient:
+    assert runtime.client is not None
+    return runtime.client
