@@ -1,4 +1,4 @@
-"""Reading image archives: OCI image layouts and ``docker save`` tarballs.
+"""Reading image archives: OCI image layouts (in a tar or a directory) and ``docker save`` tarballs.
 
 The archive (optionally gzip-compressed) is read in one streaming pass, so it is never unpacked
 to disk as a whole: every file under ``blobs/sha256/`` goes straight into the content store,
@@ -24,6 +24,7 @@ import re
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from runtime.images import mediatypes as mt
 from runtime.images.content import ContentStore, sha256_digest
@@ -63,11 +64,30 @@ def _name_from_annotations(annotations: dict[str, str]) -> list[Reference]:
     return []
 
 
+def _take(
+    name: str, src: BinaryIO, size: int, path: Path, content: ContentStore,
+    small: dict[str, bytes], stored: dict[str, str],
+) -> None:
+    """File ``name`` of the archive: a blob, a small JSON document, or another (layer) file."""
+    m = _BLOB_RE.match(name)
+    if m:
+        content.write_stream(src, expected=f"sha256:{m.group(1)}")
+    elif name.endswith(".json") or name in ("oci-layout", "repositories"):
+        if size > _SMALL_JSON:
+            raise InvalidImage(f"{path}: {name} is implausibly large ({size} bytes)")
+        small[name] = src.read()
+    else:
+        stored[name] = content.write_stream(src)
+
+
 def read_archive(path: Path, content: ContentStore) -> list[ArchivedImage]:
-    """Store every blob of the archive at ``path`` and return the images it declares."""
+    """Store every blob of the archive (or OCI layout directory) at ``path``; return its images."""
     small: dict[str, bytes] = {}
     stored: dict[str, str] = {}  # archive path -> digest, for non-blob files
     symlinks: dict[str, str] = {}
+    if path.is_dir():
+        _read_directory(path, content, small, stored)
+        return _images(path, small, stored, symlinks, content)
     try:
         tar = tarfile.open(path, mode="r|*")
     except FileNotFoundError as e:
@@ -85,17 +105,27 @@ def read_archive(path: Path, content: ContentStore) -> list[ArchivedImage]:
                     continue
                 src = tar.extractfile(info)
                 assert src is not None
-                m = _BLOB_RE.match(name)
-                if m:
-                    content.write_stream(src, expected=f"sha256:{m.group(1)}")
-                elif name.endswith(".json") or name in ("oci-layout", "repositories"):
-                    if info.size > _SMALL_JSON:
-                        raise InvalidImage(f"{path}: {name} is implausibly large ({info.size} bytes)")
-                    small[name] = src.read()
-                else:
-                    stored[name] = content.write_stream(src)
+                _take(name, src, info.size, path, content, small, stored)
         except tarfile.TarError as e:
             raise InvalidImage(f"{path}: corrupt archive: {e}") from e
+    return _images(path, small, stored, symlinks, content)
+
+
+def _read_directory(path: Path, content: ContentStore, small: dict[str, bytes], stored: dict[str, str]) -> None:
+    """An OCI layout directory (``skopeo copy ... oci:DIR``): only index.json and blobs matter."""
+    if not (path / "index.json").is_file():
+        raise InvalidImage(f"{path} is a directory but not an OCI image layout (no index.json)")
+    small["index.json"] = (path / "index.json").read_bytes()
+    blob_dir = path / "blobs" / "sha256"
+    for blob in sorted(blob_dir.iterdir()) if blob_dir.is_dir() else []:
+        if blob.is_file() and not blob.is_symlink():
+            with open(blob, "rb") as f:
+                _take(f"blobs/sha256/{blob.name}", f, blob.stat().st_size, path, content, small, stored)
+
+
+def _images(
+    path: Path, small: dict[str, bytes], stored: dict[str, str], symlinks: dict[str, str], content: ContentStore
+) -> list[ArchivedImage]:
     if "index.json" in small:
         return _oci_images(path, small["index.json"], content)
     if "manifest.json" in small:

@@ -36,6 +36,7 @@ import logging
 import os
 import secrets
 import shutil
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -341,7 +342,7 @@ class ImageStore:
                 try:
                     stats = unpack_tar(reader, tmp / "fs", WhiteoutMode.OVERLAY)  # type: ignore[arg-type]
                     reader.drain()
-                except (OSError, EOFError) as e:
+                except (OSError, EOFError, zlib.error) as e:
                     if isinstance(e, OSError) and e.errno is not None:
                         raise
                     raise InvalidImage(f"layer {blob} cannot be decompressed: {e}") from e

@@ -145,3 +145,49 @@ def test_building_busybox_twice_gives_the_same_bytes(tmp_path: Path, busybox_arc
     again = tmp_path / "again.tar"
     build_busybox_archive(again)
     assert again.read_bytes() == busybox_archive.read_bytes()
+
+
+def test_an_oci_layout_directory_imports_like_its_tar(tmp_path: Path, busybox_archive: Path) -> None:
+    layout = tmp_path / "layout"
+    with tarfile.open(busybox_archive) as tar:
+        tar.extractall(layout, filter="data")
+    store = ImageStore(tmp_path / "images")
+    assert store.import_archive(layout).id == store.import_archive(busybox_archive).id
+
+
+def hand_built(tmp_path: Path, layer_blob: bytes, diff_id: str) -> Path:
+    from runtime.images import mediatypes as mt
+    from runtime.images.oci_layout import canonical_json
+
+    writer = LayoutWriter()
+    layer = writer.add_blob(layer_blob, mt.OCI_LAYER_GZIP)
+    config = writer.add_blob(
+        canonical_json({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": [diff_id]}}),
+        mt.OCI_CONFIG,
+    )
+    manifest = writer.add_blob(
+        canonical_json({"schemaVersion": 2, "mediaType": mt.OCI_MANIFEST, "config": config.to_json(), "layers": [layer.to_json()]}),
+        mt.OCI_MANIFEST,
+    )
+    writer.tag(manifest, parse_reference("hand/built:1"))
+    path = tmp_path / "hand.tar"
+    writer.write(str(path))
+    return path
+
+
+def test_a_layer_that_unpacks_to_another_diff_id_is_refused(tmp_path: Path) -> None:
+    layer = LayerTar()
+    layer.add_file("a", b"a")
+    archive = hand_built(tmp_path, gzip.compress(layer.getvalue()), "sha256:" + "0" * 64)
+    store = ImageStore(tmp_path / "images")
+    with pytest.raises(DigestMismatch, match="but the image config says sha256:0000"):
+        store.import_archive(archive)
+    assert store.list() == [] and list(store.layer_root.iterdir()) == []
+
+
+def test_a_layer_that_is_not_valid_gzip_is_refused(tmp_path: Path) -> None:
+    archive = hand_built(tmp_path, b"\x1f\x8b\x08\x00" + b"garbage" * 100, "sha256:" + "0" * 64)
+    store = ImageStore(tmp_path / "images")
+    with pytest.raises(InvalidImage, match="cannot be decompressed|not a tar|corrupt"):
+        store.import_archive(archive)
+    assert store.list() == [] and list(store.layer_root.iterdir()) == []
