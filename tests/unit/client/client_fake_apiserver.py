@@ -185,8 +185,8 @@ class FakeApiServer:
                     request.transport.close()
                     return web.Response()
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
-                return web.json_response(status(fault.status, "TooManyRequests" if fault.status == 429
-                                                else "InternalError", "injected failure"),
+                reason = {429: "TooManyRequests", 503: "ServiceUnavailable"}.get(fault.status, "InternalError")
+                return web.json_response(status(fault.status, reason, "injected failure"),
                                          status=fault.status, headers=headers)
         plural, ns, name, sub = self._parse(request.path)
         if plural not in KINDS:
