@@ -19,8 +19,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from crictl_runtimes import POD_CALLS as ALL_POD_CALLS
 
 from bench.references.netns import nsenter_prefix
+
+POD_CALLS = tuple(c for c in ALL_POD_CALLS if c != "Exec")
 
 pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -77,7 +80,10 @@ def test_version_names_the_runtime_and_cri_v1(cri_runtime) -> None:  # type: ign
     assert "RuntimeName:  " in out
 
 
-def test_full_pod_lifecycle_from_config_files(cri_runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_full_pod_lifecycle_from_config_files(
+    request: pytest.FixtureRequest, cri_runtime, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    cri_runtime.needs(request, *POD_CALLS)
     rt = cri_runtime
     pod_cfg = _pod_config(tmp_path, rt, "lifecycle")
     script = f"echo hello; echo oops >&2; echo {LONG_LINE}; echo last; exec sleep 3600"
@@ -141,7 +147,10 @@ def test_full_pod_lifecycle_from_config_files(cri_runtime, tmp_path: Path) -> No
     assert pod_id not in _ok(rt.kyb("pods", "-q"))
 
 
-def test_logs_follow_ends_when_the_container_exits(cri_runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_logs_follow_ends_when_the_container_exits(
+    request: pytest.FixtureRequest, cri_runtime, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    cri_runtime.needs(request, *POD_CALLS)
     rt = cri_runtime
     pod_cfg = _pod_config(tmp_path, rt, "follower")
     ctr_cfg = _container_config(tmp_path, rt, "ticker", "echo one; sleep 2; echo two")
@@ -157,7 +166,10 @@ def test_logs_follow_ends_when_the_container_exits(cri_runtime, tmp_path: Path) 
         rt.kyb("rmp", "-f", pod_id)
 
 
-def test_exec_streams_through_the_runtime_streaming_url(cri_runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_exec_streams_through_the_runtime_streaming_url(
+    request: pytest.FixtureRequest, cri_runtime, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    cri_runtime.needs(request, *POD_CALLS, "Exec")
     rt = cri_runtime
     pod_cfg = _pod_config(tmp_path, rt, "streamer")
     ctr_cfg = _container_config(tmp_path, rt, "sleeper", "exec sleep 3600")
@@ -172,7 +184,8 @@ def test_exec_streams_through_the_runtime_streaming_url(cri_runtime, tmp_path: P
         rt.kyb("rmp", "-f", pod_id)
 
 
-def test_unknown_ids_fail_in_one_line_with_the_grpc_code(cri_runtime) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_ids_fail_in_one_line_with_the_grpc_code(request: pytest.FixtureRequest, cri_runtime) -> None:  # type: ignore[no-untyped-def]
+    cri_runtime.needs(request, *POD_CALLS)
     result = cri_runtime.kyb("inspect", "no-such-container")
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1
@@ -239,7 +252,10 @@ def test_pull_with_creds_then_rmi_from_a_loopback_registry(
         registry.wait(timeout=10)
 
 
-def test_bad_config_field_is_named_and_nothing_is_created(cri_runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_bad_config_field_is_named_and_nothing_is_created(
+    request: pytest.FixtureRequest, cri_runtime, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    cri_runtime.needs(request, *POD_CALLS)
     rt = cri_runtime
     bad = tmp_path / "bad-pod.json"
     bad.write_text(json.dumps({"metadata": {"name": "bad", "namespace": "kybt"}, "log_dirctory": "/tmp"}))
