@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runtime.network.errors import InvalidNetworkConfig, NetworkError
-from runtime.network.ondisk import fsync_directory, write_atomic
+from runtime.network.ondisk import write_atomic
 from runtime.network.portmap import PortMapping
 
 SANDBOX_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -86,14 +86,13 @@ class AttachmentStore:
 
     def put(self, attachment: Attachment) -> None:
         try:
-            write_atomic(self._path(attachment.sandbox_id), attachment.to_json())
+            write_atomic(self._path(attachment.sandbox_id), attachment.to_json(), durable=False)
         except OSError as e:
             raise NetworkError(f"write attachment record of {attachment.sandbox_id}", e.errno) from e
 
     def delete(self, sandbox_id: str) -> None:
         try:
             os.unlink(self._path(sandbox_id))
-            fsync_directory(self.directory)
         except FileNotFoundError:
             pass
         except OSError as e:

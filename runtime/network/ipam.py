@@ -6,6 +6,7 @@ Layout under the IPAM directory (the same scheme as the CNI host-local plugin):
     last_reserved_ip  the address handed out last, so allocation continues round-robin after it
     lock              flock'd around every allocation and release
 
+State is written without fsync (see ``ondisk``: it does not outlive a reboot anyway).
 Each address file is created with O_EXCL under the lock, so one address is never handed out
 twice, whether the competing allocations come from threads or from processes sharing the
 directory. Allocation resumes after ``last_reserved_ip`` and wraps around, which means a
@@ -18,13 +19,15 @@ address are never handed out.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import logging
 import os
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 
 from runtime.network.errors import InvalidNetworkConfig, IPAMError, IPAMExhausted
-from runtime.network.ondisk import create_exclusive, flocked, fsync_directory, write_atomic
+from runtime.network.ondisk import create_exclusive, flocked, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +72,8 @@ class HostLocalIPAM:
     def _lock(self, op: str) -> AbstractContextManager[None]:
         return flocked(self.directory / LOCK, op, error=IPAMError)
 
-    def _candidates(self) -> list[ipaddress.IPv4Address]:
-        """Every usable address, starting just after the last reserved one."""
+    def _candidates(self) -> Iterator[ipaddress.IPv4Address]:
+        """Every usable address, starting just after the last reserved one (lazily: a /16 is big)."""
         start = self.first
         try:
             text = (self.directory / LAST_RESERVED).read_text().strip()
@@ -80,8 +83,8 @@ class HostLocalIPAM:
         except (FileNotFoundError, ValueError):
             pass
         first, last, begin = int(self.first), int(self.last), int(start)
-        order = list(range(begin, last + 1)) + list(range(first, begin))
-        return [ipaddress.IPv4Address(n) for n in order]
+        for n in itertools.chain(range(begin, last + 1), range(first, begin)):
+            yield ipaddress.IPv4Address(n)
 
     def allocate(self, owner: str) -> ipaddress.IPv4Address:
         """Reserve the next free address for ``owner``; IPAMExhausted when none is left."""
@@ -92,8 +95,8 @@ class HostLocalIPAM:
                     name = str(address)
                     if name in taken:
                         continue
-                    if create_exclusive(self.directory / name, owner.encode()):
-                        write_atomic(self.directory / LAST_RESERVED, name.encode())
+                    if create_exclusive(self.directory / name, owner.encode(), durable=False):
+                        write_atomic(self.directory / LAST_RESERVED, name.encode(), durable=False)
                         log.debug("allocated address", extra={"ip": name, "owner": owner})
                         return address
             except OSError as e:
@@ -117,8 +120,6 @@ class HostLocalIPAM:
                 except OSError as e:
                     raise IPAMError(f"release {address} held by {owner}", e.errno) from e
                 released.append(address)
-            if released:
-                fsync_directory(self.directory)
         for address in released:
             log.debug("released address", extra={"ip": str(address), "owner": owner})
         return released

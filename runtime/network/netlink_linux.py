@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import socket
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -26,6 +27,7 @@ from runtime.network.netns_linux import netlink_socket_in
 ROUTE_PROTOCOL = 107  # rtm_protocol marking kybernetes' host-gw routes (unassigned in rt_protos)
 MAIN_TABLE = 254
 IFF_UP = 0x1
+LOOPBACK_INDEX = 1  # the kernel registers lo first in every namespace, always as ifindex 1
 
 
 @dataclass(frozen=True)
@@ -38,11 +40,22 @@ class LinkInfo:
     addresses: tuple[str, ...]  # "a.b.c.d/len"
 
 
+def local_link_index(name: str) -> int | None:
+    """Index of a link in the calling thread's namespace, by ioctl (no netlink session needed)."""
+    try:
+        return socket.if_nametoindex(name)
+    except OSError as e:
+        if e.errno in (None, errno.ENODEV):  # Python reports "no such interface" without errno
+            return None
+        raise NetlinkError(f"look up link {name}", e.errno) from e
+
+
 class Netlink:
     """One rtnetlink session; use as a context manager so the socket is always closed."""
 
     def __init__(self, netns_path: str | None = None) -> None:
         self.where = netns_path or "the node namespace"
+        self._local = netns_path is None
         try:
             if netns_path is None:
                 self._ipr = IPRoute(groups=0)
@@ -74,6 +87,10 @@ class Netlink:
     # links -------------------------------------------------------------------------------
 
     def index_of(self, name: str) -> int | None:
+        if self._local:
+            # The node's namespace is the calling thread's: an ioctl is far cheaper than
+            # decoding a whole RTM_NEWLINK message.
+            return local_link_index(name)
         found = self._call(f"look up link {name}", "link_lookup", ifname=name)
         return found[0] if found else None
 
@@ -150,7 +167,9 @@ class Netlink:
 
     def set_hairpin(self, index: int, name: str = "") -> None:
         """Let the bridge send a frame back out of the port it came in on (IFLA_BRPORT_MODE)."""
-        self._call(f"enable hairpin mode on bridge port {name or index}", "brport", "set", index=index, mode=1)
+        self._call(
+            f"enable hairpin mode on bridge port {name or index}", "brport", "set", index=index, mode=1
+        )
 
     def delete_link(self, name: str) -> bool:
         """Delete a link by name; False if it did not exist (already gone is fine)."""
@@ -171,9 +190,7 @@ class Netlink:
         self, ifname: str, interface: ipaddress.IPv4Interface, gateway: ipaddress.IPv4Address
     ) -> None:
         """lo up; ``ifname`` gets the pod address and goes up; default route via the bridge."""
-        lo = self.index_of("lo")
-        if lo is not None:
-            self.set_up(lo, "lo")
+        self.set_up(LOOPBACK_INDEX, "lo")
         index = self.index_of(ifname)
         if index is None:
             raise NetlinkError(f"find {ifname} in {self.where}", errno.ENODEV)

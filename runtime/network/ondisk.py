@@ -6,8 +6,13 @@ which is what concurrent RunPodSandbox calls (threads) and a second runtime on t
 directory (processes) both need. Waits are bounded: a lock held for longer than the timeout
 raises instead of hanging the caller.
 
-Writes go to a temporary file in the same directory, are fsynced, then ``os.replace``d over the
-target and the directory is fsynced, so a crash leaves either the old or the new content.
+Writes go to a temporary file in the same directory, then ``os.replace`` it over the target,
+so a crashed process leaves either the old or the new content. ``durable=True`` also fsyncs the
+file and the directory, for state that must outlive a power loss. Pod-network state does not
+need it: a reboot takes every network namespace, veth and iptables rule with it, so after one
+the recorded allocations describe nothing that exists, while a crash of the process alone
+loses nothing that reached the page cache. Skipping fsync keeps about 7 disk flushes (tens of
+milliseconds) out of every attach/detach.
 """
 
 from __future__ import annotations
@@ -63,20 +68,22 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
     """Replace ``path`` with ``data`` so readers see the old or the new content, never a mix."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
         os.write(fd, data)
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, path)
-    fsync_directory(path.parent)
+    if durable:
+        fsync_directory(path.parent)
 
 
-def create_exclusive(path: Path, data: bytes) -> bool:
+def create_exclusive(path: Path, data: bytes, durable: bool = True) -> bool:
     """Create ``path`` holding ``data`` only if it does not exist; False if it already did."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
@@ -84,7 +91,8 @@ def create_exclusive(path: Path, data: bytes) -> bool:
         return False
     try:
         os.write(fd, data)
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
     finally:
         os.close(fd)
     return True

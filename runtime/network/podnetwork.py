@@ -49,7 +49,7 @@ from runtime.network.errors import (
 )
 from runtime.network.ipam import HostLocalIPAM, parse_pod_cidr
 from runtime.network.iptables_linux import Iptables
-from runtime.network.netlink_linux import Netlink
+from runtime.network.netlink_linux import Netlink, local_link_index
 from runtime.network.netns_linux import open_netns
 from runtime.network.ondisk import flocked
 from runtime.network.portmap import PortMapping, check_conflicts, hostport_mappings
@@ -245,9 +245,7 @@ class PodNetwork:
         mappings = hostport_mappings(port_mappings)
         netns_fd = open_netns(netns_path)
         try:
-            with Netlink() as nl:
-                bridge_index = nl.index_of(self.bridge)
-            if bridge_index is None:
+            if local_link_index(self.bridge) is None:
                 raise NodeNotReady(
                     f"attach sandbox {sandbox_id}", detail=f"bridge {self.bridge} does not exist"
                 )
