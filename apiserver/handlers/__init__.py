@@ -1,0 +1,1 @@
+"""HTTP handlers of the resource verbs, one module per verb group."""

@@ -1,0 +1,167 @@
+"""UPDATE (PUT) and PATCH of an object or its ``/status``: one read-modify-write path.
+
+Both verbs end in ``replace``: inside the store's compare-and-swap loop, the new object is
+prepared from the stored one (system fields kept, status or spec kept depending on the
+subresource, generation bumped), defaulted, validated and admitted. A ``resourceVersion`` in a
+PUT body or in a patch is a precondition: stale means 409 Conflict with upstream's message, and
+no retry. Without one, a lost race is retried against the newer object.
+
+After an update that leaves an object with a ``deletionTimestamp``, no finalizers and no grace
+period pending, the object is deleted: removing the last finalizer is what completes a deletion.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from apiserver import admission, codec, errors, field_validation
+from apiserver.allocation import Reservation
+from apiserver.handlers.call import Call, check_type, read_object
+from apiserver.handlers.create import check_valid
+from apiserver.kinds.defaults import apply_defaults
+from apiserver.kinds.registry import ResourceType
+from apiserver.object_store import parse_resource_version
+from apiserver.rendering import render_object
+from apiserver.strategy import prepare_for_update
+
+Transform = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def finished_deleting(obj: dict[str, Any]) -> bool:
+    meta = obj.get("metadata") or {}
+    if not meta.get("deletionTimestamp") or meta.get("finalizers"):
+        return False
+    if meta.get("deletionGracePeriodSeconds"):
+        return False
+    return not (obj.get("kind") == "Namespace" and (obj.get("spec") or {}).get("finalizers"))
+
+
+async def replace(call: Call, transform: Transform, precondition_rv: int = 0, subresource: str = "",
+                  warnings: list[str] | None = None) -> web.Response:
+    new = await replace_object(call, transform, precondition_rv, subresource)
+    return codec.respond(render_object(call.rt, new, call.rendering, call.query), rendering=call.rendering,
+                         headers=field_validation.warning_headers(warnings or []))
+
+
+async def replace_object(call: Call, transform: Transform, precondition_rv: int = 0,
+                         subresource: str = "") -> dict[str, Any]:
+    """Store ``transform(current)`` over the current object, the way every write path must."""
+    rt = call.rt
+    dry_run = call.dry_run
+    reservations: list[Reservation] = []
+
+    async def build(current: dict[str, Any]) -> dict[str, Any]:
+        for r in reservations:
+            await r.rollback()
+        reservations.clear()
+        wanted = transform(copy.deepcopy(current))
+        meta = wanted.setdefault("metadata", {})
+        if meta.get("name", call.name) != call.name:
+            raise errors.BadRequest(f"the name of the object ({meta.get('name')}) does not match the name on the"
+                                    f" URL ({call.name})")
+        meta["name"] = call.name
+        if rt.namespaced:
+            if meta.get("namespace", call.namespace) != call.namespace:
+                raise errors.BadRequest("the namespace of the provided object does not match the namespace"
+                                        " sent on the request")
+            meta["namespace"] = call.namespace
+        given_rv = meta.get("resourceVersion", "")
+        if given_rv and parse_resource_version(given_rv) != parse_resource_version(
+                current["metadata"]["resourceVersion"]):
+            raise errors.conflict(rt.plural, rt.group, call.name, errors.STALE_OBJECT)
+        new = prepare_for_update(rt, wanted, current, subresource)
+        if subresource != "status":
+            apply_defaults(rt, new)
+        check_valid(rt, new, current, subresource)
+        reservations.append(await admission.before_update(call.ctx, rt, new, current, dry_run))
+        return new
+
+    try:
+        old, new = await call.ctx.objects.guaranteed_update(rt, call.namespace, call.name, build,
+                                                            precondition_rv, dry_run)
+    except BaseException:
+        for r in reservations:
+            await r.rollback()
+        raise
+    for r in reservations:
+        await r.commit()
+    if not dry_run and new is not old:
+        admission.after_write(rt, new)
+        if finished_deleting(new):
+            try:
+                new = await call.ctx.objects.delete(rt, call.namespace, call.name,
+                                                    parse_resource_version(new["metadata"]["resourceVersion"]))
+                await admission.after_delete(call.ctx, rt, new)
+            except (errors.NotFound, errors.Conflict):
+                pass  # someone else finished or changed it; their write wins
+    return new
+
+
+async def update(call: Call) -> web.Response:
+    body = await read_object(call)
+    warnings = field_validation.check(call, body)
+    precondition = parse_resource_version((body.get("metadata") or {}).get("resourceVersion", ""))
+
+    def transform(current: dict[str, Any]) -> dict[str, Any]:
+        return copy.deepcopy(body)
+
+    return await replace(call, transform, precondition, call.target.subresource, warnings)
+
+
+def apply_patch(content_type: str, current: dict[str, Any], patch: Any, rt: ResourceType) -> dict[str, Any]:
+    if content_type == codec.APPLY_PATCH:
+        raise errors.UnsupportedMediaType("server-side apply (application/apply-patch+yaml) is not supported by"
+                                          " this server; use client-side apply (kubectl apply"
+                                          " --server-side=false)")
+    from apiserver.patch import PatchError, apply_json_patch, apply_merge_patch, apply_strategic_merge_patch
+
+    try:
+        if content_type == codec.MERGE_PATCH:
+            if not isinstance(patch, dict):
+                raise errors.BadRequest("a merge patch must be a JSON object")
+            return apply_merge_patch(current, patch)
+        if content_type == codec.JSON_PATCH:
+            if not isinstance(patch, list):
+                raise errors.BadRequest("a JSON patch must be a JSON array of operations")
+            return apply_json_patch(current, patch)
+        if content_type == codec.STRATEGIC_MERGE_PATCH:
+            if rt.custom:
+                raise errors.UnsupportedMediaType("strategic merge patch is not supported for custom resources;"
+                                                  " use a merge patch (application/merge-patch+json)")
+            if not isinstance(patch, dict):
+                raise errors.BadRequest("a strategic merge patch must be a JSON object")
+            return apply_strategic_merge_patch(current, patch, rt)
+    except PatchError as e:
+        raise errors.Invalid(f"the patch could not be applied: {e}") from e
+    raise errors.UnsupportedMediaType(f"the patch type {content_type!r} is not supported: use"
+                                      f" {codec.MERGE_PATCH}, {codec.JSON_PATCH} or {codec.STRATEGIC_MERGE_PATCH}")
+
+
+async def read_patch(call: Call) -> tuple[str, Any]:
+    content_type = codec.content_type_of(call.request)
+    if content_type == codec.APPLY_PATCH:
+        apply_patch(content_type, {}, None, call.rt)
+    if content_type not in (codec.MERGE_PATCH, codec.JSON_PATCH, codec.STRATEGIC_MERGE_PATCH):
+        apply_patch(content_type, {}, None, call.rt)
+    raw = await codec.read_body(call.request)
+    return content_type, codec.decode_document(raw, content_type)
+
+
+async def patch(call: Call) -> web.Response:
+    content_type, doc = await read_patch(call)
+    warnings: list[str] = []
+
+    def transform(current: dict[str, Any]) -> dict[str, Any]:
+        current["metadata"].pop("resourceVersion", None)
+        patched = apply_patch(content_type, current, doc, call.rt)
+        if not isinstance(patched, dict):
+            raise errors.BadRequest("the patched object is not a JSON object")
+        check_type(patched, call.rt.api_version, call.rt.kind)
+        warnings[:] = field_validation.check(call, patched)
+        return patched
+
+    return await replace(call, transform, 0, call.target.subresource, warnings)
