@@ -66,7 +66,7 @@ def _pull(args: argparse.Namespace) -> int:
 
 def _ls(args: argparse.Namespace) -> int:
     rows = [("IMAGE", "TAG", "IMAGE ID", "SIZE")]
-    for image in _store(args).list():
+    for image in _store(args).list_images():
         names = image.repo_tags or [d.split("@")[0] + ":<none>" for d in image.repo_digests[:1]] or ["<none>:<none>"]
         for name in names:
             repo, _, tag = name.rpartition(":")

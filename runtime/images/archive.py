@@ -24,7 +24,7 @@ import re
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from runtime.images import mediatypes as mt
 from runtime.images.content import ContentStore, sha256_digest
@@ -65,7 +65,7 @@ def _name_from_annotations(annotations: dict[str, str]) -> list[Reference]:
 
 
 def _take(
-    name: str, src: BinaryIO, size: int, path: Path, content: ContentStore,
+    name: str, src: IO[bytes], size: int, path: Path, content: ContentStore,
     small: dict[str, bytes], stored: dict[str, str],
 ) -> None:
     """File ``name`` of the archive: a blob, a small JSON document, or another (layer) file."""

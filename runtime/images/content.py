@@ -19,7 +19,7 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from runtime.images.errors import DigestMismatch, InvalidImage
 from runtime.images.reference import DIGEST_RE
@@ -132,7 +132,7 @@ class ContentStore:
 
     def write_stream(
         self,
-        stream: BinaryIO,
+        stream: IO[bytes],
         expected: str | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> str:

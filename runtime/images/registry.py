@@ -133,9 +133,9 @@ class RegistryClient:
         if scheme == "basic":
             if creds is None:
                 raise RegistryUnauthorized(f"{self.endpoint.url} needs a user name and password for {self.repository}")
-            token = base64.b64encode(f"{creds[0]}:{creds[1]}".encode()).decode()
+            basic = base64.b64encode(f"{creds[0]}:{creds[1]}".encode()).decode()
             with self._lock:
-                self._authorization = f"Basic {token}"
+                self._authorization = f"Basic {basic}"
             return
         if scheme != "bearer" or "realm" not in params:
             raise RegistryUnauthorized(f"{self.endpoint.url}: unsupported auth challenge {challenge!r}")
@@ -155,11 +155,12 @@ class RegistryClient:
             raise RegistryUnauthorized(
                 f"token service {params['realm']} refused a token for {self.repository} ({resp.status})"
             )
+        token: str | None = None
         try:
             doc = json.loads(body)
             token = doc.get("token") or doc.get("access_token")
         except (ValueError, AttributeError):
-            token = None
+            pass
         if not token:
             raise RegistryUnauthorized(f"token service {params['realm']} answered without a token")
         with self._lock:
@@ -210,7 +211,7 @@ class RegistryClient:
         if resp.status != 200:
             self._raise_for(resp, f"blob {digest}")
         try:
-            return content.write_stream(resp.resp, expected=digest, progress=progress)  # type: ignore[arg-type]
+            return content.write_stream(resp.resp, expected=digest, progress=progress)
         except (TimeoutError, http.client.HTTPException, ConnectionError) as e:
             raise RegistryError(f"{self.endpoint.url}: downloading blob {digest} failed: {e}") from e
         finally:

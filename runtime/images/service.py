@@ -143,7 +143,7 @@ class ImageServiceServicer(api_pb2_grpc.ImageServiceServicer):
             except (E.ImageNotFound, E.InvalidReference):
                 images = []
         else:
-            images = self.store.list()
+            images = self.store.list_images()
         return api_pb2.ListImagesResponse(images=[image_message(i) for i in images])
 
     @_grpc_errors

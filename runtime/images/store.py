@@ -40,7 +40,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from runtime.images import mediatypes as mt
 from runtime.images.archive import read_archive
@@ -94,7 +94,7 @@ def user_of(config: dict) -> tuple[int | None, str]:
 class _HashingReader:
     """A read-only stream that hashes what passes through (the layer's diff id)."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: IO[bytes]) -> None:
         self.raw = raw
         self.hash = hashlib.sha256()
 
@@ -215,7 +215,7 @@ class ImageStore:
     def layer_dir(self, diff_id: str) -> Path:
         return self.layer_root / check_digest(diff_id) / "fs"
 
-    def list(self) -> list[Image]:
+    def list_images(self) -> list[Image]:
         doc = self._read_refs()
         return [self._image(image_id, doc) for image_id in sorted(doc["images"])]
 
@@ -337,7 +337,9 @@ class ImageStore:
                 raw.seek(0)
                 if magic.startswith(_ZSTD_MAGIC):
                     raise UnsupportedImage(f"layer {blob} is zstd-compressed, which is not supported")
-                stream: BinaryIO = gzip.GzipFile(fileobj=raw) if magic.startswith(_GZIP_MAGIC) else raw
+                stream: IO[bytes] = raw
+                if magic.startswith(_GZIP_MAGIC):
+                    stream = gzip.GzipFile(fileobj=raw)  # type: ignore[assignment]
                 reader = _HashingReader(stream)
                 try:
                     stats = unpack_tar(reader, tmp / "fs", WhiteoutMode.OVERLAY)  # type: ignore[arg-type]

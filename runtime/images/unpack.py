@@ -175,7 +175,7 @@ class _Unpacker:
         elif info.issym():
             os.symlink(info.linkname, base, dir_fd=parent)
             self.chown(parent, base, info, entry)
-            os.utime(base, ns=(info.mtime * 10**9,) * 2, dir_fd=parent, follow_symlinks=False)
+            os.utime(base, ns=(int(info.mtime * 10**9),) * 2, dir_fd=parent, follow_symlinks=False)
         elif info.islnk():
             self.hardlink(parent, base, info, entry)
         else:  # fifo

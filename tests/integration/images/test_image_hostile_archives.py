@@ -56,7 +56,7 @@ def test_a_hostile_layer_fails_the_import_naming_the_entry_and_changes_nothing(t
     assert err.value.entry == bad and repr(bad) in str(err.value)
     assert (tmp_path / "victim").read_text() == "original"
     assert not Path("/tmp/kyb-hostile-absolute").exists()
-    assert store.list() == []
+    assert store.list_images() == []
     assert os.listdir(store.layer_root) == []
     after = sorted(str(p) for p in tmp_path.rglob("*") if not str(p).startswith(str(root)))
     assert after == before

@@ -60,7 +60,7 @@ def test_two_processes_importing_at_once_leave_a_consistent_store(tmp_path: Path
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
     store = ImageStore(root)
-    images = store.list()
+    images = store.list_images()
     assert sorted(t for i in images for t in i.repo_tags) == [
         "docker.io/library/busybox:latest", "docker.io/race/app:1"
     ]

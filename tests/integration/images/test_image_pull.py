@@ -109,7 +109,7 @@ def test_missing_or_wrong_credentials_fail_with_unauthorized_and_store_nothing(
         pull_image(store, ref)
     with pytest.raises(RegistryUnauthorized):
         pull_image(store, ref, auth=AuthConfig(username="alice", password="wrong"))
-    assert store.list() == [] and list(store.content.digests()) == []
+    assert store.list_images() == [] and list(store.content.digests()) == []
 
 
 def test_basic_auth_from_the_auth_field_answers_a_basic_challenge(
@@ -182,7 +182,7 @@ def test_a_corrupted_blob_fails_verification_and_leaves_nothing(
     store = ImageStore(tmp_path / "images")
     with pytest.raises(DigestMismatch, match=biggest.parent.name):
         pull_image(store, f"{registry.host}/library/busybox:latest")
-    assert store.list() == []
+    assert store.list_images() == []
     assert list(store.content.digests()) == []
     assert list(store.layer_root.iterdir()) == []
     assert list(store.content.ingest_dir.iterdir()) == []

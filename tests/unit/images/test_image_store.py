@@ -102,9 +102,9 @@ def test_removing_an_image_drops_its_names_blobs_and_layers_but_not_shared_ones(
     store = ImageStore(image_root)
     busybox = store.resolve("busybox")
     app = store.import_archive(small_image(tmp_path))
-    assert len(store.list()) == 2
+    assert len(store.list_images()) == 2
     store.remove("example.com/app:v1")
-    assert [i.id for i in store.list()] == [busybox.id]
+    assert [i.id for i in store.list_images()] == [busybox.id]
     assert not app.layer_dirs[0].exists()
     assert busybox.layer_dirs[0].is_dir()
     assert not store.content.has(app.manifest_digest)
@@ -123,7 +123,7 @@ def test_a_blob_that_does_not_match_its_name_fails_the_import_and_adds_no_image(
     store = ImageStore(tmp_path / "images")
     with pytest.raises(DigestMismatch, match=layer_name.split("/")[-1]):
         store.import_archive(bad)
-    assert store.list() == []
+    assert store.list_images() == []
     store.gc()
     assert list(store.content.digests()) == []
     assert [p.name for p in store.layer_root.iterdir()] == []
@@ -182,7 +182,7 @@ def test_a_layer_that_unpacks_to_another_diff_id_is_refused(tmp_path: Path) -> N
     store = ImageStore(tmp_path / "images")
     with pytest.raises(DigestMismatch, match="but the image config says sha256:0000"):
         store.import_archive(archive)
-    assert store.list() == [] and list(store.layer_root.iterdir()) == []
+    assert store.list_images() == [] and list(store.layer_root.iterdir()) == []
 
 
 def test_a_layer_that_is_not_valid_gzip_is_refused(tmp_path: Path) -> None:
@@ -190,4 +190,4 @@ def test_a_layer_that_is_not_valid_gzip_is_refused(tmp_path: Path) -> None:
     store = ImageStore(tmp_path / "images")
     with pytest.raises(InvalidImage, match="cannot be decompressed|not a tar|corrupt"):
         store.import_archive(archive)
-    assert store.list() == [] and list(store.layer_root.iterdir()) == []
+    assert store.list_images() == [] and list(store.layer_root.iterdir()) == []
