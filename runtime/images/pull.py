@@ -4,6 +4,10 @@ Endpoints come from the registry configuration: mirrors first, then the upstream
 endpoint that cannot be reached or does not have the image (a ``RegistryError``) passes the
 pull to the next one; content that fails verification does not (it is an error, not a miss).
 
+Credentials (the pull's AuthConfig, else the registry's entry in the configuration) go only to
+the upstream host they belong to; a mirror gets the credentials configured for the mirror's own
+host, so a mirror never sees the secrets of the registry it stands in for.
+
 The name's manifest (or index, from which this machine's platform is chosen) is fetched and
 verified, then the config and every layer blob the store lacks, layers three at a time; the
 store then unpacks the layers and records the references in one atomic step. Every blob is
@@ -92,14 +96,15 @@ def pull_image(
     """Pull ``ref_text`` (short names expand like Docker's) into ``store``."""
     ref = parse_reference(ref_text)
     config = config or RegistryConfig()
-    host = config.host(ref.domain)
     if auth is None or auth.is_empty():
-        auth = host.auth
+        auth = config.host(ref.domain).auth
     display = Progress(str(ref), sys.stderr if progress else None)
     errors: list[RegistryError] = []
     for endpoint in config.endpoints(ref.domain):
+        # Credentials belong to the registry they were given for: a mirror gets only its own.
+        endpoint_auth = config.host(endpoint.host).auth if endpoint.is_mirror else auth
         try:
-            image = _pull_from(store, endpoint, ref, auth, platform, display)
+            image = _pull_from(store, endpoint, ref, endpoint_auth, platform, display)
         except RegistryError as e:
             log.info("pull endpoint failed", extra={"endpoint": endpoint.url, "error": str(e)})
             errors.append(e)

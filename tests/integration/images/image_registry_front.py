@@ -27,6 +27,7 @@ class AuthFront:
         self.credentials = credentials
         self.tokens: set[str] = set()
         self.token_requests: list[dict[str, list[str]]] = []
+        self.token_authorizations: list[str | None] = []
         front = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -67,6 +68,7 @@ class AuthFront:
         if parts.path == "/token":
             query = parse_qs(parts.query)
             self.token_requests.append(query)
+            self.token_authorizations.append(auth)
             if not self._basic_ok(auth):
                 self._reply(h, 401, b'{"details":"bad credentials"}', {"Content-Type": "application/json"})
                 return

@@ -191,3 +191,17 @@ def test_a_corrupted_blob_fails_verification_and_leaves_nothing(
 def test_a_name_the_registry_does_not_have_is_not_found(tmp_path: Path, registry: LocalRegistry) -> None:
     with pytest.raises(ImageNotFound, match="not found"):
         pull_image(ImageStore(tmp_path / "images"), f"{registry.host}/nothing/here:1")
+
+
+def test_a_mirror_gets_its_own_credentials_never_those_of_the_registry_it_mirrors(
+    tmp_path: Path, registry: LocalRegistry, auth_front: AuthFront, busybox_archive: Path
+) -> None:
+    registry.push(busybox_archive, "library/busybox:latest")
+    mirror_only = f'[registries."docker.io"]\nmirrors = ["{auth_front.url}"]\nskip_upstream = true\n'
+    store = ImageStore(tmp_path / "images")
+    with pytest.raises(RegistryUnauthorized):
+        pull_image(store, "busybox", parse_registry_config(mirror_only), auth=AuthConfig(username="alice", password="s3cret"))
+    assert auth_front.token_authorizations and set(auth_front.token_authorizations) == {None}
+    with_mirror_creds = mirror_only + f'[registries."{auth_front.host}"]\nusername = "alice"\npassword = "s3cret"\n'
+    image = pull_image(store, "busybox", parse_registry_config(with_mirror_creds))
+    assert image.repo_tags == ["docker.io/library/busybox:latest"]
