@@ -1,0 +1,259 @@
+"""The `kyb cri` command line against an in-process fake CRI server on a unix socket.
+
+The fake keeps a few pods, containers and images in memory and records the requests it gets, so
+these tests check what crictl users see (tables, ids, exit codes, one-line errors) and what
+reaches the runtime (filters, credentials) without root or a real runtime.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from concurrent import futures
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from cri import api_pb2, api_pb2_grpc
+from kyb.main import main
+
+NOW = time.time_ns()
+
+
+class FakeRuntime(api_pb2_grpc.RuntimeServiceServicer, api_pb2_grpc.ImageServiceServicer):
+    def __init__(self) -> None:
+        self.requests: list[Any] = []
+        self.pods = [
+            api_pb2.PodSandbox(
+                id="a" * 64,
+                metadata=api_pb2.PodSandboxMetadata(name="web", namespace="prod", uid="u1", attempt=1),
+                state=api_pb2.SANDBOX_READY,
+                created_at=NOW - 5 * 60 * 10**9,
+            ),
+            api_pb2.PodSandbox(
+                id="b" * 64,
+                metadata=api_pb2.PodSandboxMetadata(name="db", namespace="dev", uid="u2"),
+                state=api_pb2.SANDBOX_NOTREADY,
+                created_at=NOW - 60 * 60 * 10**9,
+            ),
+        ]
+        self.containers = [
+            api_pb2.Container(
+                id="c" * 64,
+                pod_sandbox_id="a" * 64,
+                metadata=api_pb2.ContainerMetadata(name="nginx"),
+                image=api_pb2.ImageSpec(image="sha256:" + "d" * 64),
+                state=api_pb2.CONTAINER_RUNNING,
+                created_at=NOW - 30 * 10**9,
+            )
+        ]
+
+    def ListPodSandbox(self, request: Any, context: Any) -> Any:
+        self.requests.append(request)
+        items = [p for p in self.pods if not request.filter.id or p.id == request.filter.id]
+        if request.filter.HasField("state"):
+            items = [p for p in items if p.state == request.filter.state.state]
+        return api_pb2.ListPodSandboxResponse(items=items)
+
+    def PodSandboxStatus(self, request: Any, context: Any) -> Any:
+        for p in self.pods:
+            if p.id == request.pod_sandbox_id:
+                status = api_pb2.PodSandboxStatus(
+                    id=p.id, metadata=p.metadata, state=p.state, created_at=p.created_at
+                )
+                return api_pb2.PodSandboxStatusResponse(status=status, info={"extra": '{"pid": 42}'})
+        context.abort(
+            grpc.StatusCode.NOT_FOUND, f"pod sandbox {request.pod_sandbox_id!r} not found\nsecond line"
+        )
+
+    def RemovePodSandbox(self, request: Any, context: Any) -> Any:
+        self.requests.append(request)
+        return api_pb2.RemovePodSandboxResponse()
+
+    def ListContainers(self, request: Any, context: Any) -> Any:
+        self.requests.append(request)
+        items = list(self.containers)
+        if request.filter.HasField("state"):
+            items = [c for c in items if c.state == request.filter.state.state]
+        return api_pb2.ListContainersResponse(containers=items)
+
+    def ExecSync(self, request: Any, context: Any) -> Any:
+        self.requests.append(request)
+        return api_pb2.ExecSyncResponse(stdout=b"out\n", stderr=b"err\n", exit_code=7)
+
+    def PullImage(self, request: Any, context: Any) -> Any:
+        self.requests.append(request)
+        return api_pb2.PullImageResponse(image_ref="sha256:" + "e" * 64)
+
+    def ListImages(self, request: Any, context: Any) -> Any:
+        image = api_pb2.Image(
+            id="sha256:" + "e" * 64,
+            repo_tags=["docker.io/library/busybox:latest"],
+            repo_digests=["docker.io/library/busybox@sha256:" + "f" * 64],
+            size=4_261_412,
+        )
+        return api_pb2.ListImagesResponse(images=[image])
+
+
+@pytest.fixture
+def fake(tmp_path: Path) -> Iterator[tuple[FakeRuntime, str]]:
+    runtime = FakeRuntime()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    api_pb2_grpc.add_RuntimeServiceServicer_to_server(runtime, server)
+    api_pb2_grpc.add_ImageServiceServicer_to_server(runtime, server)
+    socket = tmp_path / "fake.sock"
+    server.add_insecure_port(f"unix://{socket}")
+    server.start()
+    try:
+        yield runtime, f"unix://{socket}"
+    finally:
+        server.stop(0)
+
+
+def _cri(capsys: pytest.CaptureFixture[str], endpoint: str, *args: str) -> tuple[int, str, str]:
+    try:
+        code = main(["cri", "-r", endpoint, *args])
+    except SystemExit as e:
+        code = int(e.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_pods_table_has_crictls_columns_newest_first(fake: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    _, endpoint = fake
+    code, out, _ = _cri(capsys, endpoint, "pods")
+    lines = out.splitlines()
+    assert code == 0
+    assert lines[0].split() == ["POD", "ID", "CREATED", "STATE", "NAME", "NAMESPACE", "ATTEMPT", "RUNTIME"]
+    assert lines[1].split()[0] == "a" * 13 and "5 minutes ago" in lines[1] and "Ready" in lines[1]
+    assert lines[1].split()[-3:] == ["prod", "1", "(default)"]
+    assert "NotReady" in lines[2] and "About an hour ago" in lines[2]
+
+
+def test_pods_filters_by_name_regex_and_state(fake: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    runtime, endpoint = fake
+    code, out, _ = _cri(capsys, endpoint, "pods", "-q", "--name", "^d", "--state", "notready")
+    assert (code, out) == (0, "b" * 64 + "\n")
+    assert runtime.requests[-1].filter.state.state == api_pb2.SANDBOX_NOTREADY
+
+
+def test_pods_json_lists_items_with_camel_case_fields(fake: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    _, endpoint = fake
+    code, out, _ = _cri(capsys, endpoint, "pods", "-o", "json", "--namespace", "prod")
+    doc = json.loads(out)
+    assert code == 0 and [p["metadata"]["name"] for p in doc["items"]] == ["web"]
+    assert "createdAt" in doc["items"][0]
+
+
+def test_ps_shows_running_containers_with_their_pod(fake: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    runtime, endpoint = fake
+    code, out, _ = _cri(capsys, endpoint, "ps")
+    header, row = out.splitlines()
+    assert code == 0
+    assert header.split() == [
+        "CONTAINER",
+        "IMAGE",
+        "CREATED",
+        "STATE",
+        "NAME",
+        "ATTEMPT",
+        "POD",
+        "ID",
+        "POD",
+        "NAMESPACE",
+    ]
+    assert row.split()[:2] == ["c" * 13, "d" * 13]
+    assert row.split()[-3:] == ["a" * 13, "web", "prod"]
+    assert runtime.requests[-1].filter.state.state == api_pb2.CONTAINER_RUNNING
+
+
+def test_inspectp_prints_status_and_info_with_rfc3339_dates(
+    fake: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, endpoint = fake
+    code, out, _ = _cri(capsys, endpoint, "inspectp", "a" * 64)
+    doc = json.loads(out)
+    assert code == 0 and doc["status"]["state"] == "SANDBOX_READY"
+    assert doc["status"]["createdAt"].endswith("Z") and doc["extra"] == {"pid": 42}
+
+
+def test_grpc_errors_are_one_line_with_the_code_and_exit_1(
+    fake: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, endpoint = fake
+    code, out, err = _cri(capsys, endpoint, "inspectp", "nope")
+    assert code == 1 and out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert "NOT_FOUND" in err and "'nope' not found second line" in err
+
+
+def test_rmp_refuses_a_ready_pod_without_force(fake: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    runtime, endpoint = fake
+    code, _, err = _cri(capsys, endpoint, "rmp", "a" * 64)
+    assert code == 1 and "please stop it first" in err
+    assert not any(isinstance(r, api_pb2.RemovePodSandboxRequest) for r in runtime.requests)
+
+
+def test_exec_sync_passes_the_commands_output_and_exit_code(
+    fake: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runtime, endpoint = fake
+    code, out, err = _cri(capsys, endpoint, "exec", "-s", "--timeout", "5", "c" * 64, "sh", "-c", "exit 7")
+    assert (code, out, err) == (7, "out\n", "err\n")
+    request = runtime.requests[-1]
+    assert list(request.cmd) == ["sh", "-c", "exit 7"] and request.timeout == 5
+
+
+def test_pull_sends_creds_as_username_and_password(fake: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    runtime, endpoint = fake
+    code, out, _ = _cri(capsys, endpoint, "pull", "--creds", "alice:s3:cret", "registry.local/app:1")
+    assert code == 0 and out == f"Image is up to date for sha256:{'e' * 64}\n"
+    request = runtime.requests[-1]
+    assert (request.image.image, request.auth.username, request.auth.password) == (
+        "registry.local/app:1",
+        "alice",
+        "s3:cret",
+    )
+
+
+def test_images_table_splits_repository_and_tag(fake: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    _, endpoint = fake
+    code, out, _ = _cri(capsys, endpoint, "images")
+    header, row = out.splitlines()
+    assert code == 0 and header.split() == ["IMAGE", "TAG", "IMAGE", "ID", "SIZE"]
+    assert row.split() == ["docker.io/library/busybox", "latest", "e" * 13, "4.26MB"]
+
+
+def test_bad_command_lines_exit_2(fake: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    _, endpoint = fake
+    assert _cri(capsys, endpoint, "pods", "--state", "sleepy")[0] == 2
+    assert _cri(capsys, endpoint, "pods", "--label", "novalue")[0] == 2
+    assert _cri(capsys, endpoint, "no-such-verb")[0] == 2
+    assert _cri(capsys, "ftp://nowhere", "pods")[0] == 2
+
+
+def test_bad_timeout_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["cri", "--timeout", "soon", "version"])
+    assert exit_info.value.code == 2
+
+
+def test_unreachable_runtime_is_one_line_unavailable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _cri(capsys, f"unix://{tmp_path}/absent.sock", "--timeout", "1s", "version")
+    assert code == 1 and "UNAVAILABLE" in err and len(err.strip().splitlines()) == 1
+
+
+def test_bad_pod_config_names_the_field_and_calls_nothing(
+    fake: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    runtime, endpoint = fake
+    config = tmp_path / "pod.json"
+    config.write_text(json.dumps({"metadata": {"name": "x", "namespace": "y"}, "hostnam": "typo"}))
+    code, _, err = _cri(capsys, endpoint, "runp", str(config))
+    assert code == 1 and "hostnam" in err and len(err.strip().splitlines()) == 1
+    assert runtime.requests == []

@@ -1,0 +1,110 @@
+"""crictl-style pod and container config files: both field spellings, crictl's checks, clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kyb.crictl.config import ConfigError, load_container_config, load_pod_config
+
+
+def _write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_pod_config_json_with_proto_field_names(tmp_path: Path) -> None:
+    doc = {
+        "metadata": {"name": "web", "namespace": "default", "uid": "u-1", "attempt": 2},
+        "log_directory": "/var/log/pods/web",
+        "linux": {"cgroup_parent": "/kyb", "security_context": {"namespace_options": {"pid": 0}}},
+        "port_mappings": [{"container_port": 80, "host_port": 8080}],
+    }
+    config = load_pod_config(_write(tmp_path, "pod.json", json.dumps(doc)))
+    assert config.metadata.name == "web" and config.metadata.attempt == 2
+    assert config.log_directory == "/var/log/pods/web"
+    assert config.linux.cgroup_parent == "/kyb"
+    assert config.port_mappings[0].host_port == 8080
+
+
+def test_pod_config_accepts_lower_camel_case_names(tmp_path: Path) -> None:
+    doc = {"metadata": {"name": "web", "namespace": "default", "uid": "u"}, "logDirectory": "/logs"}
+    assert load_pod_config(_write(tmp_path, "pod.json", json.dumps(doc))).log_directory == "/logs"
+
+
+def test_pod_config_yaml(tmp_path: Path) -> None:
+    text = "metadata:\n  name: web\n  namespace: default\n  uid: u\nhostname: web-0\nlabels:\n  app: web\n"
+    config = load_pod_config(_write(tmp_path, "pod.yaml", text))
+    assert config.hostname == "web-0" and dict(config.labels) == {"app": "web"}
+
+
+def test_pod_without_uid_gets_a_random_one(tmp_path: Path) -> None:
+    path = _write(tmp_path, "pod.json", json.dumps({"metadata": {"name": "a", "namespace": "b"}}))
+    first, second = load_pod_config(path).metadata.uid, load_pod_config(path).metadata.uid
+    assert first and second and first != second
+
+
+def test_unknown_field_is_an_error_naming_it(tmp_path: Path) -> None:
+    doc = {"metadata": {"name": "a", "namespace": "b"}, "linux": {"cgroup_prent": "/x"}}
+    with pytest.raises(ConfigError) as err:
+        load_pod_config(_write(tmp_path, "pod.json", json.dumps(doc)))
+    message = str(err.value)
+    assert "cgroup_prent" in message and "pod.json" in message and "\n" not in message
+
+
+def test_wrong_type_is_an_error_naming_the_field(tmp_path: Path) -> None:
+    doc = {"metadata": {"name": "a", "namespace": "b", "attempt": "many"}}
+    with pytest.raises(ConfigError, match="attempt"):
+        load_pod_config(_write(tmp_path, "pod.json", json.dumps(doc)))
+
+
+@pytest.mark.parametrize(
+    ("doc", "problem"),
+    [
+        ({"hostname": "x"}, "metadata is not set"),
+        ({"metadata": {"name": "a"}}, "name and namespace"),
+        ({"metadata": {"namespace": "a"}}, "name and namespace"),
+    ],
+)
+def test_pod_config_needs_metadata_with_name_and_namespace(tmp_path: Path, doc: dict, problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        load_pod_config(_write(tmp_path, "pod.json", json.dumps(doc)))
+
+
+def test_container_config_sets_user_specified_image(tmp_path: Path) -> None:
+    doc = {"metadata": {"name": "c"}, "image": {"image": "busybox"}, "command": ["sh"], "log_path": "c.log"}
+    config = load_container_config(_write(tmp_path, "c.json", json.dumps(doc)))
+    assert config.image.user_specified_image == "busybox"
+    assert list(config.command) == ["sh"] and config.log_path == "c.log"
+
+
+@pytest.mark.parametrize(
+    ("doc", "problem"),
+    [
+        ({"image": {"image": "busybox"}}, "metadata is not set"),
+        ({"metadata": {"attempt": 1}, "image": {"image": "busybox"}}, "metadata.name"),
+        ({"metadata": {"name": "c"}}, "image.image"),
+        ({"metadata": {"name": "c"}, "image": {}}, "image.image"),
+    ],
+)
+def test_container_config_needs_a_name_and_an_image(tmp_path: Path, doc: dict, problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        load_container_config(_write(tmp_path, "c.json", json.dumps(doc)))
+
+
+def test_missing_file_says_not_found(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_pod_config(str(tmp_path / "nope.json"))
+
+
+def test_broken_yaml_says_where(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"not valid JSON or YAML at line \d+, column \d+"):
+        load_pod_config(_write(tmp_path, "pod.yaml", "metadata:\n  name: [unclosed\n"))
+
+
+def test_a_list_document_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="object"):
+        load_pod_config(_write(tmp_path, "pod.json", "[1, 2]"))
