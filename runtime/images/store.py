@@ -392,6 +392,7 @@ class ImageStore:
                 live_blobs.update(layer["digest"] for layer in manifest.get("layers", []))
                 config = self._read_json(image_id)
                 live_layers.update(d.split(":", 1)[1] for d in config["rootfs"]["diff_ids"])
+            live_blobs.update(ref["target"] for ref in doc["refs"].values())
             for digest in list(self.content.digests()):
                 if digest not in live_blobs:
                     self.content.delete(digest)
