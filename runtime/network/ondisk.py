@@ -30,34 +30,54 @@ from runtime.network.errors import NetworkError
 LOCK_TIMEOUT_SECONDS = 30.0
 
 
+_thread_locks: dict[str, threading.Lock] = {}
+_thread_locks_guard = threading.Lock()
+
+
+def _thread_lock(path: Path) -> threading.Lock:
+    key = os.path.abspath(path)
+    with _thread_locks_guard:
+        return _thread_locks.setdefault(key, threading.Lock())
+
+
 @contextmanager
 def flocked(
     path: Path, op: str, timeout: float = LOCK_TIMEOUT_SECONDS, error: type[NetworkError] = NetworkError
 ) -> Iterator[None]:
-    """Hold an exclusive flock on ``path`` (created if missing) for the duration of the block."""
+    """Hold an exclusive flock on ``path`` (created if missing) for the duration of the block.
+
+    Threads of this process first queue on a per-path threading.Lock (woken the moment it is
+    free), so only other processes are waited for by polling the flock.
+    """
+    deadline = time.monotonic() + timeout
+    local = _thread_lock(path)
+    if not local.acquire(timeout=timeout):
+        raise error(f"{op}: lock {path}", detail=f"still held by another thread after {timeout:.0f}s")
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    except OSError as e:
-        raise error(f"{op}: open lock file {path}", e.errno) from e
-    try:
-        deadline = time.monotonic() + timeout
-        delay = 0.001
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise error(
-                        f"{op}: lock {path}", detail=f"still held by another user after {timeout:.0f}s"
-                    ) from None
-                time.sleep(delay)
-                delay = min(delay * 2, 0.05)
-            except OSError as e:
-                raise error(f"{op}: lock {path}", e.errno) from e
-        yield
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as e:
+            raise error(f"{op}: open lock file {path}", e.errno) from e
+        try:
+            delay = 0.0005
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise error(
+                            f"{op}: lock {path}", detail=f"still held by another process after {timeout:.0f}s"
+                        ) from None
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.01)
+                except OSError as e:
+                    raise error(f"{op}: lock {path}", e.errno) from e
+            yield
+        finally:
+            os.close(fd)  # closing the last descriptor releases the flock
     finally:
-        os.close(fd)  # closing the last descriptor releases the lock
+        local.release()
 
 
 def fsync_directory(directory: Path) -> None:
