@@ -17,6 +17,7 @@ Domain errors become gRPC status codes in one place, ``_CODES`` below, through `
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 import threading
@@ -78,6 +79,14 @@ def _grpc_errors(method: F) -> F:
             context.abort(code, str(e))
 
     return wrapper  # type: ignore[return-value]
+
+
+def chain_id(diff_ids: list[str]) -> str:
+    """The OCI chain id of a layer stack: what containerd reports as the image's ``chainID``."""
+    chain = ""
+    for diff_id in diff_ids:
+        chain = diff_id if not chain else "sha256:" + hashlib.sha256(f"{chain} {diff_id}".encode()).hexdigest()
+    return chain
 
 
 def image_message(image: Image) -> api_pb2.Image:
@@ -155,6 +164,7 @@ class ImageServiceServicer(api_pb2_grpc.ImageServiceServicer):
         response = api_pb2.ImageStatusResponse(image=image_message(image))
         if request.verbose:
             info = {
+                "chainID": chain_id(image.diff_ids),
                 "id": image.id,
                 "manifestDigest": image.manifest_digest,
                 "targetDigest": image.target_digest,

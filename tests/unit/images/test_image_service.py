@@ -91,3 +91,13 @@ def test_image_fs_info_reports_the_bytes_and_inodes_the_store_occupies(service: 
     assert usage.used_bytes.value > 2_000_000  # the unpacked busybox binary alone is ~2 MB
     assert usage.inodes_used.value > 20
     assert usage.timestamp > 0
+
+
+def test_chain_id_follows_the_oci_definition() -> None:
+    import hashlib
+
+    from runtime.images.service import chain_id
+
+    a, b = "sha256:" + "a" * 64, "sha256:" + "b" * 64
+    assert chain_id([a]) == a
+    assert chain_id([a, b]) == "sha256:" + hashlib.sha256(f"{a} {b}".encode()).hexdigest()
