@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
+from apiserver import protobuf
 from apiserver.errors import BadRequest, NotAcceptable, RequestEntityTooLarge, UnsupportedMediaType
 
 MAX_BODY_BYTES = 3 * 1024 * 1024
@@ -119,6 +120,11 @@ def decode_document(raw: bytes, content_type: str) -> Any:
         except (ValueError, UnicodeDecodeError) as e:
             # Tolerate YAML-in-JSON clients the way upstream's decoder does not: stay strict.
             raise BadRequest(f"the body of the request was in an unknown format: {e}") from e
+    if content_type == protobuf.CONTENT_TYPE:
+        try:
+            return protobuf.decode_object(raw)
+        except (protobuf.ProtobufError, UnicodeDecodeError) as e:
+            raise UnsupportedMediaType(f"the protobuf body could not be decoded: {e}") from e
     if content_type in (YAML, "application/x-yaml", "text/yaml", APPLY_PATCH):
         try:
             return yaml.safe_load(raw)
