@@ -29,7 +29,7 @@ from runtime.atomic_json import read_json, write_json
 from runtime.cgroups import CgroupError, Resources
 from runtime.container.spec import build_spec, check_namespace_modes
 from runtime.context import RuntimeContext
-from runtime.errors import AlreadyExists, FailedPrecondition, InternalError, InvalidArgument, NotFound
+from runtime.errors import FailedPrecondition, InternalError, InvalidArgument, NotFound
 from runtime.forkserver import ForkServerError
 from runtime.lifecycle import ContainerState, SandboxState, check_container_transition
 from runtime.processes import alive, kill_and_wait, signal_process, wait_gone
@@ -155,7 +155,7 @@ class ContainerManager:
             for other in self.ids_in_sandbox(sandbox_id):
                 rec = ctx.containers.read(other)
                 if rec["name"] == config.metadata.name and rec["attempt"] == config.metadata.attempt:
-                    raise AlreadyExists(
+                    raise FailedPrecondition(
                         f"container {config.metadata.name!r} (attempt {config.metadata.attempt}) already exists "
                         f"in sandbox {sandbox_id} as {other}"
                     )

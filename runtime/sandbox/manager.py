@@ -31,7 +31,7 @@ from runtime.cgroups import CgroupError
 from runtime.container.manager import ContainerManager
 from runtime.container.spec import check_namespace_modes
 from runtime.context import RuntimeContext
-from runtime.errors import AlreadyExists, FailedPrecondition, InternalError, InvalidArgument, NotFound
+from runtime.errors import FailedPrecondition, InternalError, InvalidArgument, NotFound
 from runtime.lifecycle import SandboxState
 from runtime.linux.syscalls import MNT_DETACH, MS_NODEV, MS_NOEXEC, MS_NOSUID, SyscallError
 from runtime.processes import alive as process_alive
@@ -65,9 +65,9 @@ class SandboxManager:
             for other in self.ctx.sandboxes.ids():
                 with contextlib.suppress(NotFound):
                     if self.ctx.sandboxes.read(other).get("key") == key:
-                        raise AlreadyExists(f"a sandbox named {key!r} already exists (id {other})")
+                        raise FailedPrecondition(f"a sandbox named {key!r} already exists (id {other})")
             if key in self._reserved:
-                raise AlreadyExists(f"a sandbox named {key!r} is being created")
+                raise FailedPrecondition(f"a sandbox named {key!r} is being created")
             self._reserved.add(key)
         try:
             return self._run(config, runtime_handler, key)
