@@ -67,3 +67,13 @@ def test_a_missing_file_is_an_error_and_no_file_means_defaults(tmp_path: Path) -
     with pytest.raises(RegistryConfigError, match="cannot read"):
         load_registry_config(tmp_path / "nope.toml")
     assert load_registry_config(None).endpoints("docker.io") == [Endpoint("https", "registry-1.docker.io")]
+
+
+def test_auth_challenges_are_parsed_into_scheme_and_parameters() -> None:
+    from runtime.images.registry import parse_challenge
+
+    assert parse_challenge('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull"') == (
+        "bearer",
+        {"realm": "https://auth.docker.io/token", "service": "registry.docker.io", "scope": "repository:library/busybox:pull"},
+    )
+    assert parse_challenge('Basic realm="Registry Realm"') == ("basic", {"realm": "Registry Realm"})

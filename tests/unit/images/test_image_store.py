@@ -191,3 +191,14 @@ def test_a_layer_that_is_not_valid_gzip_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidImage, match="cannot be decompressed|not a tar|corrupt"):
         store.import_archive(archive)
     assert store.list_images() == [] and list(store.layer_root.iterdir()) == []
+
+
+def test_garbage_collection_waits_for_no_one_and_spares_a_store_being_written(image_root: Path) -> None:
+    store = ImageStore(image_root)
+    orphan = store.content.write_bytes(b"not referenced by any image")
+    with store.writing():
+        assert store.gc() is False
+        assert store.content.has(orphan)
+    assert store.gc() is True
+    assert not store.content.has(orphan)
+    assert store.resolve("busybox").layer_dirs[0].is_dir()
