@@ -93,6 +93,13 @@ async def watch(call: Call) -> web.StreamResponse:
     response.enable_chunked_encoding()
     await response.prepare(call.request)
     writer = _EventWriter(call, response)
+    compacted = await call.ctx.store.compacted_revision()
+    if after < compacted:
+        # History after ``after`` is gone even if the cache still holds it: the client must
+        # re-list, as it would against etcd directly.
+        await writer.send("ERROR", errors.too_old(after, compacted).status())
+        await response.write_eof()
+        return response
     stream = call.ctx.cache.open_stream(type_prefix(call.rt), object_prefix(call.rt, call.namespace), after)
     deadline = time.monotonic() + timeout
     interval = call.ctx.config.bookmark_interval
