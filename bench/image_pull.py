@@ -53,7 +53,11 @@ def build_archive(path: Path, layer_mib: int) -> dict:
     writer.tag(desc, parse_reference("bench/pull:1"))
     writer.write(str(path))
     compressed = sum(len(b) for d, b in writer.blobs.items() if len(b) > 4096)
-    return {"layers": LAYERS, "uncompressed_bytes": sum(len(x) for x in layers), "compressed_bytes": compressed}
+    return {
+        "layers": LAYERS,
+        "uncompressed_bytes": sum(len(x) for x in layers),
+        "compressed_bytes": compressed,
+    }
 
 
 def timed(fn) -> float:  # type: ignore[no-untyped-def]
@@ -65,7 +69,9 @@ def timed(fn) -> float:  # type: ignore[no-untyped-def]
 def run_kyb_cli(work: Path, ref: str) -> None:
     subprocess.run(
         [sys.executable, "-m", "kyb", "image", "pull", "--quiet", "--root", str(work / "kyb-root"), ref],
-        check=True, capture_output=True, timeout=600,
+        check=True,
+        capture_output=True,
+        timeout=600,
     )
 
 
@@ -77,7 +83,9 @@ def run_reference(work: Path, ref: str) -> None:
     oci = work / "oci"
     subprocess.run(
         ["skopeo", "copy", "--quiet", "--src-tls-verify=false", f"docker://{ref}", f"oci:{oci}:bench"],
-        check=True, capture_output=True, timeout=600,
+        check=True,
+        capture_output=True,
+        timeout=600,
     )
     index = json.loads((oci / "index.json").read_text())
     manifest_digest = index["manifests"][0]["digest"].split(":")[1]
@@ -102,7 +110,11 @@ def main() -> int:
             registry.push(archive, "bench/pull:1")
             ref = f"{registry.host}/bench/pull:1"
             results: dict[str, list[float]] = {"kyb_cli": [], "kyb_inprocess": [], "skopeo_tar": []}
-            runners = {"kyb_cli": run_kyb_cli, "kyb_inprocess": run_kyb_inprocess, "skopeo_tar": run_reference}
+            runners = {
+                "kyb_cli": run_kyb_cli,
+                "kyb_inprocess": run_kyb_inprocess,
+                "skopeo_tar": run_reference,
+            }
             for i in range(args.runs):
                 for name, runner in runners.items():
                     work = base / f"run-{i}-{name}"
@@ -110,19 +122,21 @@ def main() -> int:
                     results[name].append(timed(lambda r=runner, w=work: r(w, ref)))  # type: ignore[misc]
                     shutil.rmtree(work)
         med = {k: statistics.median(v) for k, v in results.items()}
-        print(json.dumps(
-            {
-                "benchmark": "image_pull",
-                "image": image,
-                "runs": args.runs,
-                "median_seconds": {k: round(v, 3) for k, v in med.items()},
-                "all_seconds": {k: [round(x, 3) for x in v] for k, v in results.items()},
-                "ratio_kyb_cli_to_reference": round(med["kyb_cli"] / med["skopeo_tar"], 2),
-                "ratio_kyb_inprocess_to_reference": round(med["kyb_inprocess"] / med["skopeo_tar"], 2),
-                "reference": "skopeo copy docker:// -> oci: + tar -xzf per layer",
-            },
-            indent=2,
-        ))
+        print(
+            json.dumps(
+                {
+                    "benchmark": "image_pull",
+                    "image": image,
+                    "runs": args.runs,
+                    "median_seconds": {k: round(v, 3) for k, v in med.items()},
+                    "all_seconds": {k: [round(x, 3) for x in v] for k, v in results.items()},
+                    "ratio_kyb_cli_to_reference": round(med["kyb_cli"] / med["skopeo_tar"], 2),
+                    "ratio_kyb_inprocess_to_reference": round(med["kyb_inprocess"] / med["skopeo_tar"], 2),
+                    "reference": "skopeo copy docker:// -> oci: + tar -xzf per layer",
+                },
+                indent=2,
+            )
+        )
     finally:
         shutil.rmtree(base, ignore_errors=True)
     return 0

@@ -135,7 +135,9 @@ def measure_sequential(setup: Step, teardown: Step, count: int, hostport: bool) 
     }
 
 
-def measure_concurrent(setup: Step, teardown: Step, width: int, rounds: int, hostport: bool) -> dict[str, object]:
+def measure_concurrent(
+    setup: Step, teardown: Step, width: int, rounds: int, hostport: bool
+) -> dict[str, object]:
     setups: list[float] = []
     teardowns: list[float] = []
     walls: list[float] = []
@@ -225,7 +227,9 @@ def main() -> int:
                 "--sequential", str(args.sequential), "--concurrency", str(args.concurrency),
                 "--rounds", str(args.rounds)]  # fmt: skip
         env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
-        r = subprocess.run(["nsenter", f"--net=/run/netns/{node}", *argv], capture_output=True, text=True, env=env)
+        r = subprocess.run(
+            ["nsenter", f"--net=/run/netns/{node}", *argv], capture_output=True, text=True, env=env
+        )
         if r.returncode != 0:
             print(json.dumps({"error": r.stderr.strip()[-2000:]}))
             return 1
@@ -237,7 +241,11 @@ def main() -> int:
     report = {
         "benchmark": "pod_network",
         "what": "per-sandbox network setup + teardown: PodNetwork.attach/detach vs the ip command",
-        "machine": {"cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "kernel": platform.release(),
+            "python": platform.python_version(),
+        },
         "params": {"sequential": args.sequential, "concurrency": args.concurrency, "rounds": args.rounds},
         "results": measured,
         "notes": [

@@ -104,21 +104,30 @@ class KybRuntimeHarness:
     def daemon_pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
 
-    def shim_pids(self) -> list[int]:
-        """Processes of ours that are not the daemon and not inside a container's cgroup."""
-        daemon = self.daemon_pid()
+    def helper_pids(self, comm: str) -> list[int]:
+        """Our processes named `comm` (kyb-shim, kyb-holder, kyb-forkserver) serving this root.
+
+        They are forked from the fork server, so their command line is the fork server's, which
+        names a socket under this harness's root.
+        """
         found = []
         for entry in os.listdir("/proc"):
-            if not entry.isdigit() or int(entry) == daemon:
+            if not entry.isdigit():
                 continue
             try:
+                with open(f"/proc/{entry}/comm") as f:
+                    if f.read().strip() != comm:
+                        continue
                 with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    argv = f.read().split(b"\0")
+                    argv = f.read()
             except OSError:
                 continue
-            if any(b"runtime.shim" in a for a in argv) and any(self.root.encode() in a for a in argv):
+            if self.base.encode() in argv:
                 found.append(int(entry))
         return sorted(found)
+
+    def shim_pids(self) -> list[int]:
+        return self.helper_pids("kyb-shim")
 
     def log_tail(self, lines: int = 15) -> str:
         try:
@@ -129,7 +138,8 @@ class KybRuntimeHarness:
 
     def _pids(self) -> set[int]:
         pids = teardown.cgroup_pids(self.name)
-        pids.update(self.shim_pids())
+        for comm in ("kyb-shim", "kyb-holder", "kyb-forkserver"):
+            pids.update(self.helper_pids(comm))
         return pids
 
     def stop(self) -> None:

@@ -114,3 +114,15 @@ def process_rss_kib(pid: int) -> int:
     except OSError:
         pass
     return 0
+
+
+def process_pss_kib(pid: int) -> int:
+    """Proportional set size in KiB: shared pages (forked shims share the fork server's) split."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0

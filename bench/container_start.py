@@ -1,0 +1,347 @@
+"""Container start latency: our CRI runtime against runc, crun and containerd, in one run.
+
+What is timed is "create + start + wait for exit" of busybox `true`:
+
+* kyb (container): through our CRI (`kyb runtime`), one sandbox made up front, then per
+  container CreateContainer + StartContainer + ContainerStatus polled until EXITED;
+* kyb (pod) and containerd (pod): RunPodSandbox + CreateContainer + StartContainer + wait, one
+  fresh pod each time (containerd 1.6 from Debian on a private socket, see
+  references/containerd.py); containerd (container) is measured like kyb (container);
+* runc and crun: `<runtime> run` of a bundle over the same busybox rootfs (references/oci_runtime.py;
+  crun inside a private mount namespace without the hybrid cgroup2 mount it refuses).
+
+Each is measured `--sequential` times one after another, then `--concurrent` at once (threads;
+latency per container plus the batch's wall time). Removal happens after the clock stops.
+Then memory: `--pods` pods each running `sleep`, with the daemon's RSS and each shim's and
+holder's RSS and PSS (forked shims share pages with the fork server; PSS splits those).
+
+Prints one JSON document: per case the median, p95 and mean in milliseconds, and ratios
+`kyb / reference` (below 1 is faster than the reference). Missing references are installed
+first with `apt-get install -y runc crun containerd`. Run as root: `python bench/container_start.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+
+from bench.references import busybox_image, oci_runtime, teardown  # noqa: E402
+from bench.references.containerd import ContainerdHarness  # noqa: E402
+from bench.references.kyb_runtime import KybRuntimeHarness  # noqa: E402
+from cri import api_pb2  # noqa: E402
+from cri.client import RuntimeClient  # noqa: E402
+
+BUSYBOX = "docker.io/library/busybox:latest"
+REFERENCE_PACKAGES = {"runc": "runc", "crun": "crun", "containerd": "containerd", "ctr": "containerd"}
+POLL_INTERVAL = 0.002
+EXIT_TIMEOUT = 60.0
+
+
+def ensure_references() -> list[str]:
+    """apt-get install the reference runtimes that are missing; return what was installed."""
+    missing = sorted({pkg for binary, pkg in REFERENCE_PACKAGES.items() if shutil.which(binary) is None})
+    if missing:
+        subprocess.run(["apt-get", "install", "-y", *missing], check=True, capture_output=True)
+    return missing
+
+
+def summarize(samples: list[float]) -> dict[str, float]:
+    """Milliseconds: median, p95 (nearest rank), mean, min, max, and the count."""
+    ms = sorted(s * 1000 for s in samples)
+    rank = max(0, min(len(ms) - 1, int(round(0.95 * len(ms) + 0.5)) - 1))
+    return {
+        "n": len(ms),
+        "median_ms": round(statistics.median(ms), 2),
+        "p95_ms": round(ms[rank], 2),
+        "mean_ms": round(statistics.fmean(ms), 2),
+        "min_ms": round(ms[0], 2),
+        "max_ms": round(ms[-1], 2),
+    }
+
+
+class CRIDriver:
+    """Pods and containers through any CRI endpoint, for timing."""
+
+    def __init__(self, endpoint: str, cgroup_parent: str, log_dir: str) -> None:
+        self.client = RuntimeClient(endpoint, timeout=120)
+        self.cgroup_parent = cgroup_parent
+        self.log_dir = log_dir
+
+    def pod_config(self, name: str) -> api_pb2.PodSandboxConfig:
+        uid = uuid.uuid4().hex
+        logs = os.path.join(self.log_dir, uid)
+        os.makedirs(logs, exist_ok=True)
+        return api_pb2.PodSandboxConfig(
+            metadata=api_pb2.PodSandboxMetadata(name=name, namespace="bench", uid=uid),
+            log_directory=logs,
+            linux=api_pb2.LinuxPodSandboxConfig(cgroup_parent=self.cgroup_parent),
+        )
+
+    def container_config(self, name: str, command: list[str]) -> api_pb2.ContainerConfig:
+        return api_pb2.ContainerConfig(
+            metadata=api_pb2.ContainerMetadata(name=name),
+            image=api_pb2.ImageSpec(image=BUSYBOX),
+            command=command,
+            log_path=f"{name}.log",
+        )
+
+    def run_to_exit(self, pod_id: str, pod: api_pb2.PodSandboxConfig, name: str) -> str:
+        cid = self.client.create_container(pod_id, self.container_config(name, ["true"]), pod)
+        self.client.start_container(cid)
+        deadline = time.monotonic() + EXIT_TIMEOUT
+        while True:
+            status = self.client.container_status(cid).status
+            if status.state == api_pb2.CONTAINER_EXITED:
+                if status.exit_code != 0:
+                    raise RuntimeError(
+                        f"container {name} exited {status.exit_code}: {status.reason} {status.message}"
+                    )
+                return cid
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"container {name} did not exit within {EXIT_TIMEOUT}s")
+            time.sleep(POLL_INTERVAL)
+
+    def remove_pod(self, pod_id: str) -> None:
+        self.client.stop_pod_sandbox(pod_id)
+        self.client.remove_pod_sandbox(pod_id)
+
+
+def measure_containers(driver: CRIDriver, tag: str, sequential: int, concurrent: int) -> dict[str, Any]:
+    """One sandbox, then containers created, started and waited for, one by one then at once."""
+    pod = driver.pod_config(f"{tag}-ctr")
+    pod_id = driver.client.run_pod_sandbox(pod)
+
+    def one(name: str) -> tuple[float, str]:
+        start = time.perf_counter()
+        cid = driver.run_to_exit(pod_id, pod, name)
+        return time.perf_counter() - start, cid
+
+    try:
+        seq = []
+        for i in range(sequential):
+            elapsed, cid = one(f"s{i}")
+            seq.append(elapsed)
+            driver.client.remove_container(cid)
+        wall_start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=concurrent) as pool:
+            results = list(pool.map(lambda i: one(f"p{i}"), range(concurrent)))
+        wall = time.perf_counter() - wall_start
+        for _, cid in results:
+            driver.client.remove_container(cid)
+    finally:
+        driver.remove_pod(pod_id)
+    return {"sequential": seq, "concurrent": [r[0] for r in results], "concurrent_wall": wall}
+
+
+def measure_pods(driver: CRIDriver, tag: str, sequential: int, concurrent: int) -> dict[str, Any]:
+    """A fresh pod per sample: RunPodSandbox + create + start + wait for the container's exit."""
+
+    def one(name: str) -> tuple[float, str]:
+        pod = driver.pod_config(name)
+        start = time.perf_counter()
+        pod_id = driver.client.run_pod_sandbox(pod)
+        driver.run_to_exit(pod_id, pod, "c")
+        return time.perf_counter() - start, pod_id
+
+    seq = []
+    for i in range(sequential):
+        elapsed, pod_id = one(f"{tag}-s{i}")
+        seq.append(elapsed)
+        driver.remove_pod(pod_id)
+    wall_start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrent) as pool:
+        results = list(pool.map(lambda i: one(f"{tag}-p{i}"), range(concurrent)))
+    wall = time.perf_counter() - wall_start
+    for _, pod_id in results:
+        driver.remove_pod(pod_id)
+    return {"sequential": seq, "concurrent": [r[0] for r in results], "concurrent_wall": wall}
+
+
+def _memory(pids: list[int]) -> dict[str, Any]:
+    rss = [teardown.process_rss_kib(p) for p in pids]
+    pss = [teardown.process_pss_kib(p) for p in pids]
+    if not pids:
+        return {"count": 0}
+    return {
+        "count": len(pids),
+        "rss_kib_median": int(statistics.median(rss)),
+        "pss_kib_median": int(statistics.median(pss)),
+        "rss_kib_total": sum(rss),
+        "pss_kib_total": sum(pss),
+    }
+
+
+def measure_memory(driver: CRIDriver, harness: Any, kind: str, pods: int) -> dict[str, Any]:
+    """Start `pods` pods each running `sleep`, then read the daemon's and the shims' memory."""
+    pod_ids = []
+    try:
+        for i in range(pods):
+            pod = driver.pod_config(f"mem-{i}")
+            pod_id = driver.client.run_pod_sandbox(pod)
+            pod_ids.append(pod_id)
+            cid = driver.client.create_container(
+                pod_id, driver.container_config("sleep", ["sleep", "3600"]), pod
+            )
+            driver.client.start_container(cid)
+        time.sleep(1.0)
+        daemon = harness.daemon_pid()
+        result: dict[str, Any] = {
+            "pods": pods,
+            "daemon_rss_kib": teardown.process_rss_kib(daemon) if daemon else 0,
+        }
+        if kind == "kyb":
+            result["forkserver"] = _memory(harness.helper_pids("kyb-forkserver"))
+            result["shims"] = _memory(harness.helper_pids("kyb-shim"))
+            result["holders"] = _memory(harness.helper_pids("kyb-holder"))
+            result["daemon_plus_forkserver_rss_kib"] = result["daemon_rss_kib"] + result["forkserver"].get(
+                "rss_kib_total", 0
+            )
+        else:
+            result["shims"] = _memory(harness.shim_pids())
+        return result
+    finally:
+        for pod_id in pod_ids:
+            try:
+                driver.remove_pod(pod_id)
+            except Exception:  # teardown of the harness forces what is left
+                pass
+
+
+def with_stats(raw: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "sequential": summarize(raw["sequential"]),
+        "concurrent": summarize(raw["concurrent"]),
+        "concurrent_wall_ms": round(raw["concurrent_wall"] * 1000, 1),
+    }
+
+
+def ratio(ours: dict[str, Any] | None, ref: dict[str, Any] | None) -> dict[str, float] | None:
+    """kyb / reference for median and p95, sequential and concurrent (below 1: kyb is faster)."""
+    if not ours or not ref:
+        return None
+    out = {}
+    for mode in ("sequential", "concurrent"):
+        for stat in ("median_ms", "p95_ms"):
+            if ref[mode][stat]:
+                out[f"{mode}_{stat.removesuffix('_ms')}"] = round(ours[mode][stat] / ref[mode][stat], 2)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--sequential", type=int, default=50, help="containers one after another (default 50)"
+    )
+    parser.add_argument("--concurrent", type=int, default=20, help="containers at once (default 20)")
+    parser.add_argument(
+        "--pods", type=int, default=50, help="pods running for the memory measurement (default 50)"
+    )
+    parser.add_argument(
+        "--only",
+        default="kyb,runc,crun,containerd",
+        help="comma-separated subset of kyb,runc,crun,containerd",
+    )
+    args = parser.parse_args(argv)
+    if os.geteuid() != 0:
+        print("container_start: run as root (namespaces, cgroups, mounts)", file=sys.stderr)
+        return 2
+    only = set(args.only.split(","))
+    report: dict[str, Any] = {
+        "benchmark": "container_start",
+        "workload": "busybox true: create + start + wait for exit",
+        "sequential_n": args.sequential,
+        "concurrent_n": args.concurrent,
+        "machine": {"cpus": os.cpu_count(), "kernel": os.uname().release},
+        "installed_references": ensure_references(),
+        "results": {},
+        "errors": {},
+    }
+    results: dict[str, Any] = report["results"]
+    work = tempfile.mkdtemp(prefix="kybt-bench-")
+    cgroup_parent = f"/{os.path.basename(work)}"
+    try:
+        archive = busybox_image.write_oci_archive(os.path.join(work, "busybox.tar"), BUSYBOX, cmd=["sh"])
+        rootfs = busybox_image.make_rootfs(os.path.join(work, "rootfs"))
+        for binary, hide_unified in (("runc", False), ("crun", True)):
+            if binary not in only:
+                continue
+            try:
+                raw = oci_runtime.run_in_private_mount_ns(
+                    binary,
+                    os.path.join(work, binary),
+                    rootfs,
+                    cgroup_parent,
+                    args.sequential,
+                    args.concurrent,
+                    hide_unified,
+                )
+                results[binary] = with_stats(raw)
+            except Exception as e:  # report and go on: the other references still count
+                report["errors"][binary] = str(e)[-500:]
+        for kind in ("kyb", "containerd"):
+            if kind not in only:
+                continue
+            harness: Any = KybRuntimeHarness() if kind == "kyb" else ContainerdHarness()
+            try:
+                if kind == "kyb":
+                    harness.import_archive(archive.path)
+                    harness.start()
+                else:
+                    harness.start()
+                    harness.import_archive(archive.path)
+                driver = CRIDriver(
+                    harness.endpoint, harness.cgroup_parent, os.path.join(harness.base, "logs")
+                )
+                results[f"{kind}_container"] = with_stats(
+                    measure_containers(driver, kind, args.sequential, args.concurrent)
+                )
+                results[f"{kind}_pod"] = with_stats(
+                    measure_pods(driver, kind, args.sequential, args.concurrent)
+                )
+                results[f"{kind}_memory"] = measure_memory(driver, harness, kind, args.pods)
+                driver.client.close()
+            except Exception as e:
+                report["errors"][kind] = f"{type(e).__name__}: {str(e)[-800:]}"
+            finally:
+                harness.stop()
+    finally:
+        teardown.kill_all(lambda: teardown.cgroup_pids(cgroup_parent))
+        teardown.remove_cgroups(cgroup_parent)
+        teardown.unmount_under(work)
+        shutil.rmtree(work, ignore_errors=True)
+    kyb_container, kyb_pod = results.get("kyb_container"), results.get("kyb_pod")
+    report["ratios"] = {
+        "kyb_container_vs_runc": ratio(kyb_container, results.get("runc")),
+        "kyb_container_vs_crun": ratio(kyb_container, results.get("crun")),
+        "kyb_container_vs_containerd_container": ratio(kyb_container, results.get("containerd_container")),
+        "kyb_pod_vs_containerd_pod": ratio(kyb_pod, results.get("containerd_pod")),
+    }
+    report["targets"] = {
+        "within_1.5x_of_crun_per_container": (report["ratios"]["kyb_container_vs_crun"] or {}).get(
+            "sequential_median"
+        ),
+        "no_slower_than_containerd_per_pod": (report["ratios"]["kyb_pod_vs_containerd_pod"] or {}).get(
+            "sequential_median"
+        ),
+    }
+    json.dump(report, sys.stdout, indent=2)
+    print()
+    return 0 if not report["errors"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
