@@ -44,13 +44,21 @@ class RuntimeUnderTest:
             request.applymarker(pytest.mark.xfail(strict=False, reason=reason))
 
     def kyb(
-        self, *args: str, in_netns: bool = False, timeout: float = 120
+        self, *args: str, in_netns: bool = False, timeout: float = 120, stdin: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         """Run `kyb cri -r ENDPOINT ARGS...` (inside the runtime's netns when streaming)."""
         cmd = [sys.executable, "-m", "kyb", "cri", "-r", self.endpoint, "--timeout", "60s", *args]
         if in_netns:
             cmd = nsenter_prefix(self.netns) + cmd
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=str(REPO))
+        return subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=str(REPO),
+            input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
+        )
 
 
 def start_containerd(archive: Path) -> tuple[RuntimeUnderTest, ContainerdHarness]:

@@ -80,6 +80,12 @@ def test_version_names_the_runtime_and_cri_v1(cri_runtime) -> None:  # type: ign
     assert "RuntimeName:  " in out
 
 
+def test_info_reports_runtime_conditions(cri_runtime) -> None:  # type: ignore[no-untyped-def]
+    info = json.loads(_ok(cri_runtime.kyb("info")))
+    conditions = {c["type"]: c["status"] for c in info["status"]["conditions"]}
+    assert conditions.get("RuntimeReady") is True
+
+
 def test_full_pod_lifecycle_from_config_files(
     request: pytest.FixtureRequest, cri_runtime, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
@@ -180,6 +186,8 @@ def test_exec_streams_through_the_runtime_streaming_url(
         # The streaming server listens on the runtime's loopback, so the client runs in its netns.
         result = rt.kyb("exec", ctr_id, "sh", "-c", "echo streamed; echo to-err >&2; exit 4", in_netns=True)
         assert (result.returncode, result.stdout, result.stderr) == (4, "streamed\n", "to-err\n")
+        piped = rt.kyb("exec", "-i", ctr_id, "head", "-n", "1", in_netns=True, stdin="from stdin\n")
+        assert (piped.returncode, piped.stdout) == (0, "from stdin\n")
     finally:
         rt.kyb("rmp", "-f", pod_id)
 
