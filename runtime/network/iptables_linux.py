@@ -22,6 +22,7 @@ from typing import TypeVar
 
 import iptc
 
+from runtime.network import rules
 from runtime.network.errors import IptablesError
 from runtime.network.ondisk import flocked
 from runtime.network.rules import Rule
@@ -188,3 +189,73 @@ class Iptables:
     @staticmethod
     def jump_count(table: iptc.Table, chain: str, target_chain: str) -> int:
         return sum(1 for r in iptc.Chain(table, chain).rules if r.target.name == target_chain)
+
+
+class IptablesPacketFilter:
+    """The pod network's rules as whole operations: each one table transaction per table."""
+
+    def __init__(self, iptables: Iptables | None = None) -> None:
+        self.iptables = iptables or Iptables()
+
+    def install_node_rules(self, postrouting: list[Rule], forward: list[Rule]) -> None:
+        """Our chains with exactly this content, and one jump to each at the top of its chain."""
+        ipt = self.iptables
+
+        def nat(table: iptc.Table) -> None:
+            ipt.ensure_chain(table, rules.HOSTPORTS_CHAIN)
+            ipt.set_chain_rules(table, rules.POSTROUTING_CHAIN, postrouting)
+            for jump in rules.jumps():
+                if jump.table == rules.NAT:
+                    ipt.ensure_jump_first(table, jump.chain, jump.rule)
+
+        def filter_(table: iptc.Table) -> None:
+            ipt.set_chain_rules(table, rules.FORWARD_CHAIN, forward)
+            for jump in rules.jumps():
+                if jump.table == rules.FILTER:
+                    ipt.ensure_jump_first(table, jump.chain, jump.rule)
+
+        ipt.transaction(rules.NAT, "install pod network nat rules", nat)
+        ipt.transaction(rules.FILTER, "install pod network forward rules", filter_)
+
+    def remove_node_rules(self) -> None:
+        ipt = self.iptables
+
+        def remove(table_name: str) -> Callable[[iptc.Table], None]:
+            def change(table: iptc.Table) -> None:
+                for jump in rules.jumps():
+                    if jump.table == table_name:
+                        ipt.remove_jumps(table, jump.chain, jump.rule.target)
+                for owner, chain in rules.OUR_CHAINS:
+                    if owner == table_name:
+                        ipt.delete_chain(table, chain)
+
+            return change
+
+        ipt.transaction(rules.NAT, "remove pod network nat rules", remove(rules.NAT))
+        ipt.transaction(rules.FILTER, "remove pod network forward rules", remove(rules.FILTER))
+
+    def node_rules_present(self) -> bool:
+        ipt = self.iptables
+
+        def look(table: iptc.Table) -> bool:
+            return (
+                ipt.rule_count(table, rules.POSTROUTING_CHAIN) > 0
+                and ipt.jump_count(table, "POSTROUTING", rules.POSTROUTING_CHAIN) > 0
+            )
+
+        return self.iptables.read(rules.NAT, "check pod network rules", look)
+
+    def add_sandbox_rules(self, sandbox_id: str, specs: list[Rule]) -> None:
+        self.iptables.transaction(
+            rules.NAT,
+            f"add hostPort rules of {sandbox_id}",
+            lambda table: self.iptables.append_rules(table, rules.HOSTPORTS_CHAIN, specs),
+        )
+
+    def remove_sandbox_rules(self, sandbox_id: str) -> int:
+        comment = rules.sandbox_comment(sandbox_id)
+        return self.iptables.transaction(
+            rules.NAT,
+            f"remove hostPort rules of {sandbox_id}",
+            lambda table: self.iptables.delete_commented(table, rules.HOSTPORTS_CHAIN, comment),
+        )

@@ -34,11 +34,10 @@ import errno
 import hashlib
 import ipaddress
 import logging
-import os
 import time
 from pathlib import Path
 
-from runtime.network import rules, sysctl_linux
+from runtime.network import rules
 from runtime.network.attachments import Attachment, AttachmentStore, check_sandbox_id
 from runtime.network.errors import (
     AlreadyAttached,
@@ -48,9 +47,7 @@ from runtime.network.errors import (
     NodeNotReady,
 )
 from runtime.network.ipam import HostLocalIPAM, parse_pod_cidr
-from runtime.network.iptables_linux import Iptables
-from runtime.network.netlink_linux import Netlink, local_link_index
-from runtime.network.netns_linux import open_netns
+from runtime.network.kernel import Kernel, LinuxKernel
 from runtime.network.ondisk import flocked
 from runtime.network.portmap import PortMapping, check_conflicts, hostport_mappings
 
@@ -99,7 +96,12 @@ class PodNetwork:
     """Bridge + veth + host-local IPAM + hostPort DNAT + host-gw routes for one node."""
 
     def __init__(
-        self, state_dir: Path, pod_cidr: str, cluster_cidr: str, bridge: str = DEFAULT_BRIDGE
+        self,
+        state_dir: Path,
+        pod_cidr: str,
+        cluster_cidr: str,
+        bridge: str = DEFAULT_BRIDGE,
+        kernel: Kernel | None = None,
     ) -> None:
         self.pod_cidr = parse_pod_cidr(pod_cidr)
         self.cluster_cidr = _parse_cluster_cidr(cluster_cidr)
@@ -114,7 +116,7 @@ class PodNetwork:
         self.ipam = HostLocalIPAM(self.state_dir / "ipam", self.pod_cidr)
         self.attachments = AttachmentStore(self.state_dir / "attachments")
         self.gateway = ipaddress.IPv4Interface(f"{self.ipam.gateway}/{self.pod_cidr.prefixlen}")
-        self.iptables = Iptables()
+        self.kernel: Kernel = kernel or LinuxKernel()
         self._setup_error: str | None = None
 
     # node ---------------------------------------------------------------------------------
@@ -124,7 +126,7 @@ class PodNetwork:
         started = time.monotonic()
         try:
             self._ensure_bridge()
-            sysctl_linux.ensure("net.ipv4.ip_forward", "1")
+            self.kernel.sysctl_ensure("net.ipv4.ip_forward", "1")
             self._ensure_rules()
         except NetworkError as e:
             self._setup_error = str(e)
@@ -141,7 +143,7 @@ class PodNetwork:
         )
 
     def _ensure_bridge(self) -> None:
-        with Netlink() as nl:
+        with self.kernel.netlink() as nl:
             info = nl.link(self.bridge)
             if info is None:
                 try:
@@ -164,31 +166,16 @@ class PodNetwork:
             nl.set_up(index, self.bridge)
 
     def _ensure_rules(self) -> None:
-        nat_jumps = [j for j in rules.jumps() if j.table == rules.NAT]
-        filter_jumps = [j for j in rules.jumps() if j.table == rules.FILTER]
-
-        def nat(table: object) -> None:
-            self.iptables.ensure_chain(table, rules.HOSTPORTS_CHAIN)
-            self.iptables.set_chain_rules(
-                table, rules.POSTROUTING_CHAIN, rules.postrouting_rules(self.pod_cidr, self.cluster_cidr)
-            )
-            for jump in nat_jumps:
-                self.iptables.ensure_jump_first(table, jump.chain, jump.rule)
-
-        def filter_(table: object) -> None:
-            self.iptables.set_chain_rules(table, rules.FORWARD_CHAIN, rules.forward_rules(self.pod_cidr))
-            for jump in filter_jumps:
-                self.iptables.ensure_jump_first(table, jump.chain, jump.rule)
-
-        self.iptables.transaction(rules.NAT, "install pod network nat rules", nat)
-        self.iptables.transaction(rules.FILTER, "install pod network forward rules", filter_)
+        self.kernel.packet_filter.install_node_rules(
+            rules.postrouting_rules(self.pod_cidr, self.cluster_cidr), rules.forward_rules(self.pod_cidr)
+        )
 
     def status(self) -> tuple[bool, str]:
         """(NetworkReady, why not): checks the kernel, not just what we remember."""
         if self._setup_error is not None:
             return False, f"bridge {self.bridge} could not be set up: {self._setup_error}"
         try:
-            with Netlink() as nl:
+            with self.kernel.netlink() as nl:
                 info = nl.link(self.bridge)
             if info is None:
                 return False, f"bridge {self.bridge} does not exist: node network not set up"
@@ -198,16 +185,10 @@ class PodNetwork:
                 return False, f"bridge {self.bridge} is down"
             if str(self.gateway) not in info.addresses:
                 return False, f"bridge {self.bridge} lacks its gateway address {self.gateway}"
-            if sysctl_linux.read("net.ipv4.ip_forward") != "1":
+            if self.kernel.sysctl_read("net.ipv4.ip_forward") != "1":
                 return False, "net.ipv4.ip_forward is off"
 
-            def chains_present(table: object) -> bool:
-                return (
-                    self.iptables.rule_count(table, rules.POSTROUTING_CHAIN) > 0
-                    and self.iptables.jump_count(table, "POSTROUTING", rules.POSTROUTING_CHAIN) > 0
-                )
-
-            if not self.iptables.read(rules.NAT, "check pod network rules", chains_present):
+            if not self.kernel.packet_filter.node_rules_present():
                 return False, f"masquerade chain {rules.POSTROUTING_CHAIN} is missing"
         except NetworkError as e:
             return False, f"checking the pod network failed: {e}"
@@ -216,21 +197,8 @@ class PodNetwork:
     def teardown_node(self) -> None:
         """Remove our jumps, chains, routes and the bridge; leave everything else alone."""
 
-        def nat(table: object) -> None:
-            for jump in rules.jumps():
-                if jump.table == rules.NAT:
-                    self.iptables.remove_jumps(table, jump.chain, jump.rule.target)
-            for table_name, chain in rules.OUR_CHAINS:
-                if table_name == rules.NAT:
-                    self.iptables.delete_chain(table, chain)
-
-        def filter_(table: object) -> None:
-            self.iptables.remove_jumps(table, "FORWARD", rules.FORWARD_CHAIN)
-            self.iptables.delete_chain(table, rules.FORWARD_CHAIN)
-
-        self.iptables.transaction(rules.NAT, "remove pod network nat rules", nat)
-        self.iptables.transaction(rules.FILTER, "remove pod network forward rules", filter_)
-        with Netlink() as nl:
+        self.kernel.packet_filter.remove_node_rules()
+        with self.kernel.netlink() as nl:
             for dst, gateway in nl.our_routes():
                 nl.delete_route(dst, gateway)
             nl.delete_link(self.bridge)
@@ -243,9 +211,9 @@ class PodNetwork:
         started = time.monotonic()
         check_sandbox_id(sandbox_id)
         mappings = hostport_mappings(port_mappings)
-        netns_fd = open_netns(netns_path)
+        netns_fd = self.kernel.open_netns(netns_path)
         try:
-            if local_link_index(self.bridge) is None:
+            if self.kernel.link_index(self.bridge) is None:
                 raise NodeNotReady(
                     f"attach sandbox {sandbox_id}", detail=f"bridge {self.bridge} does not exist"
                 )
@@ -256,7 +224,7 @@ class PodNetwork:
                 self._undo(record)
                 raise
         finally:
-            os.close(netns_fd)
+            self.kernel.close_netns(netns_fd)
         log.info(
             "sandbox attached",
             extra={
@@ -288,7 +256,7 @@ class PodNetwork:
 
     def _plumb(self, record: Attachment, netns_fd: int, netns_path: str) -> None:
         address = ipaddress.IPv4Interface(f"{record.ip}/{self.pod_cidr.prefixlen}")
-        with Netlink() as nl:
+        with self.kernel.netlink() as nl:
             nl.delete_link(record.host_veth)  # a leftover of ours from a crash, never someone else's
             bridge_index = nl.index_of(self.bridge)
             if bridge_index is None:
@@ -298,15 +266,11 @@ class PodNetwork:
             host_index = nl.create_veth(record.host_veth, POD_INTERFACE, netns_fd)
             nl.enslave_and_up(host_index, bridge_index, record.host_veth)
             nl.set_hairpin(host_index, record.host_veth)
-        with Netlink(netns_path) as pod:
+        with self.kernel.netlink(netns_path) as pod:
             pod.configure_pod_interface(POD_INTERFACE, address, self.gateway.ip)
         if record.port_mappings:
             specs = rules.hostport_rules(record.sandbox_id, address.ip, record.port_mappings)
-            self.iptables.transaction(
-                rules.NAT,
-                f"add hostPort rules of {record.sandbox_id}",
-                lambda table: self.iptables.append_rules(table, rules.HOSTPORTS_CHAIN, specs),
-            )
+            self.kernel.packet_filter.add_sandbox_rules(record.sandbox_id, specs)
 
     def _undo(self, record: Attachment) -> None:
         """Best effort: each step is tried even when an earlier one fails; failures are logged."""
@@ -327,18 +291,13 @@ class PodNetwork:
     def _remove(self, sandbox_id: str, record: Attachment | None) -> None:
         errors: list[NetworkError] = []
         if record is not None and record.port_mappings:
-            comment = rules.sandbox_comment(sandbox_id)
             try:
-                self.iptables.transaction(
-                    rules.NAT,
-                    f"remove hostPort rules of {sandbox_id}",
-                    lambda table: self.iptables.delete_commented(table, rules.HOSTPORTS_CHAIN, comment),
-                )
+                self.kernel.packet_filter.remove_sandbox_rules(sandbox_id)
             except NetworkError as e:
                 errors.append(e)
         veth = record.host_veth if record is not None else host_veth_name(sandbox_id)
         try:
-            with Netlink() as nl:
+            with self.kernel.netlink() as nl:
                 nl.delete_link(veth)  # deleting one end of a veth pair deletes the pod's eth0 too
         except NetworkError as e:
             errors.append(e)
@@ -361,7 +320,7 @@ class PodNetwork:
     def set_routes(self, routes: list[tuple[str, str]]) -> None:
         """Make our host-gw routes exactly ``routes`` ((remote pod CIDR, node IP) pairs)."""
         desired = self._validate_routes(routes)
-        with Netlink() as nl:
+        with self.kernel.netlink() as nl:
             current = nl.our_routes()
             for dst, gateway in sorted(current - desired):
                 nl.delete_route(dst, gateway)
