@@ -80,6 +80,29 @@ class FakeRuntime(api_pb2_grpc.RuntimeServiceServicer, api_pb2_grpc.ImageService
             items = [c for c in items if c.state == request.filter.state.state]
         return api_pb2.ListContainersResponse(containers=items)
 
+    log_path = ""
+    state = api_pb2.CONTAINER_RUNNING
+    states_after_first_status: list[int] = []
+
+    def ContainerStatus(self, request: Any, context: Any) -> Any:
+        self.requests.append(request)
+        c = next((c for c in self.containers if c.id == request.container_id), None)
+        if c is None:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"container {request.container_id!r} not found")
+        state = self.states_after_first_status.pop(0) if self.states_after_first_status else self.state
+        status = api_pb2.ContainerStatus(
+            id=c.id, metadata=c.metadata, state=state, created_at=c.created_at, log_path=self.log_path
+        )
+        return api_pb2.ContainerStatusResponse(status=status)
+
+    def StopContainer(self, request: Any, context: Any) -> Any:
+        self.requests.append(request)
+        return api_pb2.StopContainerResponse()
+
+    def RemoveContainer(self, request: Any, context: Any) -> Any:
+        self.requests.append(request)
+        return api_pb2.RemoveContainerResponse()
+
     def ExecSync(self, request: Any, context: Any) -> Any:
         self.requests.append(request)
         return api_pb2.ExecSyncResponse(stdout=b"out\n", stderr=b"err\n", exit_code=7)
@@ -257,3 +280,96 @@ def test_bad_pod_config_names_the_field_and_calls_nothing(
     code, _, err = _cri(capsys, endpoint, "runp", str(config))
     assert code == 1 and "hostnam" in err and len(err.strip().splitlines()) == 1
     assert runtime.requests == []
+
+
+def test_logs_prints_the_log_file_the_status_names(
+    fake: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    runtime, endpoint = fake
+    log = tmp_path / "c.log"
+    log.write_text(
+        "2024-01-01T00:00:00.1Z stdout P par\n2024-01-01T00:00:00.2Z stdout F tial\n2024-01-01T00:00:00.3Z stderr F e\n"
+    )
+    runtime.log_path = str(log)
+    code, out, err = _cri(capsys, endpoint, "logs", "c" * 64)
+    assert (code, out, err) == (0, "partial\n", "e\n")
+
+
+def test_logs_follow_stops_once_the_container_is_not_running(
+    fake: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    runtime, endpoint = fake
+    log = tmp_path / "c.log"
+    log.write_text("2024-01-01T00:00:00Z stdout F only\n")
+    runtime.log_path = str(log)
+    runtime.states_after_first_status = [api_pb2.CONTAINER_RUNNING, api_pb2.CONTAINER_RUNNING]
+    runtime.state = api_pb2.CONTAINER_EXITED
+    started = time.monotonic()
+    code, out, _ = _cri(capsys, endpoint, "logs", "-f", "c" * 64)
+    assert (code, out) == (0, "only\n")
+    assert time.monotonic() - started < 10
+
+
+def test_rm_removes_the_container_and_its_log_file(
+    fake: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    runtime, endpoint = fake
+    log = tmp_path / "c.log"
+    log.write_text("")
+    (tmp_path / "c.log.1").write_text("")
+    runtime.log_path = str(log)
+    runtime.state = api_pb2.CONTAINER_EXITED
+    code, out, _ = _cri(capsys, endpoint, "rm", "c" * 64)
+    assert (code, out) == (0, "c" * 64 + "\n")
+    assert not log.exists() and not (tmp_path / "c.log.1").exists()
+    assert isinstance(runtime.requests[-1], api_pb2.RemoveContainerRequest)
+
+
+def test_rm_keep_logs_leaves_the_log_file(
+    fake: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    runtime, endpoint = fake
+    log = tmp_path / "c.log"
+    log.write_text("")
+    runtime.log_path = str(log)
+    runtime.state = api_pb2.CONTAINER_EXITED
+    assert _cri(capsys, endpoint, "rm", "--keep-logs", "c" * 64)[0] == 0
+    assert log.exists()
+
+
+def test_rm_refuses_a_running_container_without_force(fake: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    runtime, endpoint = fake
+    code, _, err = _cri(capsys, endpoint, "rm", "c" * 64)
+    assert code == 1 and "please stop it first" in err
+    assert not any(isinstance(r, api_pb2.RemoveContainerRequest) for r in runtime.requests)
+
+
+def test_stop_all_stops_every_running_container_with_the_timeout(
+    fake: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runtime, endpoint = fake
+    code, out, _ = _cri(capsys, endpoint, "stop", "-a", "-t", "7")
+    stops = [r for r in runtime.requests if isinstance(r, api_pb2.StopContainerRequest)]
+    assert (code, out) == (0, "c" * 64 + "\n")
+    assert [(r.container_id, r.timeout) for r in stops] == [("c" * 64, 7)]
+
+
+def test_inspect_of_a_created_container_has_zero_start_and_finish_times(
+    fake: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runtime, endpoint = fake
+    runtime.state = api_pb2.CONTAINER_CREATED
+    code, out, _ = _cri(capsys, endpoint, "inspect", "c" * 64)
+    status = json.loads(out)["status"]
+    assert code == 0 and status["state"] == "CONTAINER_CREATED"
+    assert status["startedAt"] == status["finishedAt"] == "0001-01-01T00:00:00Z"
+    assert status["createdAt"].endswith("Z")
+
+
+def test_yaml_output_is_the_same_document(fake: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    import yaml
+
+    _, endpoint = fake
+    _, as_json, _ = _cri(capsys, endpoint, "pods", "-o", "json")
+    _, as_yaml, _ = _cri(capsys, endpoint, "pods", "-o", "yaml")
+    assert yaml.safe_load(as_yaml) == json.loads(as_json)
