@@ -1,0 +1,250 @@
+"""The client against the real ``kyb apiserver``: verbs, errors, paging, watch resume and 410,
+informers and a controller, and surviving an apiserver crash."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import pytest
+from client_apiserver_process import ApiServerProcess
+
+from client import errors
+from client.api import ApiClient
+from client.cache import NODE_NAME_INDEX, by_node_name
+from client.controller import Controller
+from client.informer import Informer
+from client.objects import deep_copy, owner_reference, split_key
+from client.request import PatchType
+from client.resources import CONFIGMAPS, NAMESPACES, PODS, REPLICASETS
+from client.watch import WatchEvent
+
+
+@asynccontextmanager
+async def connected(server: ApiServerProcess) -> AsyncIterator[tuple[ApiClient, str]]:
+    """A client from the apiserver's own kubeconfig, and a fresh namespace for this test."""
+    async with ApiClient.from_kubeconfig(server.kubeconfig) as api:
+        ns = f"t-{uuid.uuid4().hex[:8]}"
+        await api.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+        yield api, ns
+
+
+def pod(name: str, node: str = "", **labels: str) -> dict:
+    spec: dict = {"containers": [{"name": "c", "image": "busybox"}]}
+    if node:
+        spec["nodeName"] = node
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels}, "spec": spec}
+
+
+def cm(name: str, **data: str) -> dict:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data}
+
+
+async def until(cond: Callable[[], bool], timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not cond():
+        assert loop.time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+async def next_event(it: AsyncIterator[WatchEvent], timeout: float = 10.0) -> WatchEvent:
+    return await asyncio.wait_for(it.__anext__(), timeout)
+
+
+async def test_crud_round_trip(apiserver: ApiServerProcess) -> None:
+    async with connected(apiserver) as (api, ns):
+        created = await api.create(PODS, pod("web", app="web"), ns)
+        assert created["metadata"]["uid"] and created["metadata"]["namespace"] == ns
+        got = await api.get(PODS, "web", ns)
+        got["metadata"]["labels"]["tier"] = "front"
+        updated = await api.update(PODS, got)
+        assert updated["metadata"]["labels"] == {"app": "web", "tier": "front"}
+        await api.delete(PODS, "web", ns, grace_period_seconds=0)
+        with pytest.raises(errors.NotFound):
+            await api.get(PODS, "web", ns)
+
+
+async def test_server_errors_map_to_the_error_tree(apiserver: ApiServerProcess) -> None:
+    async with connected(apiserver) as (api, ns):
+        first = await api.create(CONFIGMAPS, cm("a", k="1"), ns)
+        with pytest.raises(errors.AlreadyExists):
+            await api.create(CONFIGMAPS, cm("a"), ns)
+        await api.update(CONFIGMAPS, {**first, "data": {"k": "2"}})
+        with pytest.raises(errors.Conflict):
+            await api.update(CONFIGMAPS, {**first, "data": {"k": "3"}})
+        with pytest.raises(errors.Invalid) as info:
+            await api.create(CONFIGMAPS, cm("Not_A_DNS_Name"), ns)
+        assert info.value.code == 422 and any(c.get("field") == "metadata.name" for c in info.value.causes)
+        with pytest.raises(errors.NotFound):
+            await api.create(CONFIGMAPS, cm("x"), f"missing-{ns}")
+
+
+async def test_list_selectors_and_paging(apiserver: ApiServerProcess) -> None:
+    async with connected(apiserver) as (api, ns):
+        for i in range(7):
+            await api.create(CONFIGMAPS, {**cm(f"c{i}"), "metadata": {"name": f"c{i}",
+                                                                     "labels": {"parity": str(i % 2)}}}, ns)
+        odd = await api.list(CONFIGMAPS, ns, label_selector="parity=1")
+        assert sorted(c["metadata"]["name"] for c in odd) == ["c1", "c3", "c5"]
+        assert [c["metadata"]["name"] for c in await api.list(CONFIGMAPS, ns, field_selector="metadata.name=c4")] \
+            == ["c4"]
+        page = await api.list(CONFIGMAPS, ns, limit=3)
+        assert len(page) == 3 and page.continue_token
+        everything = await api.list_all(CONFIGMAPS, ns, page_size=3)
+        assert sorted(c["metadata"]["name"] for c in everything) == [f"c{i}" for i in range(7)]
+        await api.delete_collection(CONFIGMAPS, ns, label_selector="parity=0")
+        assert sorted(c["metadata"]["name"] for c in await api.list(CONFIGMAPS, ns)) == ["c1", "c3", "c5"]
+
+
+async def test_patch_flavours_and_status_subresource(apiserver: ApiServerProcess) -> None:
+    async with connected(apiserver) as (api, ns):
+        await api.create(PODS, pod("p", app="a"), ns)
+        merged = await api.patch(PODS, "p", {"metadata": {"labels": {"app": None, "m": "1"}}}, ns)
+        assert merged["metadata"]["labels"] == {"m": "1"}
+        jsoned = await api.patch(PODS, "p", [{"op": "add", "path": "/metadata/labels/j", "value": "2"}], ns,
+                                 patch_type=PatchType.JSON)
+        assert jsoned["metadata"]["labels"] == {"m": "1", "j": "2"}
+        strategic = await api.patch(PODS, "p", {"spec": {"containers": [{"name": "c", "image": "busybox:2"}]}}, ns,
+                                    patch_type=PatchType.STRATEGIC)
+        assert strategic["spec"]["containers"][0]["image"] == "busybox:2"
+        current = deep_copy(strategic)
+        current["status"] = {"phase": "Running"}
+        current["metadata"]["labels"]["ignored"] = "yes"
+        after = await api.update_status(PODS, current)
+        assert after["status"]["phase"] == "Running" and "ignored" not in after["metadata"]["labels"]
+        patched = await api.patch_status(PODS, "p", {"status": {"phase": "Succeeded"}}, ns)
+        assert patched["status"]["phase"] == "Succeeded"
+
+
+async def test_watch_sees_changes_and_resumes_from_a_resource_version(apiserver: ApiServerProcess) -> None:
+    async with connected(apiserver) as (api, ns):
+        start = (await api.list(CONFIGMAPS, ns)).resource_version
+        await api.create(CONFIGMAPS, cm("a"), ns)
+        it = api.watch(CONFIGMAPS, ns, resource_version=start)
+        added = await next_event(it)
+        assert (added.type, added.object["metadata"]["name"]) == ("ADDED", "a")
+        await api.patch(CONFIGMAPS, "a", {"data": {"k": "v"}}, ns)
+        await api.delete(CONFIGMAPS, "a", ns)
+        assert [(await next_event(it)).type for _ in range(2)] == ["MODIFIED", "DELETED"]
+        await it.aclose()
+        # a new watch from the ADDED event's version replays exactly what came after it
+        replay = api.watch(CONFIGMAPS, ns, resource_version=added.object["metadata"]["resourceVersion"])
+        assert [(await next_event(replay)).type for _ in range(2)] == ["MODIFIED", "DELETED"]
+        await replay.aclose()
+
+
+async def test_bookmarks_arrive_on_idle_watches(apiserver: ApiServerProcess) -> None:
+    async with connected(apiserver) as (api, ns):
+        rv = (await api.list(CONFIGMAPS, ns)).resource_version
+        it = api.watch(CONFIGMAPS, ns, resource_version=rv, yield_bookmarks=True)
+        event = await next_event(it, timeout=15)
+        assert event.type == "BOOKMARK" and int(event.object["metadata"]["resourceVersion"]) >= int(rv)
+        await it.aclose()
+
+
+async def test_watch_from_a_compacted_version_raises_gone(apiserver: ApiServerProcess) -> None:
+    async with connected(apiserver) as (api, ns):
+        old = (await api.list(CONFIGMAPS, ns)).resource_version
+        for i in range(3):
+            await api.create(CONFIGMAPS, cm(f"c{i}"), ns)
+        await asyncio.sleep(2.5)  # two compaction intervals: ``old`` is now below the compacted revision
+        with pytest.raises(errors.Gone) as info:
+            async for _ in api.watch(CONFIGMAPS, ns, resource_version=old):
+                pass
+        assert info.value.code == 410
+
+
+async def test_informer_follows_adds_updates_deletes_with_index(apiserver: ApiServerProcess) -> None:
+    async with connected(apiserver) as (api, ns):
+        await api.create(PODS, pod("early", node="n1"), ns)
+        inf = Informer(api, PODS, ns, indexers={NODE_NAME_INDEX: by_node_name})
+        events: list[tuple[str, str]] = []
+        inf.add_event_handler(on_add=lambda o: events.append(("add", o["metadata"]["name"])),
+                              on_update=lambda a, b: events.append(("update", b["metadata"]["name"])),
+                              on_delete=lambda o: events.append(("delete", o["metadata"]["name"])))
+        inf.start()
+        try:
+            assert await inf.wait_for_sync(10)
+            assert events == [("add", "early")]
+            await api.create(PODS, pod("late", node="n2"), ns)
+            await api.patch(PODS, "early", {"metadata": {"labels": {"x": "y"}}}, ns)
+            await api.delete(PODS, "late", ns, grace_period_seconds=0)
+            await until(lambda: ("delete", "late") in events)
+            assert events == [("add", "early"), ("add", "late"), ("update", "early"), ("delete", "late")]
+            assert [p["metadata"]["name"] for p in inf.cache.by_index(NODE_NAME_INDEX, "n1")] == ["early"]
+            assert inf.cache.by_index(NODE_NAME_INDEX, "n2") == []
+        finally:
+            await inf.stop()
+
+
+async def test_controller_reconciles_owned_objects(apiserver: ApiServerProcess) -> None:
+    """A toy controller: every ReplicaSet gets a ConfigMap it owns, holding its replica count."""
+    async with connected(apiserver) as (api, ns):
+        rs_informer = Informer(api, REPLICASETS, ns)
+
+        async def reconcile(key: str) -> None:
+            rs = rs_informer.cache.get(key)
+            if rs is None:
+                return
+            _, name = split_key(key)
+            want = {"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": f"{name}-info", "ownerReferences": [owner_reference(rs)]},
+                    "data": {"replicas": str(rs["spec"].get("replicas", 1))}}
+            try:
+                current = await api.get(CONFIGMAPS, f"{name}-info", ns)
+            except errors.NotFound:
+                await api.create(CONFIGMAPS, want, ns)
+                return
+            if current.get("data") != want["data"]:
+                await api.update(CONFIGMAPS, {**current, "data": want["data"]})
+
+        ctl = Controller("rs-info", reconcile, workers=2)
+        ctl.watch(rs_informer)
+        await ctl.start()
+        try:
+            rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "web"},
+                  "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                           "template": {"metadata": {"labels": {"app": "web"}},
+                                        "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}}
+            created = await api.create(REPLICASETS, rs, ns)
+
+            async def replicas_recorded() -> str | None:
+                try:
+                    return (await api.get(CONFIGMAPS, "web-info", ns))["data"]["replicas"]
+                except errors.NotFound:
+                    return None
+
+            for _ in range(200):
+                if await replicas_recorded() == "2":
+                    break
+                await asyncio.sleep(0.05)
+            info = await api.get(CONFIGMAPS, "web-info", ns)
+            assert info["metadata"]["ownerReferences"][0]["uid"] == created["metadata"]["uid"]
+            await api.patch(REPLICASETS, "web", {"spec": {"replicas": 5}}, ns)
+            for _ in range(200):
+                if await replicas_recorded() == "5":
+                    break
+                await asyncio.sleep(0.05)
+            assert await replicas_recorded() == "5"
+        finally:
+            await ctl.stop()
+
+
+async def test_informer_survives_an_apiserver_crash(private_apiserver: ApiServerProcess) -> None:
+    async with connected(private_apiserver) as (api, ns):
+        await api.create(CONFIGMAPS, cm("before"), ns)
+        inf = Informer(api, CONFIGMAPS, ns, backoff_base=0.1, backoff_max=0.5)
+        inf.start()
+        try:
+            assert await inf.wait_for_sync(10)
+            private_apiserver.kill()
+            await asyncio.sleep(0.3)
+            await asyncio.to_thread(private_apiserver.start)
+            await api.create(CONFIGMAPS, cm("after"), ns)
+            await api.delete(CONFIGMAPS, "before", ns)
+            await until(lambda: sorted(inf.cache.keys()) == [f"{ns}/after"], timeout=20)
+        finally:
+            await inf.stop()
