@@ -91,6 +91,29 @@ def user_of(config: dict) -> tuple[int | None, str]:
     return None, user
 
 
+def _decompress_errors() -> tuple[type[Exception], ...]:
+    errors: tuple[type[Exception], ...] = (EOFError, zlib.error)
+    try:
+        import zstandard
+    except ImportError:
+        return errors
+    return (*errors, zstandard.ZstdError)
+
+
+_LAYER_READ_ERRORS: tuple[type[Exception], ...] = (OSError, *_decompress_errors())
+
+
+def _zstd_reader(raw: IO[bytes], blob: str) -> IO[bytes]:
+    """A decompressing reader for zstd layers, if the optional ``zstandard`` package is present."""
+    try:
+        import zstandard
+    except ImportError as e:
+        raise UnsupportedImage(
+            f"layer {blob} is zstd-compressed; install the Python package 'zstandard' to use it"
+        ) from e
+    return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)  # type: ignore[return-value]
+
+
 class _HashingReader:
     """A read-only stream that hashes what passes through (the layer's diff id)."""
 
@@ -335,16 +358,16 @@ class ImageStore:
             with self.content.open(blob) as raw:
                 magic = raw.read(4)
                 raw.seek(0)
-                if magic.startswith(_ZSTD_MAGIC):
-                    raise UnsupportedImage(f"layer {blob} is zstd-compressed, which is not supported")
                 stream: IO[bytes] = raw
                 if magic.startswith(_GZIP_MAGIC):
                     stream = gzip.GzipFile(fileobj=raw)  # type: ignore[assignment]
+                elif magic.startswith(_ZSTD_MAGIC):
+                    stream = _zstd_reader(raw, blob)
                 reader = _HashingReader(stream)
                 try:
                     stats = unpack_tar(reader, tmp / "fs", WhiteoutMode.OVERLAY)  # type: ignore[arg-type]
                     reader.drain()
-                except (OSError, EOFError, zlib.error) as e:
+                except _LAYER_READ_ERRORS as e:
                     if isinstance(e, OSError) and e.errno is not None:
                         raise
                     raise InvalidImage(f"layer {blob} cannot be decompressed: {e}") from e

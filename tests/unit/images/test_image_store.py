@@ -155,12 +155,12 @@ def test_an_oci_layout_directory_imports_like_its_tar(tmp_path: Path, busybox_ar
     assert store.import_archive(layout).id == store.import_archive(busybox_archive).id
 
 
-def hand_built(tmp_path: Path, layer_blob: bytes, diff_id: str) -> Path:
+def hand_built(tmp_path: Path, layer_blob: bytes, diff_id: str, media_type: str = "") -> Path:
     from runtime.images import mediatypes as mt
     from runtime.images.oci_layout import canonical_json
 
     writer = LayoutWriter()
-    layer = writer.add_blob(layer_blob, mt.OCI_LAYER_GZIP)
+    layer = writer.add_blob(layer_blob, media_type or mt.OCI_LAYER_GZIP)
     config = writer.add_blob(
         canonical_json({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": [diff_id]}}),
         mt.OCI_CONFIG,
@@ -202,3 +202,18 @@ def test_garbage_collection_waits_for_no_one_and_spares_a_store_being_written(im
     assert store.gc() is True
     assert not store.content.has(orphan)
     assert store.resolve("busybox").layer_dirs[0].is_dir()
+
+
+def test_zstd_compressed_layers_unpack(tmp_path: Path) -> None:
+    zstandard = pytest.importorskip("zstandard")
+    from runtime.images import mediatypes as mt
+    from runtime.images.content import sha256_digest
+
+    layer = LayerTar()
+    layer.add_file("z", b"zstd content")
+    tar = layer.getvalue()
+    blob = zstandard.ZstdCompressor().compress(tar)
+    image = ImageStore(tmp_path / "images").import_archive(
+        hand_built(tmp_path, blob, sha256_digest(tar), mt.OCI_LAYER_ZSTD)
+    )
+    assert (image.layer_dirs[0] / "z").read_bytes() == b"zstd content"
