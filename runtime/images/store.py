@@ -16,6 +16,9 @@ An image's id is ``sha256:<config digest>``; ``target`` is what a name points at
 platform manifest chosen from it. A pulled or imported image gets two references, as containerd's
 CRI plugin records them: ``repo:tag`` and ``repo@<target digest>``.
 
+A layer blob is recognised by its first bytes (gzip, zstd, or a plain tar), whatever its media
+type says, and must unpack to exactly the diff id the image config names.
+
 Concurrency: blobs and layers appear by atomic rename; refs.json is rewritten (temp file, fsync,
 rename) under an exclusive lock on refs.lock, so readers never lock. Imports and pulls hold a
 shared lock on gc.lock for their whole run; garbage collection takes it exclusively and
