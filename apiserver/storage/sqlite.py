@@ -255,7 +255,7 @@ class SQLiteStore(Store):
 
     async def _compact_loop(self) -> None:
         assert self._compact_interval
-        while True:
+        while not self._closed:
             await asyncio.sleep(self._compact_interval)
             try:
                 target = await self.current_revision() - self._compact_retain
@@ -267,9 +267,10 @@ class SQLiteStore(Store):
     # ---- watch ----
 
     async def _poll_loop(self) -> None:
-        while True:
+        while not self._closed:
             try:
-                await asyncio.wait_for(self._poll_wakeup.wait(), self._poll_interval)
+                async with asyncio.timeout(self._poll_interval):
+                    await self._poll_wakeup.wait()
             except TimeoutError:
                 pass
             self._poll_wakeup.clear()
@@ -348,7 +349,8 @@ class SQLiteStore(Store):
         self._watchers.add(w)
         try:
             if start_revision == 0:
-                next_rev = upto + 1
+                # "From now" means after the newest commit, which the poller may not have read yet.
+                next_rev = max(upto, await self.current_revision()) + 1
             else:
                 next_rev = start_revision
                 if start_revision > upto:

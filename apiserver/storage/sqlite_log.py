@@ -295,11 +295,11 @@ def delete_superseded(conn: sqlite3.Connection, after: int, upto: int) -> int:
     tombstone at or below it is dead too. Walking the replacing rows by id range lets the caller
     compact in slices, so the write lock is never held for long.
     """
-    cur = conn.execute(
-        f"DELETE FROM {TABLE} WHERE name != ? AND ("
-        f" (id > ? AND id <= ? AND deleted = 1)"
-        f" OR id IN (SELECT prev_revision FROM {TABLE}"
-        "   WHERE id > ? AND id <= ? AND prev_revision != 0 AND name != ?))",
-        (COMPACT_KEY, after, upto, after, upto, COMPACT_KEY),
-    )
-    return cur.rowcount
+    dead = conn.execute(
+        f"SELECT id FROM {TABLE} WHERE id > ? AND id <= ? AND deleted = 1 AND name != ?"
+        f" UNION SELECT prev_revision FROM {TABLE} WHERE id > ? AND id <= ? AND prev_revision != 0 AND name != ?",
+        (after, upto, COMPACT_KEY, after, upto, COMPACT_KEY),
+    ).fetchall()
+    # Collected first, deleted second: a row can be both a replacing row and a replaced one.
+    conn.executemany(f"DELETE FROM {TABLE} WHERE id = ?", dead)
+    return len(dead)
