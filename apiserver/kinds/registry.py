@@ -141,6 +141,7 @@ for _t in _BUILTIN:
 _custom_lock = threading.Lock()
 _custom: dict[tuple[str, str, str], ResourceType] = {}
 _custom_schemas: dict[tuple[str, str, str], dict | None] = {}
+_custom_columns: dict[tuple[str, str, str], list[dict] | None] = {}
 
 
 class RegistryError(ValueError):
@@ -193,10 +194,12 @@ def types_in(group: str, version: str) -> list[ResourceType]:
     return [t for t in all_types() if t.group == group and t.version == version]
 
 
-def register_custom(rt: ResourceType, schema: dict | None = None) -> None:
+def register_custom(rt: ResourceType, schema: dict | None = None,
+                    printer_columns: list[dict] | None = None) -> None:
     """Serve a custom resource type (from an established CRD); replaces an earlier registration.
 
-    ``schema`` is the version's ``openAPIV3Schema`` and is kept for OpenAPI publishing.
+    ``schema`` is the version's ``openAPIV3Schema`` (kept for validation and OpenAPI publishing);
+    ``printer_columns`` its ``additionalPrinterColumns`` (for the Table form).
     """
     key = (rt.group, rt.version, rt.plural)
     if key in _BY_PATH or (rt.api_version, rt.kind) in _BY_KIND:
@@ -207,6 +210,7 @@ def register_custom(rt: ResourceType, schema: dict | None = None) -> None:
     with _custom_lock:
         _custom[key] = rt
         _custom_schemas[key] = schema
+        _custom_columns[key] = printer_columns
 
 
 def unregister_custom(group: str, version: str, plural: str) -> None:
@@ -214,11 +218,17 @@ def unregister_custom(group: str, version: str, plural: str) -> None:
     with _custom_lock:
         _custom.pop((group, version, plural), None)
         _custom_schemas.pop((group, version, plural), None)
+        _custom_columns.pop((group, version, plural), None)
 
 
 def custom_schema(group: str, version: str, plural: str) -> dict | None:
     with _custom_lock:
         return _custom_schemas.get((group, version, plural))
+
+
+def custom_printer_columns(group: str, version: str, plural: str) -> list[dict] | None:
+    with _custom_lock:
+        return _custom_columns.get((group, version, plural))
 
 
 def resolve(name: str) -> list[ResourceType]:
