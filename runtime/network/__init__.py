@@ -9,6 +9,7 @@ to the kernel (pyroute2 for rtnetlink, python-iptables for iptables, /proc/sys, 
 
 from runtime.network.errors import (
     AlreadyAttached,
+    ConntrackError,
     HostPortConflict,
     InvalidNetworkConfig,
     IPAMError,
@@ -27,6 +28,7 @@ from runtime.network.portmap import PortMapping
 
 __all__ = [
     "AlreadyAttached",
+    "ConntrackError",
     "HostPortConflict",
     "IPAMError",
     "IPAMExhausted",

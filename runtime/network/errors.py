@@ -49,6 +49,10 @@ class SysctlError(KernelError):
     """Reading or writing a /proc/sys setting failed."""
 
 
+class ConntrackError(KernelError):
+    """Listing or deleting conntrack entries failed."""
+
+
 class NetnsError(KernelError):
     """A network namespace could not be opened or entered."""
 

@@ -12,7 +12,7 @@ import os
 from contextlib import AbstractContextManager
 from typing import Protocol
 
-from runtime.network import netns_linux, sysctl_linux
+from runtime.network import conntrack_linux, netns_linux, sysctl_linux
 from runtime.network.iptables_linux import IptablesPacketFilter
 from runtime.network.netlink_linux import LinkInfo, Netlink, local_link_index
 from runtime.network.rules import Rule
@@ -59,6 +59,7 @@ class Kernel(Protocol):
     def close_netns(self, fd: int) -> None: ...
     def sysctl_read(self, key: str) -> str: ...
     def sysctl_ensure(self, key: str, value: str) -> None: ...
+    def forget_udp_flows(self, port: int) -> int: ...
 
 
 class LinuxKernel:
@@ -84,3 +85,6 @@ class LinuxKernel:
 
     def sysctl_ensure(self, key: str, value: str) -> None:
         sysctl_linux.ensure(key, value)
+
+    def forget_udp_flows(self, port: int) -> int:
+        return conntrack_linux.forget_udp_flows(port)

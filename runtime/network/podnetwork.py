@@ -271,6 +271,7 @@ class PodNetwork:
         if record.port_mappings:
             specs = rules.hostport_rules(record.sandbox_id, address.ip, record.port_mappings)
             self.kernel.packet_filter.add_sandbox_rules(record.sandbox_id, specs)
+            self._forget_udp_flows(record)
 
     def _undo(self, record: Attachment) -> None:
         """Best effort: each step is tried even when an earlier one fails; failures are logged."""
@@ -281,6 +282,23 @@ class PodNetwork:
                 "cleanup after failed attach incomplete",
                 extra={"sandbox_id": record.sandbox_id, "error": str(e)},
             )
+
+    def _forget_udp_flows(self, record: Attachment) -> None:
+        """UDP flows to a hostPort keep their old DNAT target until forgotten (see conntrack_linux).
+
+        Best effort: stale flows only delay traffic until they time out, which is no reason to
+        fail a sandbox, so a failure is logged, not raised.
+        """
+        for mapping in record.port_mappings:
+            if mapping.protocol != "UDP":
+                continue
+            try:
+                self.kernel.forget_udp_flows(mapping.host_port)
+            except NetworkError as e:
+                log.warning(
+                    "could not forget UDP flows to a hostPort",
+                    extra={"sandbox_id": record.sandbox_id, "port": mapping.host_port, "error": str(e)},
+                )
 
     def detach(self, sandbox_id: str, netns_path: str | None) -> None:
         """Remove everything attach made for the sandbox; fine if some or all of it is gone."""
@@ -303,6 +321,8 @@ class PodNetwork:
             errors.append(e)
         if errors:
             raise errors[0]  # keep the record and the IP, so a retry can finish the job
+        if record is not None:
+            self._forget_udp_flows(record)
         self.ipam.release_owner(sandbox_id)
         self.attachments.delete(sandbox_id)
 

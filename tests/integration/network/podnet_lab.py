@@ -193,6 +193,41 @@ print(c.recv(200).decode())
 """
 
 
+UDP_SERVER = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+print("ready", flush=True)
+while True:
+    data, peer = s.recvfrom(100)
+    s.sendto(sys.argv[2].encode(), peer)
+"""
+
+UDP_CLIENT = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[3])))
+s.settimeout(1)
+s.sendto(b"hi", (sys.argv[1], int(sys.argv[2])))
+print(s.recvfrom(100)[0].decode())
+"""
+
+
+def serve_udp(lab: Lab, ns: str, port: int, name: str) -> None:
+    """Start a UDP server in ``ns`` answering every datagram with ``name``."""
+    proc = lab.background(ns, sys.executable, "-c", UDP_SERVER, str(port), name)
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], TIMEOUT)
+    assert ready and proc.stdout.readline().strip() == "ready", f"UDP server in {ns} did not start"
+
+
+def ask_udp(ns: str, host: str, port: int, source_port: int) -> str:
+    """One datagram from a fixed source port (so it is the same conntrack flow each time)."""
+    result = run_in(ns, sys.executable, "-c", UDP_CLIENT, host, str(port), str(source_port), check=False)
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
 def serve_who(lab: Lab, ns: str, port: int, name: str) -> None:
     """Start a server in ``ns`` answering "<name> sees <peer address>"; returns once listening."""
     proc = lab.background(ns, sys.executable, "-c", WHO_SERVER, str(port), name)

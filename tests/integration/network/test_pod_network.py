@@ -13,6 +13,7 @@ import pytest
 from podnet_lab import (
     AgentError,
     Lab,
+    ask_udp,
     fetch,
     iptables_save,
     links,
@@ -21,6 +22,7 @@ from podnet_lab import (
     pod_address,
     ruleset,
     run_in,
+    serve_udp,
     serve_who,
 )
 
@@ -315,3 +317,17 @@ def test_status_is_not_ready_with_a_reason_when_the_bridge_cannot_be_set_up(lab:
         and "not a bridge" not in reason
         or "dummy" in reason
     )
+
+
+def test_a_udp_hostport_moved_to_a_new_pod_reaches_it_from_an_ongoing_flow(lab: Lab) -> None:
+    node, agent, (old, new) = node_with_pods(lab, 2)
+    outside = lab.netns("out")
+    lab.wire(node, f"{NODE_IP}/24", outside, f"{OUTSIDE_IP}/24")
+    dns = [{"protocol": "UDP", "container_port": 53, "host_port": 5353}]
+    agent.call("attach", sandbox_id="old", netns_path=ns_path(old), port_mappings=dns)
+    serve_udp(lab, old, 53, "old")
+    serve_udp(lab, new, 53, "new")
+    assert ask_udp(outside, NODE_IP, 5353, source_port=40000) == "old"
+    agent.call("detach", sandbox_id="old", netns_path=ns_path(old))
+    agent.call("attach", sandbox_id="new", netns_path=ns_path(new), port_mappings=dns)
+    assert ask_udp(outside, NODE_IP, 5353, source_port=40000) == "new"  # same flow, new target

@@ -78,6 +78,10 @@ class FakeKernel:
         self.record("sysctl_ensure", key, value)
         self.sysctls[key] = value
 
+    def forget_udp_flows(self, port: int) -> int:
+        self.record("forget_udp_flows", port)
+        return 0
+
     def kill_namespace(self, path: str) -> None:
         """The holder died: the pod's links vanish, and with them the node end of each veth."""
         self.namespaces.discard(path)

@@ -9,6 +9,7 @@ from fake_kernel import FakeKernel
 
 from runtime.network import (
     AlreadyAttached,
+    ConntrackError,
     HostPortConflict,
     IptablesError,
     NetlinkError,
@@ -229,3 +230,18 @@ def test_teardown_removes_rules_routes_and_bridge(network: PodNetwork, kernel: F
     network.set_routes([("10.244.2.0/24", "192.168.0.2")])
     network.teardown_node()
     assert kernel.node_rules is None and kernel.routes == set() and "kyb0" not in kernel.links
+
+
+def test_udp_hostport_flows_are_forgotten_on_attach_and_detach_but_tcp_ones_are_not(
+    network: PodNetwork, kernel: FakeKernel
+) -> None:
+    network.attach("dns", POD_NS, [PortMapping("UDP", 53, 5353), PortMapping("TCP", 53, 5353)])
+    network.detach("dns", POD_NS)
+    assert [c for c in kernel.calls if c[0] == "forget_udp_flows"] == [("forget_udp_flows", (5353,))] * 2
+
+
+def test_failing_to_forget_udp_flows_does_not_fail_the_attach(
+    network: PodNetwork, kernel: FakeKernel
+) -> None:
+    kernel.fail["forget_udp_flows"] = ConntrackError("forget UDP flows to port 5353", 1)
+    assert network.attach("dns", POD_NS, [PortMapping("UDP", 53, 5353)])
