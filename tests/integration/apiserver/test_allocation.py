@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import start_server
+from apiserver_harness import start_server
 
 SVCS = "/api/v1/namespaces/default/services"
 
