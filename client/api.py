@@ -16,7 +16,7 @@ Usage::
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,7 @@ import aiohttp
 
 from client import request as rq
 from client.kubeconfig import ClusterConfig, load_kubeconfig
+from client.labels import Selector, selector_from_set
 from client.request import DeleteOptions, ListOptions, PatchType, PropagationPolicy
 from client.resources import Resource
 from client.transport import DEFAULT_RETRY, RetryPolicy, Transport
@@ -40,18 +41,24 @@ class ObjectList:
     remaining_item_count: int | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[dict[str, Any]]:
         return iter(self.items)
 
     def __len__(self) -> int:
         return len(self.items)
 
 
-def _selector_text(value: str | Mapping[str, str] | None) -> str | None:
-    """Selectors may be given as text (``app=web,tier!=db``) or as an equality mapping."""
+LabelSelector = str | Mapping[str, str] | Selector
+
+
+def selector_text(value: LabelSelector | None) -> str | None:
+    """Selectors may be text (``app=web,tier!=db``), a parsed ``Selector``, or an equality mapping
+    (checked for valid label keys and values before anything is sent)."""
     if value is None or isinstance(value, str):
         return value or None
-    return ",".join(f"{k}={v}" for k, v in value.items()) or None
+    if isinstance(value, Selector):
+        return str(value) or None
+    return str(selector_from_set(value)) or None
 
 
 class ApiClient:
@@ -82,24 +89,24 @@ class ApiClient:
 
     async def get(self, resource: Resource, name: str, namespace: str | None = None, *,
                   subresource: str | None = None) -> dict[str, Any]:
-        return await self.transport.send(rq.get_request(resource, name, namespace, subresource))
+        return await self.transport.send_object(rq.get_request(resource, name, namespace, subresource))
 
     async def list(self, resource: Resource, namespace: str | None = None, *,
-                   label_selector: str | Mapping[str, str] | None = None, field_selector: str | None = None,
+                   label_selector: LabelSelector | None = None, field_selector: str | None = None,
                    limit: int | None = None, continue_token: str | None = None,
                    resource_version: str | None = None, resource_version_match: str | None = None) -> ObjectList:
         """One page: all of it without ``limit``; otherwise pass ``continue_token`` on for the next."""
-        opts = ListOptions(label_selector=_selector_text(label_selector), field_selector=field_selector,
+        opts = ListOptions(label_selector=selector_text(label_selector), field_selector=field_selector,
                            limit=limit, continue_token=continue_token, resource_version=resource_version,
                            resource_version_match=resource_version_match)
-        raw = await self.transport.send(rq.list_request(resource, namespace, opts))
+        raw = await self.transport.send_object(rq.list_request(resource, namespace, opts))
         meta = raw.get("metadata") or {}
         return ObjectList(items=list(raw.get("items") or []), resource_version=str(meta.get("resourceVersion", "")),
                           continue_token=meta.get("continue") or None,
                           remaining_item_count=meta.get("remainingItemCount"), raw=raw)
 
     async def list_all(self, resource: Resource, namespace: str | None = None, *,
-                       label_selector: str | Mapping[str, str] | None = None, field_selector: str | None = None,
+                       label_selector: LabelSelector | None = None, field_selector: str | None = None,
                        page_size: int | None = 500, resource_version: str | None = None) -> ObjectList:
         """Every item, fetched ``page_size`` at a time; the resourceVersion is the first page's,
         which is the consistent snapshot the continue token pins the later pages to."""
@@ -115,12 +122,12 @@ class ApiClient:
         return ObjectList(items=items, resource_version=first.resource_version, raw=first.raw)
 
     def watch(self, resource: Resource, namespace: str | None = None, *,
-              label_selector: str | Mapping[str, str] | None = None, field_selector: str | None = None,
+              label_selector: LabelSelector | None = None, field_selector: str | None = None,
               resource_version: str | None = None, timeout_seconds: int | None = None,
               yield_bookmarks: bool = False, max_reconnects: int = 10) -> AsyncIterator[WatchEvent]:
         """Async iterator of ``WatchEvent(type, object)``; resumes on connection loss, raises
         ``Gone`` when ``resource_version`` is too old (list again, then watch from the list's)."""
-        opts = ListOptions(label_selector=_selector_text(label_selector), field_selector=field_selector,
+        opts = ListOptions(label_selector=selector_text(label_selector), field_selector=field_selector,
                            resource_version=resource_version, timeout_seconds=timeout_seconds)
         return watch_events(self.transport, resource, namespace, opts, yield_bookmarks=yield_bookmarks,
                             max_reconnects=max_reconnects)
@@ -129,30 +136,30 @@ class ApiClient:
 
     async def create(self, resource: Resource, obj: Mapping[str, Any], namespace: str | None = None, *,
                      dry_run: bool = False, field_manager: str | None = None) -> dict[str, Any]:
-        return await self.transport.send(rq.create_request(resource, obj, namespace, dry_run=dry_run,
+        return await self.transport.send_object(rq.create_request(resource, obj, namespace, dry_run=dry_run,
                                                            field_manager=field_manager))
 
     async def create_subresource(self, resource: Resource, name: str, subresource: str,
                                  obj: Mapping[str, Any], namespace: str | None = None) -> dict[str, Any]:
         """POST to ``<object>/<subresource>``: ``pods/<name>/binding``, ``pods/<name>/eviction``."""
-        return await self.transport.send(rq.create_request(resource, obj, namespace, subresource_of=name,
+        return await self.transport.send_object(rq.create_request(resource, obj, namespace, subresource_of=name,
                                                            subresource=subresource))
 
     async def update(self, resource: Resource, obj: Mapping[str, Any], namespace: str | None = None, *,
                      dry_run: bool = False, field_manager: str | None = None) -> dict[str, Any]:
         """PUT the whole object; raises ``Conflict`` when its resourceVersion is stale."""
-        return await self.transport.send(rq.update_request(resource, obj, namespace, dry_run=dry_run,
+        return await self.transport.send_object(rq.update_request(resource, obj, namespace, dry_run=dry_run,
                                                            field_manager=field_manager))
 
     async def update_status(self, resource: Resource, obj: Mapping[str, Any],
                             namespace: str | None = None) -> dict[str, Any]:
         """PUT to the ``/status`` subresource: only ``status`` changes, whatever the body says."""
-        return await self.transport.send(rq.update_request(resource, obj, namespace, subresource="status"))
+        return await self.transport.send_object(rq.update_request(resource, obj, namespace, subresource="status"))
 
     async def patch(self, resource: Resource, name: str, patch: Any, namespace: str | None = None, *,
                     patch_type: PatchType = PatchType.MERGE, subresource: str | None = None,
                     dry_run: bool = False, field_manager: str | None = None) -> dict[str, Any]:
-        return await self.transport.send(rq.patch_request(resource, name, patch, namespace, patch_type=patch_type,
+        return await self.transport.send_object(rq.patch_request(resource, name, patch, namespace, patch_type=patch_type,
                                                           subresource=subresource, dry_run=dry_run,
                                                           field_manager=field_manager))
 
@@ -170,16 +177,16 @@ class ApiClient:
         opts = DeleteOptions(propagation_policy=_policy(propagation_policy),
                              grace_period_seconds=grace_period_seconds, preconditions_uid=preconditions_uid,
                              preconditions_resource_version=preconditions_resource_version, dry_run=dry_run)
-        return await self.transport.send(rq.delete_request(resource, name, namespace, opts))
+        return await self.transport.send_object(rq.delete_request(resource, name, namespace, opts))
 
     async def delete_collection(self, resource: Resource, namespace: str | None = None, *,
-                                label_selector: str | Mapping[str, str] | None = None,
+                                label_selector: LabelSelector | None = None,
                                 field_selector: str | None = None,
                                 propagation_policy: PropagationPolicy | str | None = None,
                                 grace_period_seconds: int | None = None) -> dict[str, Any]:
-        list_opts = ListOptions(label_selector=_selector_text(label_selector), field_selector=field_selector)
+        list_opts = ListOptions(label_selector=selector_text(label_selector), field_selector=field_selector)
         opts = DeleteOptions(propagation_policy=_policy(propagation_policy), grace_period_seconds=grace_period_seconds)
-        return await self.transport.send(rq.delete_collection_request(resource, namespace, list_opts, opts))
+        return await self.transport.send_object(rq.delete_collection_request(resource, namespace, list_opts, opts))
 
 
 def _policy(value: PropagationPolicy | str | None) -> PropagationPolicy | None:

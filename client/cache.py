@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from client.objects import controller_of, namespace_of, object_key, owner_references
+from client.labels import Selector
+from client.objects import controller_of, labels_of, namespace_of, object_key, owner_references
 
 IndexFunc = Callable[[Mapping[str, Any]], Iterable[str]]
 
@@ -130,12 +131,6 @@ class Indexer:
     def keys(self) -> list[str]:
         return list(self._items)
 
-    def list(self, namespace: str | None = None) -> list[dict[str, Any]]:
-        """Every object, or those in one namespace (through the namespace index)."""
-        if namespace is None:
-            return list(self._items.values())
-        return self.by_index(NAMESPACE_INDEX, namespace)
-
     def index_names(self) -> list[str]:
         return list(self._index_funcs)
 
@@ -152,3 +147,12 @@ class Indexer:
         if index not in self._indices:
             raise KeyError(f"no index named {index!r}; have {sorted(self._indices)}")
         return sorted(self._indices[index])
+
+    # Last in the class: once defined, ``list`` in later annotations would name this method.
+    def list(self, namespace: str | None = None, selector: Selector | None = None) -> list[dict[str, Any]]:
+        """Every object, or those in one namespace (through the namespace index), optionally only
+        those whose labels ``selector`` matches (what a controller asks of its pods)."""
+        objs = list(self._items.values()) if namespace is None else self.by_index(NAMESPACE_INDEX, namespace)
+        if selector is None:
+            return objs
+        return [o for o in objs if selector.matches(labels_of(o))]

@@ -33,12 +33,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from client.api import ApiClient
+from client.api import ApiClient, LabelSelector, selector_text
 from client.cache import Indexer, IndexFunc
 from client.errors import ClientError, Gone
 from client.objects import resource_version_of
 from client.resources import Resource
-from client.watch import ADDED, DELETED, MODIFIED, WatchEvent
+from client.watch import ADDED, BOOKMARK, DELETED, MODIFIED, WatchEvent
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +54,13 @@ class EventHandler:
 
 class Informer:
     def __init__(self, api: ApiClient, resource: Resource, namespace: str | None = None, *,
-                 label_selector: str | None = None, field_selector: str | None = None,
+                 label_selector: LabelSelector | None = None, field_selector: str | None = None,
                  resync_period: float | None = None, indexers: Mapping[str, IndexFunc] | None = None,
                  page_size: int = 500, backoff_base: float = 0.5, backoff_max: float = 30.0) -> None:
         self.api = api
         self.resource = resource
         self.namespace = namespace
-        self.label_selector = label_selector
+        self.label_selector = selector_text(label_selector)
         self.field_selector = field_selector
         self.resync_period = resync_period
         self.page_size = page_size
@@ -154,24 +154,31 @@ class Informer:
     async def run(self) -> None:
         """List and watch until cancelled."""
         failures = 0
+        gone_in_a_row = 0
         while True:
             try:
                 rv = await self._list()
                 failures = 0
                 async for event in self.api.watch(self.resource, self.namespace, label_selector=self.label_selector,
-                                                  field_selector=self.field_selector, resource_version=rv):
+                                                  field_selector=self.field_selector, resource_version=rv,
+                                                  yield_bookmarks=True):
                     self._apply(event)
-                    failures = 0
+                    gone_in_a_row = 0
             except Gone as e:
+                gone_in_a_row += 1
                 log.info("watch history compacted; listing again",
                          extra={"resource": str(self.resource), "error": str(e)})
-                continue
+                if gone_in_a_row > 1:  # a fresh list went stale at once: do not spin on it
+                    await asyncio.sleep(self._backoff(gone_in_a_row - 1))
             except ClientError as e:
                 failures += 1
-                delay = min(self.backoff_max, self.backoff_base * 2 ** (failures - 1)) * random.uniform(0.8, 1.0)
+                delay = self._backoff(failures)
                 log.warning("list/watch failed; retrying",
                             extra={"resource": str(self.resource), "error": str(e), "delay": round(delay, 3)})
                 await asyncio.sleep(delay)
+
+    def _backoff(self, failures: int) -> float:
+        return float(min(self.backoff_max, self.backoff_base * 2 ** min(failures - 1, 20))) * random.uniform(0.8, 1.0)
 
     async def _list(self) -> str:
         result = await self.api.list_all(self.resource, self.namespace, label_selector=self.label_selector,
@@ -201,7 +208,9 @@ class Informer:
 
     def _apply(self, event: WatchEvent) -> None:
         kind, obj = event
-        if kind in (ADDED, MODIFIED):
+        if kind == BOOKMARK:
+            pass  # nothing changed; only the resourceVersion below moves on
+        elif kind in (ADDED, MODIFIED):
             old = self.cache.add(obj)
             if old is None:
                 self._added(obj)
@@ -231,10 +240,11 @@ class InformerFactory:
         self.resync_period = resync_period
         self._informers: dict[tuple[Resource, str | None, str | None, str | None], Informer] = {}
 
-    def informer(self, resource: Resource, namespace: str | None = None, *, label_selector: str | None = None,
+    def informer(self, resource: Resource, namespace: str | None = None, *,
+                 label_selector: LabelSelector | None = None,
                  field_selector: str | None = None, indexers: Mapping[str, IndexFunc] | None = None) -> Informer:
         """The shared informer; indexes asked for by a later caller are added to it."""
-        key = (resource, namespace, label_selector, field_selector)
+        key = (resource, namespace, selector_text(label_selector), field_selector)
         inf = self._informers.get(key)
         if inf is None:
             inf = Informer(self.api, resource, namespace, label_selector=label_selector,

@@ -41,7 +41,7 @@ class ItemExponentialBackoff:
         self._failures[item] = n + 1
         if n >= 64:  # 2**64 overflows any sensible cap anyway
             return self.max_delay
-        return min(self.max_delay, self.base_delay * (2 ** n))
+        return float(min(self.max_delay, self.base_delay * (2 ** n)))
 
     def forget(self, item: Hashable) -> None:
         self._failures.pop(item, None)

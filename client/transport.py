@@ -23,7 +23,7 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +48,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Delay before attempt ``attempt + 1`` (attempt counts from 1): exponential, jittered."""
-        delay = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
+        delay = float(min(self.max_delay, self.base_delay * (2 ** (attempt - 1))))
         return delay * random.uniform(0.5, 1.0)
 
 
@@ -155,6 +155,14 @@ class Transport:
                                                       "delay": delay})
             await asyncio.sleep(delay)
 
+    async def send_object(self, req: Request) -> dict[str, Any]:
+        """Send a request whose answer must be a JSON object (every API verb's is)."""
+        answer = await self.send(req)
+        if not isinstance(answer, dict):
+            raise TransportError(f"{req.method} {req.path}: expected a JSON object, got {type(answer).__name__}",
+                                 method=req.method, url=req.path)
+        return answer
+
     async def send(self, req: Request) -> Any:
         """Send a unary request; the decoded JSON answer (None for an empty body)."""
         timeout = aiohttp.ClientTimeout(total=self.timeout)
@@ -181,7 +189,7 @@ class Transport:
                 raise TransportError(f"{req.method} {req.path}: answer is not JSON: {body[:200]!r}",
                                      method=req.method, url=req.path) from e
 
-    async def stream(self, req: Request, read_timeout: float | None = None) -> AsyncIterator[dict[str, Any]]:
+    async def stream(self, req: Request, read_timeout: float | None = None) -> AsyncGenerator[dict[str, Any], None]:
         """Send a streaming request (watch): yield each newline-delimited JSON object as it arrives.
 
         Ends when the server closes the stream cleanly; a broken stream raises TransportError,

@@ -209,3 +209,15 @@ async def test_unreachable_server_is_a_transport_error() -> None:
     async with ApiClient(ClusterConfig(server=url), retry=NO_RETRY) as api:
         with pytest.raises(errors.TransportError, match="cannot connect"):
             await api.get(PODS, "a", "default")
+
+
+async def test_mapping_selector_is_validated_before_sending() -> None:
+    from client.labels import SelectorError, parse_selector
+
+    async with FakeApiServer() as fake, fake.client() as api:
+        await api.create(PODS, pod("a", app="web"), "default")
+        assert len(await api.list(PODS, "default", label_selector=parse_selector("app in (web,db)"))) == 1
+        sent = len(fake.requests)
+        with pytest.raises(SelectorError):
+            await api.list(PODS, "default", label_selector={"bad key!": "x"})
+        assert len(fake.requests) == sent

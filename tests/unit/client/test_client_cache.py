@@ -96,3 +96,15 @@ def test_added_indexer_files_existing_objects() -> None:
 def test_unknown_index_is_a_clear_error() -> None:
     with pytest.raises(KeyError, match="no index named"):
         Indexer().by_index("nope", "x")
+
+
+def test_list_filters_by_namespace_and_label_selector() -> None:
+    from client.labels import parse_selector
+
+    c = make()
+    for name, ns, app in (("a", "x", "web"), ("b", "x", "db"), ("c", "y", "web")):
+        obj = pod(name, ns)
+        obj["metadata"]["labels"] = {"app": app}
+        c.add(obj)
+    assert [p["metadata"]["name"] for p in c.list("x", parse_selector("app=web"))] == ["a"]
+    assert sorted(p["metadata"]["name"] for p in c.list(selector=parse_selector("app=web"))) == ["a", "c"]

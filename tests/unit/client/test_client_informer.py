@@ -204,3 +204,16 @@ async def test_factory_shares_one_informer_per_resource() -> None:
         await until(lambda: len(fake.watchers) == 2)
         assert fake.watch_connects == 2  # one watch per resource, however many users
         await factory.stop()
+
+
+async def test_bookmarks_advance_the_informers_resource_version() -> None:
+    async with FakeApiServer() as fake, fake.client() as api:
+        inf = Informer(api, PODS)
+        inf.start()
+        await inf.wait_for_sync(5)
+        await until(lambda: bool(fake.watchers))
+        fake.put("configmaps", {"metadata": {"name": "elsewhere", "namespace": "default"}})
+        fake.bookmark()
+        await until(lambda: inf.last_sync_resource_version == str(fake.revision))
+        assert len(inf.cache) == 0
+        await inf.stop()
