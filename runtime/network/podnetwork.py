@@ -35,6 +35,7 @@ import hashlib
 import ipaddress
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from runtime.network import rules
@@ -206,8 +207,14 @@ class PodNetwork:
 
     # pods ---------------------------------------------------------------------------------
 
-    def attach(self, sandbox_id: str, netns_path: str, port_mappings: list[PortMapping]) -> str:
-        """Give the sandbox's namespace an eth0 on the pod network; returns the pod IP."""
+    def attach(
+        self, sandbox_id: str, netns_path: str, port_mappings: Sequence[PortMapping | Mapping[str, object]]
+    ) -> str:
+        """Give the sandbox's namespace an eth0 on the pod network; returns the pod IP.
+
+        ``port_mappings`` are PortMapping values or dicts with the same keys; those with
+        host_port 0 only document a port and are ignored.
+        """
         started = time.monotonic()
         check_sandbox_id(sandbox_id)
         mappings = hostport_mappings(port_mappings)

@@ -45,7 +45,7 @@ class PortMapping:
             protocol=str(data["protocol"]),
             container_port=int(data["container_port"]),  # type: ignore[call-overload]
             host_port=int(data["host_port"]),  # type: ignore[call-overload]
-            host_ip=str(data.get("host_ip", "")),
+            host_ip=str(data.get("host_ip") or ""),
         )
 
     def describe(self) -> str:
@@ -91,10 +91,23 @@ def normalize(mapping: PortMapping) -> PortMapping:
     return PortMapping(protocol, mapping.container_port, mapping.host_port, host_ip)
 
 
-def hostport_mappings(mappings: Iterable[PortMapping]) -> list[PortMapping]:
+def coerce(mapping: PortMapping | Mapping[str, object]) -> PortMapping:
+    """A PortMapping from itself or from a dict with the same keys (as callers often hold them)."""
+    if isinstance(mapping, PortMapping):
+        return mapping
+    try:
+        return PortMapping.from_dict({"host_ip": "", **mapping})
+    except (KeyError, TypeError, ValueError) as e:
+        raise InvalidNetworkConfig(
+            "validate port mapping", detail=f"{mapping!r} is not a port mapping: {e}"
+        ) from e
+
+
+def hostport_mappings(mappings: Iterable[PortMapping | Mapping[str, object]]) -> list[PortMapping]:
     """The mappings that need DNAT rules, validated, without duplicates; conflicts inside raise."""
     result: list[PortMapping] = []
-    for mapping in mappings:
+    for given in mappings:
+        mapping = coerce(given)
         if mapping.host_port == 0:
             continue
         canonical = normalize(mapping)

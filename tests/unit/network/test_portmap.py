@@ -65,3 +65,13 @@ def test_a_sandbox_does_not_conflict_with_itself() -> None:
 def test_round_trips_through_dict() -> None:
     m = PortMapping("SCTP", 9, 9999, "10.1.2.3")
     assert PortMapping.from_dict(m.to_dict()) == m
+
+
+def test_dicts_with_the_same_keys_are_accepted() -> None:
+    given = [{"protocol": "TCP", "container_port": 80, "host_port": 8080, "host_ip": ""}]
+    assert hostport_mappings(given) == [PortMapping("TCP", 80, 8080)]
+
+
+def test_a_dict_missing_a_key_is_invalid() -> None:
+    with pytest.raises(InvalidNetworkConfig, match="not a port mapping"):
+        hostport_mappings([{"protocol": "TCP", "host_port": 8080}])
