@@ -11,7 +11,8 @@ container start never blocks the next one.
 
 Requests: ``{"op": "sandbox", ...}`` -> holder pid; ``{"op": "start", "container_dir": ...}``
 -> container pid or error; ``{"op": "exec", ...}`` -> pid, then exit code. The server dies with
-the daemon (PR_SET_PDEATHSIG); the shims and holders it forked do not.
+the daemon (PR_SET_PDEATHSIG); the shims and holders it forked do not. While it lives it is
+their subreaper, so their exits are reaped even where PID 1 does not reap orphans.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import sys
 import threading
 import time
 
-from runtime.linux.syscalls import PR_SET_PDEATHSIG, LibcKernel, set_process_name
+from runtime.linux.syscalls import PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG, LibcKernel, set_process_name
 from runtime.shim.container import run_shim
 from runtime.shim.exec import run_exec
 from runtime.shim.holder import spawn_holder
@@ -49,6 +50,7 @@ def _reap_children() -> None:
 
 def _handle(kernel: LibcKernel, conn: socket.socket, request: dict, fds: list[int]) -> None:
     """Runs in the forked child. Never returns."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the server's reaper must not steal our children
     op = request.get("op")
     try:
         if op == "exec":
@@ -77,6 +79,10 @@ def serve(socket_path: str) -> None:
     kernel.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() == 1:
         return
+    # Holders and shims are double-forked; as subreaper we become their parent and reap them,
+    # whatever the machine's init does with orphans.
+    kernel.prctl(PR_SET_CHILD_SUBREAPER, 1)
+    signal.signal(signal.SIGCHLD, lambda *_: _reap_children())
     set_process_name(kernel, "kyb-forkserver")
     try:
         os.unlink(socket_path)

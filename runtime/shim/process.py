@@ -56,7 +56,9 @@ def apply_process(kernel: Kernel, process: dict) -> None:
     os.chdir(cwd)
     last = last_capability()
     names = [n for n in process.get("capabilities", []) if capabilities.NUMBERS[n] <= last]
-    wanted = capabilities.mask(names)
+    # Never ask for more than we hold: a capability withheld from the runtime itself (as
+    # CAP_SYS_RESOURCE is on some hosts) cannot be granted to a container either.
+    wanted = capabilities.mask(names) & kernel.capget()[1]
     for number in range(last + 1):
         if not wanted & (1 << number):
             kernel.prctl(PR_CAPBSET_DROP, number)

@@ -1,0 +1,108 @@
+"""Bad requests get a precise gRPC status, change nothing, and never take the daemon down."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from runtime_harness import RuntimeUnderTest, container_config, pod_config
+
+from cri import api_pb2
+from cri.client import CRIError, RuntimeClient
+
+pytestmark = pytest.mark.root
+
+UNKNOWN = "0" * 64
+
+
+def code_of(call, *args) -> str:  # type: ignore[no-untyped-def]
+    with pytest.raises(CRIError) as err:
+        call(*args)
+    return err.value.code.name
+
+
+@pytest.fixture
+def sandbox(cri: RuntimeClient) -> tuple[str, api_pb2.PodSandboxConfig]:
+    pod = pod_config("bad")
+    return cri.run_pod_sandbox(pod), pod
+
+
+def test_unknown_ids_are_not_found(cri: RuntimeClient) -> None:
+    assert code_of(cri.container_status, UNKNOWN) == "NOT_FOUND"
+    assert code_of(cri.start_container, UNKNOWN) == "NOT_FOUND"
+    assert code_of(cri.stop_container, UNKNOWN) == "NOT_FOUND"
+    assert code_of(cri.pod_sandbox_status, UNKNOWN) == "NOT_FOUND"
+    assert code_of(cri.stop_pod_sandbox, UNKNOWN) == "NOT_FOUND"
+    assert code_of(cri.exec_sync, UNKNOWN, ["true"]) == "NOT_FOUND"
+    assert code_of(cri.create_container, UNKNOWN, container_config("x", ["true"]), pod_config("x")) == "NOT_FOUND"
+    cri.remove_container(UNKNOWN)  # removal is idempotent
+    cri.remove_pod_sandbox(UNKNOWN)
+
+
+def test_container_without_an_image_is_invalid(cri: RuntimeClient, sandbox: tuple[str, api_pb2.PodSandboxConfig]) -> None:
+    config = container_config("noimage", ["true"])
+    config.image.image = ""
+    assert code_of(cri.create_container, sandbox[0], config, sandbox[1]) == "INVALID_ARGUMENT"
+
+
+def test_image_not_present_is_a_failed_precondition(cri: RuntimeClient, sandbox: tuple[str, api_pb2.PodSandboxConfig]) -> None:
+    config = container_config("missing", ["true"])
+    config.image.image = "example.com/not/here:1.0"
+    with pytest.raises(CRIError) as err:
+        cri.create_container(sandbox[0], config, sandbox[1])
+    assert err.value.code.name == "FAILED_PRECONDITION"
+    assert "not present" in err.value.details
+
+
+def test_relative_mount_path_is_invalid_and_leaves_nothing(
+    cri: RuntimeClient, runtime: RuntimeUnderTest, sandbox: tuple[str, api_pb2.PodSandboxConfig]
+) -> None:
+    cgroups_before = set(runtime.cgroup_dirs())
+    config = container_config("relative", ["true"])
+    config.mounts.append(api_pb2.Mount(container_path="data", host_path=str(runtime.logs)))
+    assert code_of(cri.create_container, sandbox[0], config, sandbox[1]) == "INVALID_ARGUMENT"
+    assert os.listdir(runtime.root / "containers") == []
+    assert set(runtime.cgroup_dirs()) == cgroups_before
+
+
+def test_unknown_namespace_mode_is_invalid(cri: RuntimeClient) -> None:
+    pod = pod_config("badns")
+    pod.linux.security_context.namespace_options.network = 7
+    assert code_of(cri.run_pod_sandbox, pod) == "INVALID_ARGUMENT"
+    assert cri.list_pod_sandbox() == []
+
+
+def test_duplicate_container_name_in_a_sandbox_is_refused(cri: RuntimeClient, sandbox: tuple[str, api_pb2.PodSandboxConfig]) -> None:
+    cri.create_container(sandbox[0], container_config("twin", ["true"]), sandbox[1])
+    with pytest.raises(CRIError) as err:
+        cri.create_container(sandbox[0], container_config("twin", ["true"]), sandbox[1])
+    assert err.value.code.name == "FAILED_PRECONDITION"
+    assert "twin" in err.value.details
+    assert len(cri.list_containers()) == 1
+
+
+def test_duplicate_sandbox_name_is_refused(cri: RuntimeClient) -> None:
+    pod = pod_config("dup")
+    cri.run_pod_sandbox(pod)
+    assert code_of(cri.run_pod_sandbox, pod) == "FAILED_PRECONDITION"
+
+
+def test_missing_executable_fails_start_with_a_message(cri: RuntimeClient, sandbox: tuple[str, api_pb2.PodSandboxConfig]) -> None:
+    container = cri.create_container(sandbox[0], container_config("nobin", ["/no/such/binary"]), sandbox[1])
+    with pytest.raises(CRIError) as err:
+        cri.start_container(container)
+    assert "/no/such/binary" in err.value.details
+    status = cri.container_status(container).status
+    assert (status.state, status.exit_code, status.reason) == (api_pb2.CONTAINER_EXITED, 128, "StartError")
+
+
+def test_starting_twice_is_a_failed_precondition(cri: RuntimeClient, sandbox: tuple[str, api_pb2.PodSandboxConfig]) -> None:
+    container = cri.create_container(sandbox[0], container_config("once", ["sleep", "300"]), sandbox[1])
+    cri.start_container(container)
+    assert code_of(cri.start_container, container) == "FAILED_PRECONDITION"
+
+
+def test_containers_in_a_stopped_sandbox_cannot_be_created(cri: RuntimeClient, sandbox: tuple[str, api_pb2.PodSandboxConfig]) -> None:
+    cri.stop_pod_sandbox(sandbox[0])
+    assert code_of(cri.create_container, sandbox[0], container_config("late", ["true"]), sandbox[1]) == "FAILED_PRECONDITION"
+    assert cri.version().runtime_name == "kybernetes"

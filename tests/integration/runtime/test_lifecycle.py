@@ -1,0 +1,116 @@
+"""Stop semantics, surviving a daemon crash, and removal that leaves nothing behind."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from runtime_harness import RuntimeUnderTest, container_config, pod_config, wait_for
+
+from cri import api_pb2
+from cri.client import RuntimeClient
+
+pytestmark = pytest.mark.root
+
+
+def exited(cri: RuntimeClient, container: str) -> api_pb2.ContainerStatus | None:
+    status = cri.container_status(container).status
+    return status if status.state == api_pb2.CONTAINER_EXITED else None
+
+
+def test_stop_sends_sigterm_first(cri: RuntimeClient) -> None:
+    pod = pod_config("term")
+    sandbox = cri.run_pod_sandbox(pod)
+    script = "trap 'exit 0' TERM; touch /ready; sleep 300 & wait"
+    container = cri.create_container(sandbox, container_config("polite", ["sh", "-c", script]), pod)
+    cri.start_container(container)
+    wait_for(lambda: cri.exec_sync(container, ["test", "-e", "/ready"], timeout=5).exit_code == 0, what="trap set")
+    started = time.monotonic()
+    cri.stop_container(container, timeout=30)
+    assert time.monotonic() - started < 10
+    status = exited(cri, container)
+    assert status is not None and status.exit_code == 0
+
+
+def test_stop_kills_after_the_timeout_when_sigterm_is_ignored(cri: RuntimeClient) -> None:
+    pod = pod_config("kill")
+    sandbox = cri.run_pod_sandbox(pod)
+    container = cri.create_container(sandbox, container_config("stubborn", ["sh", "-c", "trap '' TERM; sleep 300 & wait"]), pod)
+    cri.start_container(container)
+    started = time.monotonic()
+    cri.stop_container(container, timeout=2)
+    elapsed = time.monotonic() - started
+    assert 2 <= elapsed < 10
+    status = exited(cri, container)
+    assert status is not None and status.exit_code == 137
+
+
+def test_stop_is_idempotent(cri: RuntimeClient) -> None:
+    pod = pod_config("again")
+    sandbox = cri.run_pod_sandbox(pod)
+    container = cri.create_container(sandbox, container_config("c", ["sleep", "300"]), pod)
+    cri.start_container(container)
+    cri.stop_container(container, 0)
+    cri.stop_container(container, 0)
+    cri.stop_pod_sandbox(sandbox)
+    cri.stop_pod_sandbox(sandbox)
+    assert cri.pod_sandbox_status(sandbox).status.state == api_pb2.SANDBOX_NOTREADY
+
+
+def test_killing_the_daemon_loses_no_container_or_exit_code(runtime: RuntimeUnderTest, cri: RuntimeClient) -> None:
+    pod = pod_config("crash")
+    sandbox = cri.run_pod_sandbox(pod)
+    long = cri.create_container(sandbox, container_config("long", ["sleep", "300"]), pod)
+    cri.start_container(long)
+    short = cri.create_container(sandbox, container_config("short", ["sh", "-c", "sleep 1; exit 3"]), pod)
+    cri.start_container(short)
+    long_pid = runtime.state_pids()
+    runtime.kill_daemon()
+    time.sleep(2)  # "short" exits while no daemon runs
+    cri = runtime.start()
+    assert {c.id for c in cri.list_containers()} == {long, short}
+    assert cri.container_status(long).status.state == api_pb2.CONTAINER_RUNNING
+    short_status = wait_for(lambda: exited(cri, short), what="short's exit")
+    assert (short_status.exit_code, short_status.reason) == (3, "Error")
+    assert cri.pod_sandbox_status(sandbox).status.state == api_pb2.SANDBOX_READY
+    assert cri.exec_sync(long, ["echo", "still here"], timeout=5).stdout == b"still here\n"
+    assert long_pid <= runtime.state_pids() | long_pid
+    cri.stop_container(long, 0)
+    assert exited(cri, long).exit_code == 137  # type: ignore[union-attr]
+
+
+def test_removing_everything_leaves_no_trace(runtime: RuntimeUnderTest, cri: RuntimeClient) -> None:
+    pod = pod_config("trace", log_directory=str(runtime.logs / "pod"))
+    sandbox = cri.run_pod_sandbox(pod)
+    containers = []
+    for name in ("a", "b"):
+        c = cri.create_container(sandbox, container_config(name, ["sh", "-c", "echo hi; sleep 300"], log_path=f"{name}.log"), pod)
+        cri.start_container(c)
+        containers.append(c)
+    pids = runtime.state_pids()
+    assert pids and runtime.cgroup_dirs() and runtime.mounts_under_root()
+    cri.stop_pod_sandbox(sandbox)
+    cri.remove_pod_sandbox(sandbox)
+    assert cri.list_pod_sandbox() == [] and cri.list_containers() == []
+    assert runtime.cgroup_dirs() == []
+    assert runtime.mounts_under_root() == []
+    wait_for(lambda: not [p for p in pids if os.path.exists(f"/proc/{p}")], timeout=5, what="processes to be reaped")
+    assert os.listdir(runtime.root / "sandboxes") == [] and os.listdir(runtime.root / "containers") == []
+    assert not (runtime.logs / "pod").exists()
+    cri.remove_pod_sandbox(sandbox)  # idempotent
+
+
+def test_removing_a_running_container_kills_it(runtime: RuntimeUnderTest, cri: RuntimeClient) -> None:
+    pod = pod_config("rm")
+    sandbox = cri.run_pod_sandbox(pod)
+    container = cri.create_container(sandbox, container_config("c", ["sleep", "300"]), pod)
+    cri.start_container(container)
+    pids = runtime.state_pids()
+    cri.remove_container(container)
+    assert cri.list_containers() == []
+    holder = cri.pod_sandbox_status(sandbox, verbose=True)
+    assert holder.status.state == api_pb2.SANDBOX_READY
+    gone = pids - runtime.state_pids()
+    assert gone
+    wait_for(lambda: not [p for p in gone if os.path.exists(f"/proc/{p}")], timeout=5, what="processes to be reaped")

@@ -1,0 +1,137 @@
+"""The security context as critest checks it: users and groups, capabilities, no_new_privs,
+read-only rootfs, privileged, host namespaces, volume mounts."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from runtime_harness import RuntimeUnderTest, container_config, pod_config
+
+from cri import api_pb2
+from cri.client import CRIError, RuntimeClient
+
+pytestmark = pytest.mark.root
+
+
+def started(cri: RuntimeClient, name: str, pod: api_pb2.PodSandboxConfig | None = None, **security: object) -> str:
+    pod = pod or pod_config(name)
+    sandbox = cri.run_pod_sandbox(pod)
+    container = cri.create_container(sandbox, container_config(name, ["sleep", "300"], **security), pod)
+    cri.start_container(container)
+    return container
+
+
+def sh(cri: RuntimeClient, container: str, script: str) -> str:
+    return cri.exec_sync(container, ["sh", "-c", script], timeout=10).stdout.decode().strip()
+
+
+def test_run_as_user_and_group_with_supplemental_groups(cri: RuntimeClient) -> None:
+    c = started(cri, "uid", run_as_user=api_pb2.Int64Value(value=1000), run_as_group=api_pb2.Int64Value(value=2000),
+                supplemental_groups=[3000])
+    assert sh(cri, c, "id -u; id -g; id -G").split() == ["1000", "2000", "2000", "3000"]
+    assert sh(cri, c, "grep -E '^(Uid|Gid)' /proc/1/status | awk '{print $2}'").split() == ["1000", "2000"]
+
+
+def test_run_as_username_resolves_in_the_image(cri: RuntimeClient) -> None:
+    c = started(cri, "username", run_as_username="nobody")
+    assert sh(cri, c, "id -un; id -u") .split() == ["nobody", "65534"]
+
+
+def test_unknown_username_fails_the_start(cri: RuntimeClient) -> None:
+    pod = pod_config("ghost")
+    sandbox = cri.run_pod_sandbox(pod)
+    container = cri.create_container(sandbox, container_config("ghost", ["true"], run_as_username="ghost"), pod)
+    with pytest.raises(CRIError) as err:
+        cri.start_container(container)
+    assert "ghost" in err.value.details
+
+
+def test_dropping_all_capabilities(cri: RuntimeClient) -> None:
+    c = started(cri, "nocaps", capabilities=api_pb2.Capability(drop_capabilities=["ALL"]))
+    assert sh(cri, c, "grep CapEff /proc/1/status").split()[1] == "0000000000000000"
+    assert sh(cri, c, "chown 1 /tmp 2>/dev/null && echo yes || echo no") == "no"
+
+
+def test_adding_a_capability(cri: RuntimeClient) -> None:
+    c = started(cri, "netadmin", capabilities=api_pb2.Capability(add_capabilities=["NET_ADMIN"]))
+    mask = int(sh(cri, c, "grep CapEff /proc/1/status").split()[1], 16)
+    assert mask & (1 << 12)  # CAP_NET_ADMIN
+    assert sh(cri, c, "ip link set lo mtu 1500 && echo ok") == "ok"
+
+
+def test_no_new_privs(cri: RuntimeClient) -> None:
+    c = started(cri, "nnp", no_new_privs=True)
+    assert sh(cri, c, "grep NoNewPrivs /proc/1/status").split()[1] == "1"
+
+
+def test_readonly_rootfs(cri: RuntimeClient) -> None:
+    c = started(cri, "rofs", readonly_rootfs=True)
+    assert cri.exec_sync(c, ["touch", "/newfile"], timeout=5).exit_code != 0
+    assert cri.exec_sync(c, ["touch", "/dev/shm/ok"], timeout=5).exit_code == 0
+
+
+def test_privileged_container_has_all_capabilities_and_writable_sys(cri: RuntimeClient) -> None:
+    pod = pod_config("priv")
+    pod.linux.security_context.privileged = True
+    c = started(cri, "priv", pod=pod, privileged=True)
+    ours = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("CapBnd"))
+    assert sh(cri, c, "grep CapEff /proc/1/status").split()[1] == ours.split()[1]
+    assert sh(cri, c, "ip link set lo mtu 1500 && echo ok") == "ok"
+    assert "ro," not in sh(cri, c, "grep ' /sys ' /proc/mounts")
+
+
+def test_privileged_container_needs_a_privileged_sandbox(cri: RuntimeClient) -> None:
+    pod = pod_config("unpriv")
+    sandbox = cri.run_pod_sandbox(pod)
+    with pytest.raises(CRIError) as err:
+        cri.create_container(sandbox, container_config("priv", ["true"], privileged=True), pod)
+    assert err.value.code.name == "FAILED_PRECONDITION"
+
+
+def test_host_network_pod_sees_the_hosts_interfaces(cri: RuntimeClient, runtime: RuntimeUnderTest) -> None:
+    pod = pod_config("hostnet", network=api_pb2.NODE)
+    c = started(cri, "hostnet", pod=pod)
+    # the daemon runs in the test's network namespace, which is the "host" here
+    assert sh(cri, c, "hostname") == os.uname().nodename
+
+
+def test_host_pid_namespace(cri: RuntimeClient) -> None:
+    c = started(cri, "hostpid", pid=api_pb2.NODE)
+    assert sh(cri, c, "cat /proc/1/comm") == Path("/proc/1/comm").read_text().strip()
+
+
+def test_volume_mounts_readonly_and_writable(cri: RuntimeClient, runtime: RuntimeUnderTest) -> None:
+    data = runtime.logs / "vol"
+    data.mkdir()
+    (data / "hello").write_text("from-host\n")
+    pod = pod_config("vol")
+    sandbox = cri.run_pod_sandbox(pod)
+    config = container_config("vol", ["sleep", "300"])
+    config.mounts.extend([
+        api_pb2.Mount(container_path="/ro", host_path=str(data), readonly=True),
+        api_pb2.Mount(container_path="/rw", host_path=str(data)),
+    ])
+    container = cri.create_container(sandbox, config, pod)
+    cri.start_container(container)
+    assert sh(cri, container, "cat /ro/hello") == "from-host"
+    assert cri.exec_sync(container, ["touch", "/ro/x"], timeout=5).exit_code != 0
+    assert cri.exec_sync(container, ["sh", "-c", "echo back > /rw/written"], timeout=5).exit_code == 0
+    assert (data / "written").read_text() == "back\n"
+    mounts = cri.container_status(container).status.mounts
+    assert [(m.container_path, m.readonly) for m in mounts] == [("/ro", True), ("/rw", False)]
+
+
+def test_env_and_working_dir(cri: RuntimeClient) -> None:
+    pod = pod_config("env")
+    sandbox = cri.run_pod_sandbox(pod)
+    config = container_config("env", ["sleep", "300"])
+    config.envs.extend([api_pb2.KeyValue(key="GREETING", value="hello world")])
+    config.working_dir = "/work/dir"
+    container = cri.create_container(sandbox, config, pod)
+    cri.start_container(container)
+    environ = sh(cri, container, "tr '\\0' '\\n' < /proc/1/environ")
+    assert "GREETING=hello world" in environ.splitlines()
+    assert any(line.startswith("PATH=") for line in environ.splitlines())
+    assert sh(cri, container, "readlink /proc/1/cwd") == "/work/dir"
