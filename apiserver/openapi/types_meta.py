@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from apiserver.openapi.model import META, arr, b, define, free, i64, obj, s, strmap
+from apiserver.openapi.model import META, Prop, arr, b, define, free, i64, obj, s, strmap
 
 define(META + "ObjectMeta", "Metadata every persisted object carries.", {
     "name": s("Unique name within the namespace (or cluster, for cluster-scoped kinds). Required on create "
@@ -98,3 +98,33 @@ SCALARS: dict[str, dict[str, str]] = {
     META + "Time": {"type": "string", "format": "date-time"},
     META + "MicroTime": {"type": "string", "format": "date-time"},
 }
+
+define(META + "Status", "The result of an operation that does not return an object, and every API error.", {
+    "apiVersion": s("Always v1."), "kind": s("Always \"Status\"."),
+    "metadata": obj(META + "ListMeta", "Standard list metadata."),
+    "status": s("Success or Failure."),
+    "message": s("Human-readable description of the status."),
+    "reason": s("Machine-readable CamelCase reason, such as NotFound, AlreadyExists, Conflict or Invalid."),
+    "details": obj(META + "StatusDetails", "Extra data about the reason; for Invalid, the causes per field."),
+    "code": Prop("integer", "The HTTP status code."),
+})
+define(META + "StatusDetails", "Details of a Status.", {
+    "name": s("Name of the object concerned."), "group": s("Its API group."), "kind": s("Its kind."),
+    "uid": s("Its UID."),
+    "causes": arr(META + "StatusCause", "One entry per problem, such as each invalid field.", list_type="atomic"),
+    "retryAfterSeconds": Prop("integer", "Seconds to wait before retrying."),
+})
+define(META + "StatusCause", "One cause of an error.", {
+    "reason": s("Machine-readable cause, such as FieldValueRequired or FieldValueInvalid."),
+    "message": s("Human-readable description."),
+    "field": s("The field concerned, such as spec.containers[0].image."),
+})
+define(META + "Patch", "A patch document: its type is given by the request's Content-Type (JSON patch, merge "
+                       "patch, strategic merge patch or apply).")
+define(META + "DeleteOptions", "Options for a delete.", {
+    "apiVersion": s("API version."), "kind": s("Always \"DeleteOptions\"."),
+    "gracePeriodSeconds": i64("Seconds before the object is deleted."),
+    "propagationPolicy": s("Orphan, Background or Foreground."),
+    "preconditions": free("uid and resourceVersion the object must still have."),
+    "dryRun": arr("string", "All to validate without persisting.", list_type="atomic"),
+})
