@@ -16,7 +16,7 @@ import argparse
 import os
 import sys
 
-from kyb.crictl import containers, images, pods, remote_exec, runtime_info
+from kyb.crictl import container_logs, containers, images, pods, remote_exec, runtime_info, stats
 from kyb.crictl.config import ConfigError
 from kyb.crictl.session import CRIFailure, Session, UsageError, parse_duration
 from kyb.defaults import DEFAULT_RUNTIME_ENDPOINT
@@ -56,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     sub = parser.add_subparsers(dest="cri_verb", metavar="VERB")
     sub.required = True
-    for module in (runtime_info, pods, containers, remote_exec, images):
+    for module in (runtime_info, pods, containers, stats, container_logs, remote_exec, images):
         module.register(sub)
 
 

@@ -1,11 +1,10 @@
-"""Container verbs: create, start, ps, inspect, stop, rm, stats, logs.
+"""Container verbs: create, start, ps, inspect, stop, rm (`stats` and `logs` have modules of their own).
 
 `ps` lists running containers unless `-a` or `--state` says otherwise, like crictl. Its POD and
 NAMESPACE columns come from the kubelet's labels (`io.kubernetes.pod.name`/`namespace`) when
 present and otherwise from the sandbox itself, so containers created straight from config files
-still show their pod. `logs` reads the file ContainerStatus names (see `kyb.crictl.logs`) and,
-with `-f`, follows it until the container stops running. `rm` deletes the container's log file
-afterwards unless `--keep-logs`, as crictl does.
+still show their pod. `rm` deletes the container's log file afterwards unless `--keep-logs`, as
+crictl does.
 """
 
 from __future__ import annotations
@@ -14,11 +13,10 @@ import argparse
 import glob
 import os
 import re
-import time
 from typing import Any
 
 from cri import api_pb2
-from kyb.crictl import logs, output
+from kyb.crictl import output
 from kyb.crictl.config import load_container_config, load_pod_config
 from kyb.crictl.images import auth_from_flags, pull_flags
 from kyb.crictl.pods import (
@@ -319,137 +317,6 @@ def run_rm(session: Session, args: argparse.Namespace) -> int:
     return 0
 
 
-def run_stats(session: Session, args: argparse.Namespace) -> int:
-    container_id = args.id or (args.container_id or "")
-    flt = api_pb2.ContainerStatsFilter(id=container_id, pod_sandbox_id=args.pod or "")
-    for key, value in parse_labels(args.label).items():
-        flt.label_selector[key] = value
-    with session.attempt("listing container stats"):
-        first = sorted(session.runtime.list_container_stats(flt), key=lambda s: s.attributes.id)
-    if args.output in ("json", "yaml"):
-        doc = output.message_to_dict(api_pb2.ListContainerStatsResponse(stats=first))
-        doc.setdefault("stats", [])
-        session.print(output.dumps(doc, args.output), end="")
-        return 0
-    old = {s.attributes.id: s for s in first}
-    time.sleep(max(0, args.seconds))
-    with session.attempt("listing container stats"):
-        second = sorted(session.runtime.list_container_stats(flt), key=lambda s: s.attributes.id)
-    rows = [["CONTAINER", "NAME", "CPU %", "MEM", "DISK", "INODES", "SWAP"]]
-    for s in second:
-        cpu = s.cpu.usage_core_nano_seconds.value
-        mem = s.memory.working_set_bytes.value
-        if not args.all and cpu == 0 and mem == 0:
-            continue  # not running
-        before = old.get(s.attributes.id)
-        if before is None:
-            continue  # appeared during the sample
-        percent = 0.0
-        elapsed = s.cpu.timestamp - before.cpu.timestamp
-        if cpu and elapsed > 0:
-            percent = (cpu - before.cpu.usage_core_nano_seconds.value) / elapsed * 100
-        rows.append(
-            [
-                output.truncate_id(s.attributes.id),
-                s.attributes.metadata.name,
-                f"{percent:.2f}",
-                output.human_size(mem),
-                output.human_size(s.writable_layer.used_bytes.value),
-                str(s.writable_layer.inodes_used.value),
-                output.human_size(s.swap.swap_usage_bytes.value),
-            ]
-        )
-    session.print(output.render_table(rows), end="")
-    return 0
-
-
-def run_logs(session: Session, args: argparse.Namespace) -> int:
-    if args.stream not in (None, "stdout", "stderr"):
-        raise UsageError(f'invalid stream {args.stream!r}, must be "stdout" or "stderr"')
-    if args.reopen:
-        with session.attempt(f"reopening the log of container {args.container_id}"):
-            session.runtime.reopen_container_log(args.container_id)
-    with session.attempt(f"getting the status of container {args.container_id}"):
-        status = session.runtime.container_status(args.container_id).status
-    path = status.log_path
-    if not path:
-        raise CRIFailure(f"container {args.container_id} has no log path")
-    if args.previous:
-        attempt = status.metadata.attempt
-        if attempt == 0:
-            raise CRIFailure(f"previous terminated container {status.metadata.name} not found")
-        directory, base = os.path.split(path)
-        path = os.path.join(directory, f"{attempt - 1}{os.path.splitext(base)[1]}")
-    since_ns = 0
-    if args.since:
-        since_ns = _since_ns(args.since)
-    options = logs.LogOptions(
-        tail=args.tail,
-        timestamps=args.timestamps,
-        since_ns=since_ns,
-        limit_bytes=args.limit_bytes,
-        stream=args.stream,
-        follow=args.follow,
-    )
-    container_id = status.id
-
-    def still_running() -> bool:
-        try:
-            state = session.runtime.container_status(container_id).status.state
-        except Exception:  # the container went away: nothing more will be written
-            return False
-        return state == api_pb2.CONTAINER_RUNNING
-
-    try:
-        f = logs.open_log(path)
-    except OSError as e:
-        raise CRIFailure(f"opening log file {path}: {e.strerror}") from e
-    sinks = {"stdout": _binary(session.out), "stderr": _binary(session.err)}
-    with f:
-        try:
-            logs.read_logs(f, sinks, options, is_running=still_running, on_bad_line=session.warn)
-        except KeyboardInterrupt:
-            return 0
-    return 0
-
-
-def _binary(stream: Any) -> Any:
-    return getattr(stream, "buffer", None) or _TextSink(stream)
-
-
-class _TextSink:
-    """Lets the log reader write bytes to a text stream (tests capture output as text)."""
-
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-
-    def write(self, data: bytes) -> int:
-        self._stream.write(data.decode(errors="replace"))
-        return len(data)
-
-    def flush(self) -> None:
-        self._stream.flush()
-
-
-def _since_ns(text: str) -> int:
-    """--since: a duration ago ('42m') or an RFC3339 time."""
-    import datetime
-
-    try:
-        return int((time.time() - parse_duration(text)) * 1e9)
-    except ValueError:
-        pass
-    try:
-        when = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(
-            f"invalid --since {text!r}: want a duration (42m) or a time (2024-01-02T13:23:37Z)"
-        ) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.UTC)
-    return int(when.timestamp() * 1e9)
-
-
 def _add_list_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--id", default="", help="filter by container id")
     p.add_argument("--name", help="filter by container name regular expression pattern")
@@ -514,25 +381,3 @@ def register(sub: Any) -> None:
     p.add_argument("-k", "--keep-logs", action="store_true", help="keep the container's log file")
     p.add_argument("-a", "--all", action="store_true", help="remove all containers")
     p.set_defaults(_cri_run=run_rm)
-
-    p = sub.add_parser("stats", help="list container(s) resource usage statistics")
-    p.add_argument("container_id", nargs="?", metavar="ID")
-    p.add_argument("-a", "--all", action="store_true", help="show all containers (default: just running)")
-    p.add_argument("--id", default="", help="filter by container id")
-    p.add_argument("-p", "--pod", default="", help="filter by pod id")
-    p.add_argument("--label", action="append", help="filter by key=value label")
-    add_output_flag(p, "table", output.OUTPUT_FORMATS)
-    p.add_argument("-s", "--seconds", type=float, default=1, help="sample duration for CPU usage in seconds")
-    p.set_defaults(_cri_run=run_stats)
-
-    p = sub.add_parser("logs", help="fetch the logs of a container")
-    p.add_argument("container_id", metavar="CONTAINER-ID")
-    p.add_argument("-f", "--follow", action="store_true", help="follow log output until the container stops")
-    p.add_argument("-p", "--previous", action="store_true", help="logs of the previous attempt")
-    p.add_argument("-r", "--reopen", action="store_true", help="reopen the container's log first")
-    p.add_argument("--tail", type=int, default=-1, help="number of lines to show from the end (default: all)")
-    p.add_argument("--limit-bytes", type=int, default=-1, help="maximum bytes of logs to return")
-    p.add_argument("--since", help="show logs since a time (2013-01-02T13:23:37Z) or a duration ago (42m)")
-    p.add_argument("-t", "--timestamps", action="store_true", help="show timestamps")
-    p.add_argument("-s", "--stream", help="only this stream: stdout or stderr")
-    p.set_defaults(_cri_run=run_logs)
