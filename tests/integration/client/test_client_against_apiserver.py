@@ -248,3 +248,35 @@ async def test_informer_survives_an_apiserver_crash(private_apiserver: ApiServer
             await until(lambda: sorted(inf.cache.keys()) == [f"{ns}/after"], timeout=20)
         finally:
             await inf.stop()
+
+
+async def test_events_are_recorded_and_counted(apiserver: ApiServerProcess) -> None:
+    from client.events import EventRecorder
+    from client.resources import EVENTS
+
+    async with connected(apiserver) as (api, ns):
+        target = await api.create(CONFIGMAPS, cm("subject"), ns)
+        rec = EventRecorder(api, "kyb-test", "host-1")
+        rec.normal(target, "Synced", "configmap synced")
+        rec.normal(target, "Synced", "configmap synced")
+        rec.warning(target, "Broken", "something failed")
+        await rec.flush()
+        events = {e["reason"]: e for e in (await api.list(EVENTS, ns)).items}
+        assert set(events) == {"Synced", "Broken"}
+        assert events["Synced"]["count"] == 2 and events["Broken"]["type"] == "Warning"
+        assert events["Synced"]["involvedObject"]["uid"] == target["metadata"]["uid"]
+
+
+async def test_modify_retries_through_a_conflicting_writer(apiserver: ApiServerProcess) -> None:
+    from client.conflicts import modify
+
+    async with connected(apiserver) as (api, ns):
+        await api.create(CONFIGMAPS, cm("shared", n="0"), ns)
+
+        async def bump(times: int) -> None:
+            for _ in range(times):
+                await modify(api, CONFIGMAPS, "shared", ns,
+                             lambda obj: obj["data"].update(n=str(int(obj["data"]["n"]) + 1)), attempts=50)
+
+        await asyncio.gather(bump(10), bump(10), bump(10))
+        assert (await api.get(CONFIGMAPS, "shared", ns))["data"]["n"] == "30"
