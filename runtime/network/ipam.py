@@ -77,9 +77,9 @@ class HostLocalIPAM:
         start = self.first
         try:
             text = (self.directory / LAST_RESERVED).read_text().strip()
-            last = ipaddress.IPv4Address(text)
-            if self.first <= last < self.last:
-                start = last + 1
+            reserved = ipaddress.IPv4Address(text)
+            if self.first <= reserved < self.last:
+                start = reserved + 1
         except (FileNotFoundError, ValueError):
             pass
         first, last, begin = int(self.first), int(self.last), int(start)
