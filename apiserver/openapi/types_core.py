@@ -92,6 +92,8 @@ define(CORE + "NodeSpec", "How a node is configured for scheduling.", {
     "providerID": s("The cloud provider's ID for the node."),
     "unschedulable": b("Mark the node unschedulable (kubectl cordon)."),
     "taints": arr(CORE + "Taint", "Taints that repel pods without matching tolerations.", list_type="atomic"),
+    "configSource": free("Deprecated: dynamic kubelet configuration source."),
+    "externalID": s("Deprecated."),
 })
 define(CORE + "Taint", "A node taint.", {
     "key": s("Taint key."),
@@ -110,7 +112,12 @@ define(CORE + "NodeStatus", "The observed state of a node, reported by its kubel
                      merge_key="type", strategy="merge", list_type="map", list_map_keys=("type",)),
     "daemonEndpoints": free("Endpoints of daemons on the node, such as the kubelet port."),
     "nodeInfo": free("Versions and IDs: kubelet, container runtime, kernel, OS, architecture."),
-    "images": free("Images present on the node."),
+    "images": arr("object", "Images present on the node (names and sizes).", list_type="atomic"),
+    "volumesInUse": arr("string", "Volumes in use (mounted) on the node.", list_type="atomic"),
+    "volumesAttached": arr("object", "Volumes attached to the node.", list_type="atomic"),
+    "config": free("Status of the kubelet's dynamic configuration."),
+    "runtimeHandlers": arr("object", "Runtime handlers the node's container runtime offers.", list_type="atomic"),
+    "features": free("Features the node supports."),
 })
 define(CORE + "NodeCondition", "One condition of a node.", {
     "type": s("Condition type."), "status": s("True, False or Unknown."),
@@ -188,6 +195,8 @@ define(CORE + "Event", "A report of something that happened to an object, such a
     "action": s("What action was taken or failed."),
     "reportingComponent": s("Controller that emitted the event."),
     "reportingInstance": s("Instance of that controller."),
+    "series": free("Data about a series of repeated events."),
+    "related": obj(CORE + "ObjectReference", "A second object involved, if any."),
 }, required=("metadata", "involvedObject"), gvk=("", "v1", "Event"))
 
 # Storage and policy: published without detailed schemas -------------------------------------------

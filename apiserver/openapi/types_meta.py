@@ -29,6 +29,7 @@ define(META + "ObjectMeta", "Metadata every persisted object carries.", {
                            merge_key="uid", strategy="merge", list_type="map", list_map_keys=("uid",)),
     "finalizers": arr("string", "Keys that must be removed before the object is deleted; each names a "
                                 "controller with cleanup to do.", strategy="merge", list_type="set"),
+    "selfLink": s("Deprecated; always empty."),
     "managedFields": arr(META + "ManagedFieldsEntry", "Which field manager manages which fields; internal "
                                                       "bookkeeping for server-side apply."),
 })
@@ -127,4 +128,6 @@ define(META + "DeleteOptions", "Options for a delete.", {
     "propagationPolicy": s("Orphan, Background or Foreground."),
     "preconditions": free("uid and resourceVersion the object must still have."),
     "dryRun": arr("string", "All to validate without persisting.", list_type="atomic"),
+    "orphanDependents": b("Deprecated: true means propagationPolicy Orphan, false Background."),
+    "ignoreStoreReadErrorWithClusterBreakingPotential": b("Delete even if the stored object cannot be read."),
 })

@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from apiserver.openapi.model import CORE, META, arr, b, define, free, i32, i64, obj, resource, s, strmap
+from apiserver.openapi.model import (
+    CORE,
+    DEFINITIONS,
+    META,
+    arr,
+    b,
+    define,
+    free,
+    i32,
+    i64,
+    obj,
+    resource,
+    s,
+    strmap,
+)
 
 define(CORE + "PodTemplateSpec", "The pod a workload creates: metadata plus a pod spec.", {
     "metadata": obj(META + "ObjectMeta", "Metadata for created pods; its labels must match the selector."),
@@ -17,7 +31,7 @@ define(CORE + "PodSpec", "The desired state of a pod: its containers, volumes an
                                               "containers start. An init container with restartPolicy Always "
                                               "is a sidecar that keeps running.", merge_key="name",
                           strategy="merge", list_type="map", list_map_keys=("name",)),
-    "ephemeralContainers": arr(CORE + "Container", "Debugging containers added to a running pod through the "
+    "ephemeralContainers": arr(CORE + "EphemeralContainer", "Debugging containers added to a running pod through the "
                                                    "ephemeralcontainers subresource.", merge_key="name",
                                strategy="merge", list_type="map", list_map_keys=("name",)),
     "volumes": arr(CORE + "Volume", "Volumes that containers of the pod can mount.", merge_key="name",
@@ -70,6 +84,10 @@ define(CORE + "PodSpec", "The desired state of a pod: its containers, volumes an
     "hostUsers": b("Use the host's user namespace; false requests a new user namespace."),
     "schedulingGates": arr(CORE + "LocalObjectReference", "While non-empty, the pod stays unscheduled.",
                            merge_key="name", strategy="merge", list_type="map", list_map_keys=("name",)),
+    "resourceClaims": arr("object", "Dynamic resource claims the pod uses (name plus a claim or template).",
+                          merge_key="name", strategy="merge,retainKeys", list_type="map", list_map_keys=("name",)),
+    "resources": obj(CORE + "ResourceRequirements", "Pod-level resource requests and limits shared by all "
+                                                    "containers."),
 }, required=("containers",))
 
 define(CORE + "Container", "One container of a pod.", {
@@ -188,7 +206,11 @@ define(CORE + "Volume", "A named volume of a pod. Exactly one source field must 
     "csi": free("A volume provided by a CSI driver."),
     "ephemeral": free("A volume backed by a claim created for and deleted with the pod."),
     "image": free("The contents of an OCI image, mounted read-only."),
-})
+    **{source: free(f"A {source} volume; see the Kubernetes API reference.") for source in (
+        "gcePersistentDisk", "awsElasticBlockStore", "gitRepo", "iscsi", "glusterfs", "rbd", "flexVolume",
+        "cinder", "cephfs", "flocker", "fc", "azureFile", "vsphereVolume", "quobyte", "azureDisk",
+        "photonPersistentDisk", "portworxVolume", "scaleIO", "storageos")},
+}, required=("name",))
 
 define(CORE + "EmptyDirVolumeSource", "An initially empty directory.", {
     "medium": s("Storage medium: \"\" (node default) or Memory (tmpfs)."),
@@ -262,6 +284,12 @@ define(CORE + "PodSecurityContext", "Pod-level security attributes.", {
                               list_type="atomic"),
     "sysctls": free("Namespaced sysctls to set for the pod."),
     "seccompProfile": free("Seccomp profile for all containers."),
+    "seLinuxOptions": free("SELinux context for all containers."),
+    "windowsOptions": free("Windows-specific settings."),
+    "appArmorProfile": free("AppArmor profile for all containers."),
+    "supplementalGroupsPolicy": s("Merge (default) or Strict: how supplementalGroups combine with the image's."),
+    "fsGroupChangePolicy": s("OnRootMismatch or Always: when volume ownership is changed to fsGroup."),
+    "seLinuxChangePolicy": s("How the SELinux label is applied to volumes: MountOption or Recursive."),
 })
 define(CORE + "SecurityContext", "Container-level security attributes.", {
     "privileged": b("Run as privileged: all capabilities and host devices."),
@@ -273,6 +301,9 @@ define(CORE + "SecurityContext", "Container-level security attributes.", {
     "capabilities": free("Capabilities to add and drop."),
     "seccompProfile": free("Seccomp profile of the container."),
     "procMount": s("Default or Unmasked /proc."),
+    "seLinuxOptions": free("SELinux context of the container."),
+    "windowsOptions": free("Windows-specific settings."),
+    "appArmorProfile": free("AppArmor profile of the container."),
 })
 define(CORE + "Toleration", "Allows scheduling onto nodes with a matching taint.", {
     "key": s("Taint key to match; empty with operator Exists matches every taint."),
@@ -295,6 +326,9 @@ define(CORE + "TopologySpreadConstraint", "How matching pods spread over a topol
     "whenUnsatisfiable": s("DoNotSchedule or ScheduleAnyway."),
     "labelSelector": obj(META + "LabelSelector", "Which pods count."),
     "minDomains": i32("Minimum number of eligible domains."),
+    "nodeAffinityPolicy": s("Honor or Ignore: whether node affinity limits the domains counted."),
+    "nodeTaintsPolicy": s("Honor or Ignore: whether node taints limit the domains counted."),
+    "matchLabelKeys": arr("string", "Pod label keys whose values are added to the selector.", list_type="atomic"),
 }, required=("maxSkew", "topologyKey", "whenUnsatisfiable"))
 define(CORE + "LocalObjectReference", "A reference to an object in the same namespace by name.", {
     "name": s("Name of the referent."),
@@ -321,6 +355,9 @@ define(CORE + "PodStatus", "The observed state of a pod, written by the kubelet.
                                       list_type="atomic"),
     "qosClass": s("Quality of service class from the resource requirements: Guaranteed, Burstable or "
                   "BestEffort.", enum=("BestEffort", "Burstable", "Guaranteed")),
+    "resize": s("Status of a requested in-place resource resize."),
+    "resourceClaimStatuses": free("Generated names of the pod's resource claims."),
+    "observedGeneration": i64("The pod generation this status reflects."),
 })
 define(CORE + "PodCondition", "One condition of a pod.", {
     "type": s("PodScheduled, Initialized, ContainersReady, Ready or a readiness gate."),
@@ -329,6 +366,7 @@ define(CORE + "PodCondition", "One condition of a pod.", {
     "lastTransitionTime": obj("time", "When the status last changed."),
     "reason": s("CamelCase reason for the last transition."),
     "message": s("Human-readable details."),
+    "observedGeneration": i64("The pod generation the condition was set for."),
 }, required=("type", "status"))
 define(CORE + "PodIP", "An IP of a pod.", {"ip": s("The IP address.")}, required=("ip",))
 define(CORE + "HostIP", "An IP of a node.", {"ip": s("The IP address.")}, required=("ip",))
@@ -342,6 +380,12 @@ define(CORE + "ContainerStatus", "The observed state of one container.", {
     "image": s("The image the container runs."),
     "imageID": s("Image ID (digest) of the running image."),
     "containerID": s("<runtime>://<id> of the container."),
+    "allocatedResources": obj("quantity", "Resources allocated to the container.", map=True),
+    "resources": obj(CORE + "ResourceRequirements", "Resources currently applied to the container."),
+    "volumeMounts": free("Mounts as the runtime reports them."),
+    "user": free("Identities of the container's first process."),
+    "allocatedResourcesStatus": free("Health of allocated resources."),
+    "stopSignal": s("The signal that stops the container."),
 }, required=("name", "ready", "restartCount", "image", "imageID"))
 
 resource(CORE + "Pod", "", "v1", "Pod",
@@ -350,3 +394,9 @@ resource(CORE + "Pod", "", "v1", "Pod",
          spec=CORE + "PodSpec", spec_desc="The desired behaviour of the pod.",
          status=CORE + "PodStatus", status_desc="The most recently observed status of the pod; read-only for "
                                                 "clients, written by the kubelet.")
+
+define(CORE + "EphemeralContainer", "A temporary container added to a running pod for debugging; it has the "
+                                    "fields of a container but no ports, probes or resources.", {
+    **DEFINITIONS[CORE + "Container"].properties,
+    "targetContainerName": s("Name of the container whose namespaces (process, IPC) this one joins."),
+}, required=("name",))

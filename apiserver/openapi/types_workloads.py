@@ -23,19 +23,18 @@ _SELECTOR = "Label query over pods the controller owns; must match the template'
 _TEMPLATE = "The pod to create for each replica."
 
 
-def _conditions(what: str, merge: bool = True) -> object:
-    if merge:
-        return arr(APPS + "WorkloadCondition", f"Latest observations of the {what}'s state.", merge_key="type",
-                   strategy="merge", list_type="map", list_map_keys=("type",))
-    return arr(APPS + "WorkloadCondition", f"Latest observations of the {what}'s state.", list_type="atomic")
+def _conditions(kind: str) -> object:
+    """A ``<Kind>Condition`` definition and the status.conditions property that lists them."""
+    name = APPS + kind + "Condition"
+    define(name, f"A condition of a {kind} (such as Available, Progressing or ReplicaFailure).", {
+        "type": s("Condition type."), "status": s("True, False or Unknown."),
+        **({"lastUpdateTime": obj("time", "Last time the condition was updated.")} if kind == "Deployment" else {}),
+        "lastTransitionTime": obj("time", "When the status last changed."),
+        "reason": s("CamelCase reason."), "message": s("Human-readable details."),
+    }, required=("type", "status"))
+    return arr(name, f"Latest observations of the {kind}'s state.", merge_key="type", strategy="merge",
+               list_type="map", list_map_keys=("type",))
 
-
-define(APPS + "WorkloadCondition", "A condition of a workload (Available, Progressing, ReplicaFailure, ...).", {
-    "type": s("Condition type."), "status": s("True, False or Unknown."),
-    "lastUpdateTime": obj("time", "Last time the condition was updated."),
-    "lastTransitionTime": obj("time", "When the status last changed."),
-    "reason": s("CamelCase reason."), "message": s("Human-readable details."),
-}, required=("type", "status"))
 
 # Deployment --------------------------------------------------------------------------------------
 define(APPS + "DeploymentSpec", "The desired state of a deployment.", {
@@ -68,7 +67,7 @@ define(APPS + "DeploymentStatus", "The observed state of a deployment.", {
     "availableReplicas": i32("Pods ready for at least minReadySeconds."),
     "unavailableReplicas": i32("Pods still needed for full availability."),
     "terminatingReplicas": i32("Pods being terminated."),
-    "conditions": _conditions("deployment"),
+    "conditions": _conditions("Deployment"),
     "collisionCount": i32("Hash collision counter used to name ReplicaSets."),
 })
 resource(APPS + "Deployment", "apps", "v1", "Deployment",
@@ -91,7 +90,7 @@ define(APPS + "ReplicaSetStatus", "The observed state of a replica set.", {
     "availableReplicas": i32("Pods ready for at least minReadySeconds."),
     "terminatingReplicas": i32("Pods being terminated."),
     "observedGeneration": i64("The generation the controller last acted on."),
-    "conditions": _conditions("replica set"),
+    "conditions": _conditions("ReplicaSet"),
 }, required=("replicas",))
 resource(APPS + "ReplicaSet", "apps", "v1", "ReplicaSet",
          "Keeps a number of identical pods running; usually managed by a Deployment.",
@@ -125,7 +124,7 @@ define(APPS + "StatefulSetStatus", "The observed state of a stateful set.", {
     "currentRevision": s("Revision that generated pods 0..currentReplicas-1."),
     "updateRevision": s("Revision being rolled out."),
     "collisionCount": i32("Hash collision counter."),
-    "conditions": _conditions("stateful set"),
+    "conditions": _conditions("StatefulSet"),
 }, required=("replicas",))
 resource(APPS + "StatefulSet", "apps", "v1", "StatefulSet",
          "Runs pods with stable identities (ordered names, stable DNS, own storage).",
@@ -150,7 +149,7 @@ define(APPS + "DaemonSetStatus", "The observed state of a daemon set.", {
     "numberAvailable": i32("Nodes with an available daemon pod."),
     "numberUnavailable": i32("Nodes without an available daemon pod."),
     "collisionCount": i32("Hash collision counter."),
-    "conditions": _conditions("daemon set"),
+    "conditions": _conditions("DaemonSet"),
 }, required=("currentNumberScheduled", "numberMisscheduled", "desiredNumberScheduled", "numberReady"))
 resource(APPS + "DaemonSet", "apps", "v1", "DaemonSet", "Runs one copy of a pod on each eligible node.",
          spec=APPS + "DaemonSetSpec", spec_desc="The desired behaviour of the daemon set.",
@@ -181,6 +180,8 @@ define(BATCH + "JobSpec", "The desired state of a job.", {
     "podReplacementPolicy": s("When replacement pods are created: TerminatingOrFailed or Failed."),
     "backoffLimitPerIndex": i32("Retries per index for Indexed jobs."),
     "maxFailedIndexes": i32("Failed indexes tolerated before the job fails."),
+    "successPolicy": free("Rules that declare the job succeeded before all pods complete."),
+    "managedBy": s("The controller that manages the job; empty for the built-in job controller."),
 }, required=("template",))
 define(BATCH + "JobStatus", "The observed state of a job.", {
     "conditions": arr(BATCH + "JobCondition", "Complete, Failed, Suspended, ...", merge_key="type",
@@ -191,6 +192,7 @@ define(BATCH + "JobStatus", "The observed state of a job.", {
     "terminating": i32("Pods terminating."), "ready": i32("Ready pods."),
     "completedIndexes": s("Completed indexes of an Indexed job, as ranges."),
     "uncountedTerminatedPods": free("Finished pods not yet counted."),
+    "failedIndexes": s("Failed indexes of an Indexed job with backoffLimitPerIndex, as ranges."),
 })
 define(BATCH + "JobCondition", "A condition of a job.", {
     "type": s("Complete, Failed, Suspended, FailureTarget or SuccessCriteriaMet."),

@@ -1,0 +1,57 @@
+"""The published schemas name every field the upstream API types have, so that strict field
+validation (``kubectl apply`` sends ``fieldValidation=Strict``) never refuses a real field.
+
+The official Python client's models are generated from the upstream OpenAPI document, so their
+attribute maps are an independent list of each type's fields.
+"""
+
+import kubernetes.client as kc
+import pytest
+
+from apiserver.openapi.types import DEFINITIONS
+
+# Fields that exist only in API versions newer than the one this cluster serves (1.32).
+NEWER_THAN_SERVED = {
+    "io.k8s.api.batch.v1.JobSpec": {"scheduling"},
+    "io.k8s.api.core.v1.ConfigMapVolumeSource": {"defaultUser"},
+    "io.k8s.api.core.v1.SecretVolumeSource": {"defaultUser"},
+    "io.k8s.api.core.v1.Container": {"restartPolicyRules"},
+    "io.k8s.api.core.v1.EphemeralContainer": {"restartPolicyRules"},
+    "io.k8s.api.core.v1.EmptyDirVolumeSource": {"mode"},
+    "io.k8s.api.core.v1.EnvVarSource": {"fileKeyRef"},
+    "io.k8s.api.core.v1.HTTPGetAction": {"protocol"},
+    "io.k8s.api.core.v1.KeyToPath": {"user"},
+    "io.k8s.api.core.v1.NodeSpec": {"podPreemptionPolicy"},
+    "io.k8s.api.core.v1.NodeStatus": {"declaredFeatures"},
+    "io.k8s.api.core.v1.PodSpec": {"evictionResponders", "hostnameOverride", "schedulingGroup"},
+    "io.k8s.api.core.v1.PodStatus": {"allocatedResources", "extendedResourceClaimStatus",
+                                     "nodeAllocatableResourceClaimStatuses", "resources", "volumeHealth"},
+    "io.k8s.api.core.v1.VolumeMount": {"bindMountOptions"},
+    "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta": {"shardInfo"},
+}
+
+
+def _client_model(name: str):
+    parts = name.split(".")
+    kind, version = parts[-1], parts[-2]
+    for candidate in (f"{version.capitalize()}{kind}", f"V1{kind}"):
+        model = getattr(kc, candidate, None)
+        if model is not None:
+            return model
+    return None
+
+
+DETAILED = sorted(n for n, d in DEFINITIONS.items() if d.properties and _client_model(n) is not None)
+
+
+def test_the_comparison_covers_the_main_types():
+    for name in ("io.k8s.api.core.v1.PodSpec", "io.k8s.api.core.v1.Container", "io.k8s.api.apps.v1.DeploymentSpec",
+                 "io.k8s.api.core.v1.ServiceSpec", "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"):
+        assert name in DETAILED
+
+
+@pytest.mark.parametrize("name", DETAILED)
+def test_definition_has_every_upstream_field(name):
+    upstream = set(_client_model(name).attribute_map.values())
+    missing = upstream - set(DEFINITIONS[name].properties) - NEWER_THAN_SERVED.get(name, set())
+    assert not missing, f"{name} lacks {sorted(missing)}"
