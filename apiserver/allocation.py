@@ -338,3 +338,28 @@ class NodeCIDRAllocator:
         cidr = (node.get("spec") or {}).get("podCIDR")
         if cidr:
             await self.subnets.release(cidr)
+
+
+async def leaked(rng: ItemRange, in_use: set[str]) -> dict[str, int]:
+    """Reserved items no object uses, with the revision each was reserved at."""
+    kvs, _, _ = await rng.store.list(rng.prefix)
+    out = {}
+    for kv in kvs:
+        item = kv.key[len(rng.prefix):].replace("_", "/")
+        if item not in in_use:
+            out[item] = kv.create_revision
+    return out
+
+
+def services_in_use(services: list[dict[str, Any]]) -> tuple[set[str], set[str]]:
+    ips: set[str] = set()
+    ports: set[str] = set()
+    for svc in services:
+        spec = svc.get("spec") or {}
+        ips.update(ip for ip in spec.get("clusterIPs") or [spec.get("clusterIP") or ""] if ip and ip != "None")
+        ports.update(_node_ports(spec).values())
+    return ips, ports
+
+
+def cidrs_in_use(nodes: list[dict[str, Any]]) -> set[str]:
+    return {(n.get("spec") or {}).get("podCIDR") for n in nodes if (n.get("spec") or {}).get("podCIDR")}

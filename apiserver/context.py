@@ -24,6 +24,7 @@ class ServerConfig:
     compaction_interval: float = 300.0  # 0 = never compact
     watch_cache_capacity: int = 2048
     max_watch_seconds: int = 1800  # when a watch asks for no timeout
+    repair_delay: float = 30.0  # seconds between the two passes that free leaked allocations; 0 = off
 
     @property
     def kubeconfig_path(self) -> Path:

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 Schema = dict[str, Any]
 _MAX_REPORTED = 20
+# Every object has these, whether or not a (custom resource's) schema declares them.
+_ALWAYS_KNOWN = ("apiVersion", "kind", "metadata")
 
 
 @functools.lru_cache(maxsize=8)
@@ -88,7 +90,7 @@ def unknown_fields(value: Any, schema: Schema | None, components: dict[str, Sche
                 found += unknown_fields(item, props[key], components, where)
             elif isinstance(extra, dict):
                 found += unknown_fields(item, extra, components, where)
-            elif props is not None and extra is not True and not (path == "" and key in ("apiVersion", "kind")):
+            elif props is not None and extra is not True and not (path == "" and key in _ALWAYS_KNOWN):
                 found.append(where)
             if len(found) >= _MAX_REPORTED:
                 break

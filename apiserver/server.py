@@ -27,8 +27,8 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from apiserver import codec, crds, discovery, errors
-from apiserver.allocation import Taken
+from apiserver import allocation, codec, crds, discovery, errors
+from apiserver.allocation import ItemRange, Taken
 from apiserver.context import APIContext, ServerConfig
 from apiserver.handlers import create, delete, read, subresources, update, watch
 from apiserver.handlers.call import Call, resolve
@@ -92,6 +92,7 @@ class APIServer:
         self.app.router.add_route("*", "/{tail:.*}", self.dispatch)
         self._runner: web.AppRunner | None = None
         self._compactor: asyncio.Task[None] | None = None
+        self._repairer: asyncio.Task[None] | None = None
         self.port = config.port
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -113,15 +114,18 @@ class APIServer:
         write_kubeconfig(self.config.kubeconfig_path, self.url)
         if self.config.compaction_interval > 0:
             self._compactor = asyncio.create_task(self._compact_forever(), name="compactor")
+        if self.config.repair_delay > 0:
+            self._repairer = asyncio.create_task(self._repair_allocations(), name="allocation-repair")
         self.ctx.ready = True
         log.info("apiserver serving", extra={"url": self.url, "datastore": self.config.datastore})
 
     async def close(self) -> None:
         self.ctx.ready = False
-        if self._compactor is not None:
-            self._compactor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._compactor
+        for task in (self._compactor, self._repairer):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self._runner is not None:
             await self._runner.cleanup()
         await self.ctx.cache.close()
@@ -182,6 +186,39 @@ class APIServer:
             await self.ctx.objects.create(svc_rt, svc)
         except errors.AlreadyExists:
             await self.ctx.services.ips.release(ip)
+
+    async def _allocation_leaks(self) -> list[tuple[ItemRange, dict[str, int]]]:
+        svc_rt, node_rt = lookup("", "v1", "services"), lookup("", "v1", "nodes")
+        assert svc_rt is not None and node_rt is not None
+        services = [o for _, o in (await self.ctx.objects.list(svc_rt))[0]]
+        nodes = [o for _, o in (await self.ctx.objects.list(node_rt))[0]]
+        ips, ports = allocation.services_in_use(services)
+        return [
+            (self.ctx.services.ips, await allocation.leaked(self.ctx.services.ips, ips)),
+            (self.ctx.services.ports, await allocation.leaked(self.ctx.services.ports, ports)),
+            (self.ctx.nodes.subnets, await allocation.leaked(self.ctx.nodes.subnets, allocation.cidrs_in_use(nodes))),
+        ]
+
+    async def _repair_allocations(self) -> None:
+        """Free reservations a crash left without an object, seen unused twice ``repair_delay`` apart.
+
+        A reservation is made just before its object is written, so one seen unused once may
+        belong to a write in flight (here or on another apiserver); twice, with the same
+        revision, it cannot.
+        """
+        try:
+            first = await self._allocation_leaks()
+            await asyncio.sleep(self.config.repair_delay)
+            second = await self._allocation_leaks()
+            for (rng, before), (_, after) in zip(first, second, strict=True):
+                for item, revision in after.items():
+                    if before.get(item) == revision:
+                        await rng.release(item)
+                        log.info("released leaked allocation", extra={"range": rng.prefix, "item": item})
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            log.warning("allocation repair failed", extra={"error": str(e)})
 
     async def _compact_forever(self) -> None:
         previous = await self.store.current_revision()

@@ -18,6 +18,7 @@ Such deferred deletes answer 202 with the object; immediate ones 200 with the la
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from aiohttp import web
@@ -162,8 +163,8 @@ async def delete_collection(call: Call) -> web.Response:
     for obj in items:
         meta = obj.get("metadata") or {}
         if call.rt.namespaced and not call.namespace:
-            sub_call = Call(call.ctx, call.request, call.target.__class__(
-                **{**call.target.__dict__, "namespace": meta.get("namespace", "")}), call.rt, call.rendering)
+            target = dataclasses.replace(call.target, namespace=meta.get("namespace", ""))
+            sub_call = Call(call.ctx, call.request, target, call.rt, call.rendering)
         else:
             sub_call = call
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -100,3 +101,24 @@ def test_nodes_get_distinct_pod_cidrs_released_on_delete(small) -> None:
     small.request("DELETE", "/api/v1/nodes/node-a")
     c = small.request("POST", "/api/v1/nodes", node("node-c")).body["spec"]
     assert c["podCIDR"] == a["podCIDR"]
+
+
+def test_a_reservation_left_by_a_crash_is_freed_after_restart(tmp_path) -> None:
+    first = start_server(tmp_path)
+    try:
+        first.run(first.server.store.create("/registry/ranges/serviceips/10.96.5.5", b'{"owner": "default/lost"}'))
+        kept = first.request("POST", SVCS, service("kept")).body["spec"]["clusterIP"]
+    finally:
+        first.stop()
+    second = start_server(tmp_path, repair_delay=0.3)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            taken = second.run(second.server.ctx.services.ips.taken())
+            if "10.96.5.5" not in taken:
+                break
+            time.sleep(0.1)
+        assert "10.96.5.5" not in taken
+        assert kept in taken and "10.96.0.1" in taken
+    finally:
+        second.stop()

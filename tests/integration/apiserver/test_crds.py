@@ -48,6 +48,8 @@ def test_crd_lifecycle(api) -> None:
 
     strict = api.request("POST", WIDGETS + "?fieldValidation=Strict", widget("w3", size=1, colour="red"))
     assert strict.status == 400 and 'unknown field "spec.colour"' in strict.body["message"]
+    assert "metadata" not in strict.body["message"]
+    assert api.request("POST", WIDGETS + "?fieldValidation=Strict", widget("w5", size=1)).status == 201
     warned = api.request("POST", WIDGETS, widget("w4", size=1, colour="red"))
     assert warned.status == 201 and "spec.colour" in warned.headers.get("warning", "")
 
