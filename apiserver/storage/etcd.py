@@ -117,6 +117,7 @@ class EtcdStore(Store):
         self._kv_stub: rpc.KVStub | None = None
         self._watch_stub: rpc.WatchStub | None = None
         self._watch_calls: set[grpc.aio.StreamStreamCall] = set()
+        self._compacted_hint = 0
         self._closed = False
 
     async def start(self) -> None:
@@ -166,20 +167,35 @@ class EtcdStore(Store):
         resp = await self._call(self._kv.Range(rpc.RangeRequest(key=_PROBE_KEY, keys_only=True), timeout=self._timeout))
         return resp.header.revision
 
+    async def _readable(self, revision: int) -> bool:
+        try:
+            await self._call(
+                self._kv.Range(rpc.RangeRequest(key=_PROBE_KEY, revision=revision, keys_only=True), timeout=self._timeout)
+            )
+        except _RevisionCompacted:
+            return False
+        return True
+
     async def compacted_revision(self) -> int:
-        """The lowest revision still readable, if reads below it fail; 0 if nothing is compacted."""
+        """The lowest revision still readable, if reads below it fail; 0 if nothing is compacted.
+
+        The last answer is remembered: compaction only moves forward, so if a read at the
+        remembered revision still works, it is still the answer (one Range call). Otherwise the
+        answer is found by bisection between it and the current revision.
+        """
+        known = self._compacted_hint
+        if await self._readable(known or 1):
+            return known
+        refused = known or 1  # reads here fail
         readable = await self.current_revision()  # a read here always works
-        refused = 0  # highest revision known to be refused (0: none known)
         while readable - refused > 1:
             mid = (readable + refused) // 2
-            try:
-                await self._call(
-                    self._kv.Range(rpc.RangeRequest(key=_PROBE_KEY, revision=mid, keys_only=True), timeout=self._timeout)
-                )
+            if await self._readable(mid):
                 readable = mid
-            except _RevisionCompacted:
+            else:
                 refused = mid
-        return readable if refused else 0
+        self._compacted_hint = max(self._compacted_hint, readable)
+        return readable
 
     async def get(self, key: str, revision: int = 0) -> tuple[KeyValue | None, int]:
         resp = await self._range(rpc.RangeRequest(key=key.encode(), revision=revision))
@@ -269,6 +285,7 @@ class EtcdStore(Store):
             return  # already compacted at or past it
         except FutureRevision as e:
             raise FutureRevision(revision, await self.current_revision()) from e
+        self._compacted_hint = max(self._compacted_hint, revision)
 
     # ---- watch ----
 

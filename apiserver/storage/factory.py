@@ -23,7 +23,8 @@ def open_store(datastore: str, data_dir: Path) -> Store:
     if datastore == "sqlite":
         from apiserver.storage.sqlite import SQLiteStore
 
-        return SQLiteStore(Path(data_dir) / "state.db")
+        # No background compaction here: the apiserver compacts, as it does on etcd.
+        return SQLiteStore(Path(data_dir) / "state.db", compact_interval=None)
     if datastore.startswith("etcd://"):
         from apiserver.storage.etcd import EtcdStore
 

@@ -19,8 +19,9 @@ is cut off from live delivery once its backlog is long and later catches up from
 (or gets Compacted if the history it needs is gone) instead of holding memory without bound.
 
 Compaction: ``compact(rev)`` records the compact revision, then deletes superseded rows and
-tombstones below it in slices; with ``compact_interval`` set, a background task compacts to
-``current - compact_retain`` periodically (kine's defaults: 5 minutes, 1000 revisions).
+tombstones below it in slices. The apiserver drives compaction itself (as Kubernetes does on
+etcd); for embedded use without it, ``compact_interval`` starts a background task compacting to
+``current - compact_retain`` periodically (kine uses 5 minutes and 1000 revisions).
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ class SQLiteStore(Store):
         self,
         path: Path | str,
         poll_interval: float = 0.5,
-        compact_interval: float | None = 300.0,
+        compact_interval: float | None = None,
         compact_retain: int = 1000,
         reader_threads: int = 3,
     ) -> None:

@@ -491,3 +491,16 @@ def test_compacting_an_older_revision_again_is_a_no_op(backend):
         assert await store.compacted_revision() == first
 
     backend.run(scenario)
+
+
+def test_a_compaction_through_one_store_instance_is_seen_by_another(backend):
+    async def scenario(one: Store, two: Store) -> None:
+        for round_ in range(2):
+            await one.create(backend.key(f"k{round_}"), b"v")
+            target = await one.current_revision()
+            await one.compact(target)
+            assert await two.compacted_revision() == target
+            with pytest.raises(Compacted):
+                await anext(two.watch(backend.prefix, target))
+
+    backend.run(scenario, stores=2)
