@@ -5,6 +5,16 @@ PodSandboxStatus (``ip_of``) and Status (``status``); the kubelet feeds ``set_ro
 objects. Everything underneath is reached through small modules: ``ipam`` and ``attachments``
 (state on disk), ``portmap`` and ``rules`` (plain data), and the ``*_linux`` modules that talk
 to the kernel (pyroute2 for rtnetlink, python-iptables for iptables, /proc/sys, setns).
+
+Use from plain threads (the gRPC server's workers are fine): pyroute2 runs its own event loop
+per call, so from asyncio code go through ``asyncio.to_thread``. Anything else in the same
+process that uses python-iptables must hold ``iptables_linux.PROCESS_LOCK`` around its own
+table work, because python-iptables shares one handle per table across the whole process.
+
+    network = PodNetwork(Path("/var/lib/kyb/network"), "10.244.1.0/24", "10.244.0.0/16")
+    network.ensure_node()
+    ip = network.attach(sandbox_id, f"/proc/{holder_pid}/ns/net", [PortMapping("TCP", 80, 8080)])
+    network.detach(sandbox_id, None)
 """
 
 from runtime.network.errors import (

@@ -11,7 +11,7 @@ The steps and what undoes them:
                  pod netns -> pod side addressed and routed -> host end on the bridge -> DNAT rules
     detach       DNAT rules -> host veth (takes the pod end with it) -> IP -> record
     set_routes   desired host-gw routes vs. the routes carrying our protocol number
-    teardown     jumps and chains, routes, bridge
+    teardown     jumps and chains, routes, bridge (ip_forward stays on: other software may rely on it)
 
 A failed attach undoes whatever it made before re-raising, so the caller never has to clean up
 after a failure. Detach works from the on-disk record alone and succeeds when anything (or

@@ -8,6 +8,8 @@ node, wired to the node with a veth on 192.168.50.0/24.
 from __future__ import annotations
 
 import ipaddress
+import os
+import time
 
 import pytest
 from podnet_lab import (
@@ -331,3 +333,38 @@ def test_a_udp_hostport_moved_to_a_new_pod_reaches_it_from_an_ongoing_flow(lab: 
     agent.call("detach", sandbox_id="old", netns_path=ns_path(old))
     agent.call("attach", sandbox_id="new", netns_path=ns_path(new), port_mappings=dns)
     assert ask_udp(outside, NODE_IP, 5353, source_port=40000) == "new"  # same flow, new target
+
+
+def test_a_holder_process_namespace_path_works_and_detach_survives_the_holder_dying(lab: Lab) -> None:
+    node, agent, _ = node_with_pods(lab, 0)
+    holder = lab.background(node, "unshare", "--net", "sleep", "600")  # like the sandbox holder
+    path = f"/proc/{holder.pid}/ns/net"
+    deadline = time.monotonic() + 10
+    while os.stat(path).st_ino == os.stat(ns_path(node)).st_ino and time.monotonic() < deadline:
+        time.sleep(0.02)  # until unshare has made the new namespace
+    ip = agent.call("attach", sandbox_id="held", netns_path=path)
+    assert ping(node, ip)
+    holder.kill()
+    holder.wait(timeout=10)
+    agent.call("detach", sandbox_id="held", netns_path=None)
+    assert [name for name in links(node) if name.startswith("kyb") and name != "kyb0"] == []
+    with pytest.raises(AgentError) as err:
+        agent.call("attach", sandbox_id="late", netns_path=path)
+    assert err.value.kind == "NetnsNotFound"
+
+
+def test_each_protocol_gets_its_own_dnat_rule(lab: Lab) -> None:
+    node, agent, (pod,) = node_with_pods(lab, 1)
+    ip = agent.call(
+        "attach",
+        sandbox_id="multi",
+        netns_path=ns_path(pod),
+        port_mappings=[
+            {"protocol": protocol, "container_port": 7000, "host_port": 17000}
+            for protocol in ("TCP", "UDP", "SCTP")
+        ],
+    )
+    nat = "\n".join(ruleset(node, "nat"))
+    for protocol in ("tcp", "udp", "sctp"):
+        assert f"-p {protocol} -m {protocol} --dport 17000" in nat
+    assert nat.count(f"--to-destination {ip}:7000") == 3
