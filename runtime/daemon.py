@@ -158,6 +158,11 @@ class RuntimeDaemon:
             except (OSError, ForkServerError, CgroupError) as e:
                 raise DaemonError(f"cannot set up the runtime: {e}") from e
             self._context = ctx
+            if self.network is not None:
+                try:
+                    self.network.ensure_node()
+                except Exception as e:  # reported as NetworkReady=false by Status, not fatal
+                    log.warning("pod network not ready", extra={"error": str(e)})
             server = grpc.server(
                 futures.ThreadPoolExecutor(max_workers=self.max_workers), interceptors=[ErrorInterceptor()]
             )

@@ -30,7 +30,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--cgroup-root", default="/kyb",
         help="cgroup under which pod cgroups are made when the kubelet names no cgroup_parent (default: /kyb)",
     )
+    parser.add_argument(
+        "--pod-cidr", default=None,
+        help="this node's pod CIDR (e.g. 10.88.1.0/24): gives pods an eth0 on the kyb0 bridge; "
+        "without it pods get loopback only",
+    )
+    parser.add_argument(
+        "--cluster-cidr", default=None,
+        help="the whole cluster's pod CIDR (default: the pod CIDR); traffic leaving it is masqueraded",
+    )
+    parser.add_argument("--bridge", default="kyb0", help="the node's pod bridge (default: kyb0)")
     logging_setup.add_log_level_argument(parser)
+
+
+def _pod_network(args: argparse.Namespace) -> object | None:
+    """The node's PodNetwork when a pod CIDR is given; its setup runs when the daemon starts."""
+    if not args.pod_cidr:
+        if args.cluster_cidr:
+            raise CommandError("--cluster-cidr needs --pod-cidr")
+        return None
+    from runtime.network.errors import NetworkError
+    from runtime.network.podnetwork import PodNetwork
+
+    try:
+        return PodNetwork(
+            args.root.absolute() / "network", args.pod_cidr, args.cluster_cidr or args.pod_cidr, bridge=args.bridge
+        )
+    except NetworkError as e:
+        raise CommandError(str(e)) from e
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         args.socket.absolute(), args.root.absolute(),
         registry_config=args.registry_config.absolute() if args.registry_config else None,
         cgroup_root=args.cgroup_root,
+        network=_pod_network(args),
     )
     try:
         daemon.serve_until_signalled()

@@ -18,11 +18,19 @@ from runtime import errors
 from runtime.cgroups import CgroupError
 from runtime.forkserver import ForkServerError
 from runtime.linux.syscalls import SyscallError
+from runtime.network import errors as network_errors
 
 log = logging.getLogger("runtime.cri")
 
 CODES: list[tuple[type[BaseException], grpc.StatusCode]] = [
     (errors.NotFound, grpc.StatusCode.NOT_FOUND),
+    (network_errors.InvalidNetworkConfig, grpc.StatusCode.INVALID_ARGUMENT),
+    (network_errors.HostPortConflict, grpc.StatusCode.FAILED_PRECONDITION),
+    (network_errors.AlreadyAttached, grpc.StatusCode.ALREADY_EXISTS),
+    (network_errors.IPAMExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (network_errors.NetnsNotFound, grpc.StatusCode.NOT_FOUND),
+    (network_errors.NodeNotReady, grpc.StatusCode.UNAVAILABLE),
+    (network_errors.NetworkError, grpc.StatusCode.INTERNAL),
     (errors.AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
     (errors.InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
     (errors.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),

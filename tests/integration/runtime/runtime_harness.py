@@ -78,7 +78,8 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05, what: str
 
 
 class RuntimeUnderTest:
-    def __init__(self, tmp_path: Path, busybox_archive: Path) -> None:
+    def __init__(self, tmp_path: Path, busybox_archive: Path, extra_args: tuple[str, ...] = ()) -> None:
+        self.extra_args = list(extra_args)
         self.name = secrets.token_hex(4)
         self.netns = f"kybt-rt-{self.name}"
         self.run_dir = Path(f"/run/kybt-rt-{self.name}")
@@ -97,7 +98,8 @@ class RuntimeUnderTest:
         stderr = open(self.run_dir / "daemon.log", "ab")  # noqa: SIM115
         self.process = subprocess.Popen(
             ["nsenter", f"--net=/run/netns/{self.netns}", sys.executable, "-m", "kyb", "runtime",
-             "--socket", str(self.socket), "--root", str(self.root), "--cgroup-root", self.cgroup_root],
+             "--socket", str(self.socket), "--root", str(self.root), "--cgroup-root", self.cgroup_root,
+             *self.extra_args],
             stdout=subprocess.DEVNULL, stderr=stderr,
         )
         stderr.close()
@@ -171,6 +173,11 @@ class RuntimeUnderTest:
                     if "holder" in record:
                         pids.add(int(record["holder"]["pid"]))
         return pids
+
+    def in_netns(self, *command: str) -> str:
+        """Run a command in the daemon's network namespace (the test's 'node')."""
+        return subprocess.run(["nsenter", f"--net=/run/netns/{self.netns}", *command],
+                              check=True, capture_output=True, text=True).stdout
 
     def mounts_under_root(self) -> list[str]:
         prefixes = (str(self.root), str(self.run_dir))

@@ -1,0 +1,68 @@
+"""With --pod-cidr, sandboxes get an eth0 on the node's bridge and reach each other by pod IP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from runtime_harness import RuntimeUnderTest, container_config, pod_config, wait_for
+
+from cri import api_pb2
+
+pytestmark = pytest.mark.root
+
+POD_CIDR = "10.244.7.0/24"
+
+
+@pytest.fixture
+def networked(tmp_path: Path, busybox_archive: Path) -> Iterator[RuntimeUnderTest]:
+    rt = RuntimeUnderTest(tmp_path, busybox_archive, extra_args=("--pod-cidr", POD_CIDR, "--cluster-cidr", "10.244.0.0/16"))
+    try:
+        rt.start()
+        yield rt
+    finally:
+        rt.teardown()
+
+
+def test_pods_get_ips_from_the_pod_cidr_and_reach_each_other(networked: RuntimeUnderTest) -> None:
+    cri = networked.client
+    assert cri is not None
+    conditions = {c.type: c.status for c in cri.status().status.conditions}
+    assert conditions["NetworkReady"] is True
+    web_pod, client_pod = pod_config("web"), pod_config("client")
+    web_sandbox, client_sandbox = cri.run_pod_sandbox(web_pod), cri.run_pod_sandbox(client_pod)
+    web_ip = cri.pod_sandbox_status(web_sandbox).status.network.ip
+    client_ip = cri.pod_sandbox_status(client_sandbox).status.network.ip
+    assert web_ip.startswith("10.244.7.") and client_ip.startswith("10.244.7.") and web_ip != client_ip
+    web = cri.create_container(web_sandbox, container_config(
+        "web", ["sh", "-c", "mkdir /www; echo pod-web > /www/index.html; httpd -f -p 80 -h /www"]), web_pod)
+    cri.start_container(web)
+    client = cri.create_container(client_sandbox, container_config("client", ["sleep", "300"]), client_pod)
+    cri.start_container(client)
+    body = wait_for(lambda: (r := cri.exec_sync(client, ["wget", "-q", "-O", "-", f"http://{web_ip}/"],
+                                               timeout=10)).exit_code == 0 and r.stdout,
+                    what="the web pod to answer", timeout=15)
+    assert body == b"pod-web\n"
+    assert f"inet {client_ip}/24" in cri.exec_sync(client, ["ip", "addr", "show", "eth0"], timeout=5).stdout.decode()
+
+
+def test_removing_a_pod_releases_its_interface(networked: RuntimeUnderTest) -> None:
+    cri = networked.client
+    assert cri is not None
+    pod = pod_config("short")
+    sandbox = cri.run_pod_sandbox(pod)
+    links_with_pod = networked.in_netns("ip", "-o", "link", "show", "master", "kyb0")
+    assert links_with_pod.strip()
+    cri.stop_pod_sandbox(sandbox)
+    cri.remove_pod_sandbox(sandbox)
+    assert networked.in_netns("ip", "-o", "link", "show", "master", "kyb0").strip() == ""
+
+
+def test_host_network_pods_get_no_pod_interface(networked: RuntimeUnderTest) -> None:
+    cri = networked.client
+    assert cri is not None
+    pod = pod_config("hostnet", network=api_pb2.NODE)
+    sandbox = cri.run_pod_sandbox(pod)
+    assert cri.pod_sandbox_status(sandbox).status.network.ip == ""
+    assert networked.in_netns("ip", "-o", "link", "show", "master", "kyb0").strip() == ""
