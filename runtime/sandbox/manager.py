@@ -45,6 +45,27 @@ log = logging.getLogger(__name__)
 SUPPORTED_HANDLERS = ("", "kyb", "runc")
 
 
+IPC_SYSCTLS = ("kernel.shmmax", "kernel.shmall", "kernel.shmmni", "kernel.shm_rmid_forced",
+               "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem")
+
+
+def check_sysctl(key: str, options: api_pb2.NamespaceOption) -> None:
+    """Only sysctls of a namespace the pod owns may be set, as runc enforces."""
+    if "/" in key or ".." in key or not key:
+        raise InvalidArgument(f"sysctl name {key!r} is not valid")
+    if key in IPC_SYSCTLS or key.startswith("fs.mqueue."):
+        if options.ipc == api_pb2.NODE:
+            raise InvalidArgument(f"sysctl {key} is not allowed: the pod shares the host's IPC namespace")
+        return
+    if key.startswith("net."):
+        if options.network == api_pb2.NODE:
+            raise InvalidArgument(f"sysctl {key} is not allowed: the pod shares the host's network namespace")
+        return
+    if key == "kernel.domainname" or key == "kernel.hostname":
+        raise InvalidArgument(f"sysctl {key} is not allowed: set the pod's hostname instead")
+    raise InvalidArgument(f"sysctl {key} is not namespaced and cannot be set for one pod")
+
+
 def sandbox_key(config: api_pb2.PodSandboxConfig) -> str:
     m = config.metadata
     return f"{m.name}_{m.namespace}_{m.uid}_{m.attempt}"
@@ -86,6 +107,8 @@ class SandboxManager:
             raise InvalidArgument("sandbox: TARGET pid namespace mode is only valid for containers")
         if config.log_directory and not config.log_directory.startswith("/"):
             raise InvalidArgument(f"log_directory {config.log_directory!r} must be an absolute path")
+        for key in config.linux.sysctls:
+            check_sysctl(key, options)
         parent = config.linux.cgroup_parent
         if parent and (".." in parent.split("/")):
             raise InvalidArgument(f"cgroup_parent {parent!r} must not contain '..'")
@@ -122,6 +145,7 @@ class SandboxManager:
                 "own_pid": own_pid,
                 "hostname": hostname,
                 "cgroup_procs": ctx.cgroups.procs_files(holder_cgroup),
+                "sysctls": dict(config.linux.sysctls),
             })
             if "error" in reply:
                 raise InternalError(f"cannot create the sandbox's namespaces: {reply['error']}")

@@ -47,6 +47,17 @@ def namespace_flags(request: dict) -> int:
     return flags
 
 
+def apply_sysctls(sysctls: dict[str, str]) -> None:
+    """Write namespaced sysctls; /proc/sys/net and the IPC knobs show the writer's namespaces."""
+    for key, value in sorted(sysctls.items()):
+        path = "/proc/sys/" + key.replace(".", "/")
+        try:
+            with open(path, "w") as f:
+                f.write(value)
+        except OSError as e:
+            raise OSError(e.errno, f"cannot set sysctl {key}={value}: {e.strerror}") from e
+
+
 def spawn_holder(kernel: Kernel, request: dict) -> int:
     """Create the pod's namespaces and the holder in them; return the holder's (host) pid."""
     flags = namespace_flags(request)
@@ -56,6 +67,7 @@ def spawn_holder(kernel: Kernel, request: dict) -> int:
         kernel.sethostname(request["hostname"])
     if flags & CLONE_NEWNET:
         loopback_up()
+    apply_sysctls(request.get("sysctls", {}))
     if request.get("own_pid"):
         kernel.unshare(CLONE_NEWPID)
     pid = os.fork()

@@ -8,7 +8,7 @@ import pytest
 from runtime_harness import container_config, pod_config, wait_for
 
 from cri import api_pb2
-from cri.client import RuntimeClient
+from cri.client import CRIError, RuntimeClient
 
 pytestmark = pytest.mark.root
 
@@ -63,3 +63,21 @@ def test_shared_pid_namespace_pod_sees_its_containers_processes(cri: RuntimeClie
     cri.start_container(second)
     listing = cri.exec_sync(second, ["ps", "-o", "pid,args"], timeout=5).stdout.decode()
     assert "sleep 301" in listing and "sleep 302" in listing
+
+
+def test_namespaced_sysctls_apply_to_the_pod_only(cri: RuntimeClient) -> None:
+    pod = pod_config("sysctl")
+    pod.linux.sysctls.update({"kernel.shm_rmid_forced": "1", "net.ipv4.ip_unprivileged_port_start": "80"})
+    sandbox = cri.run_pod_sandbox(pod)
+    container = start(cri, sandbox, pod, "c", ["sleep", "300"])
+    values = cri.exec_sync(container, ["cat", "/proc/sys/kernel/shm_rmid_forced",
+                                       "/proc/sys/net/ipv4/ip_unprivileged_port_start"], timeout=5).stdout.split()
+    assert values == [b"1", b"80"]
+
+
+def test_host_wide_sysctls_are_refused(cri: RuntimeClient) -> None:
+    pod = pod_config("badsysctl")
+    pod.linux.sysctls["vm.swappiness"] = "10"
+    with pytest.raises(CRIError) as err:
+        cri.run_pod_sandbox(pod)
+    assert err.value.code.name == "INVALID_ARGUMENT"
