@@ -14,6 +14,7 @@ defaults but create-time preparation; they live in ``strategy``.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from typing import Any
 
@@ -184,6 +185,14 @@ def _endpoint_slice(obj: Obj) -> None:
 
 def _secret(obj: Obj) -> None:
     _d(obj, "type", "Opaque")
+    # stringData is write-only: upstream merges it into data (base64) on every write and drops it.
+    string_data = obj.pop("stringData", None)
+    if isinstance(string_data, dict) and string_data:
+        data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
+        for key, value in string_data.items():
+            text = value if isinstance(value, str) else str(value)
+            data[key] = base64.b64encode(text.encode()).decode()
+        obj["data"] = data
 
 
 def _node(obj: Obj) -> None:

@@ -159,3 +159,10 @@ def test_kinds_without_defaults_are_untouched():
     cm = {"data": {"a": "b"}}
     apply_defaults(_rt("v1", "ConfigMap"), cm)
     assert cm == {"data": {"a": "b"}}
+
+
+def test_secret_string_data_merges_into_data():
+    secret = {"data": {"a": "eA=="}, "stringData": {"password": "hunter2", "a": "y"}}
+    apply_defaults(_rt("v1", "Secret"), secret)
+    assert "stringData" not in secret
+    assert secret["data"] == {"a": "eQ==", "password": "aHVudGVyMg=="}
