@@ -188,15 +188,26 @@ def _range_clause(prefix: str, start_key: str) -> tuple[str, list[object]]:
     return clause, args
 
 
+def _live_at(revision_param: bool) -> str:
+    """SQL condition: row ``kv`` is the newest row of its name (at or below a revision)."""
+    bound = " AND newer.id <= ?" if revision_param else ""
+    return f"kv.id = (SELECT MAX(newer.id) FROM {TABLE} AS newer WHERE newer.name = kv.name{bound}) AND kv.deleted = 0"
+
+
 def list_rows(conn: sqlite3.Connection, prefix: str, revision: int, start_key: str, limit: int) -> list[Row]:
-    """Live rows under ``prefix`` as of ``revision``: per name, the newest row if not a tombstone."""
+    """Live rows under ``prefix`` as of ``revision``: per name, the newest row if not a tombstone.
+
+    Walks the name index in key order and checks each row against the newest row of its name,
+    so a page of ``limit`` rows costs about ``limit`` index steps instead of grouping the whole
+    prefix first (kubectl lists in pages of 500).
+    """
     clause, args = _range_clause(prefix, start_key)
+    clause = clause.replace("name", "kv.name")
     sql = (
         f"SELECT {', '.join('kv.' + c.strip() for c in COLUMNS.split(','))} FROM {TABLE} AS kv"
-        f" JOIN (SELECT MAX(id) AS id FROM {TABLE} WHERE {clause} AND id <= ? GROUP BY name) AS m"
-        " ON m.id = kv.id WHERE kv.deleted = 0 ORDER BY kv.name"
+        f" WHERE {clause} AND {_live_at(True)} ORDER BY kv.name"
     )
-    params = [*args, revision]
+    params: list[object] = [*args, revision]
     if limit > 0:
         sql += " LIMIT ?"
         params.append(limit)
@@ -204,11 +215,12 @@ def list_rows(conn: sqlite3.Connection, prefix: str, revision: int, start_key: s
 
 
 def count_live(conn: sqlite3.Connection, prefix: str) -> int:
+    """Counting visits every name anyway, so group once instead of probing per row."""
     clause, args = _range_clause(prefix, "")
     sql = (
         f"SELECT COUNT(*) FROM {TABLE} AS kv"
-        f" JOIN (SELECT MAX(id) AS id FROM {TABLE} WHERE {clause} GROUP BY name) AS m"
-        " ON m.id = kv.id WHERE kv.deleted = 0"
+        f" JOIN (SELECT MAX(id) AS id FROM {TABLE} WHERE {clause} GROUP BY name) AS newest"
+        " ON newest.id = kv.id WHERE kv.deleted = 0"
     )
     return int(conn.execute(sql, args).fetchone()[0])
 
