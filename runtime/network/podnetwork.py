@@ -35,7 +35,7 @@ import hashlib
 import ipaddress
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from runtime.network import rules
@@ -341,6 +341,29 @@ class PodNetwork:
     def attached(self) -> dict[str, str]:
         """sandbox id -> pod IP of every attachment on record (for reconciling after a restart)."""
         return {a.sandbox_id: a.ip for a in self.attachments.all()}
+
+    def release_unknown(self, known_sandbox_ids: Iterable[str]) -> list[str]:
+        """Detach every attachment whose sandbox is not in ``known_sandbox_ids``.
+
+        For the runtime after a restart: a sandbox removed while the daemon was down, or a
+        removal that crashed halfway, leaves an attachment only this can find. Returns the ids
+        detached; a failure for one is logged and the rest still go.
+        """
+        known = set(known_sandbox_ids)
+        released = []
+        for attachment in self.attachments.all():
+            if attachment.sandbox_id in known:
+                continue
+            try:
+                self._remove(attachment.sandbox_id, attachment)
+            except NetworkError as e:
+                log.warning(
+                    "could not release a stale attachment",
+                    extra={"sandbox_id": attachment.sandbox_id, "error": str(e)},
+                )
+                continue
+            released.append(attachment.sandbox_id)
+        return released
 
     # routes to other nodes ----------------------------------------------------------------
 

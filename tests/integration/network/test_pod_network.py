@@ -104,8 +104,13 @@ def test_set_routes_removes_stale_routes_but_only_ours(lab: Lab) -> None:
     assert "10.244.3.0/24" not in table and "10.250.0.0/24 via 192.168.50.2" in table
 
 
-def test_hostport_answers_on_the_node_address_from_outside_the_node_and_pods(lab: Lab) -> None:
+@pytest.mark.parametrize("bridge_nf", ["1", "0"])
+def test_hostport_answers_on_the_node_address_from_outside_the_node_and_pods(
+    lab: Lab, bridge_nf: str
+) -> None:
     node, agent, (server, client) = node_with_pods(lab, 2)
+    # both settings of br_netfilter must work: the hairpin then happens at the bridge or in routing
+    run_in(node, "sh", "-c", f"echo {bridge_nf} > /proc/sys/net/bridge/bridge-nf-call-iptables")
     outside = lab.netns("out")
     lab.wire(node, f"{NODE_IP}/24", outside, f"{OUTSIDE_IP}/24")
     ip_server = agent.call(

@@ -245,3 +245,13 @@ def test_failing_to_forget_udp_flows_does_not_fail_the_attach(
 ) -> None:
     kernel.fail["forget_udp_flows"] = ConntrackError("forget UDP flows to port 5353", 1)
     assert network.attach("dns", POD_NS, [PortMapping("UDP", 53, 5353)])
+
+
+def test_release_unknown_detaches_only_sandboxes_the_runtime_no_longer_has(
+    network: PodNetwork, kernel: FakeKernel
+) -> None:
+    network.attach("kept", POD_NS, [])
+    network.attach("gone", "/run/netns/pod-b", WEB)
+    assert network.release_unknown(["kept"]) == ["gone"]
+    assert nothing_left(network, kernel, "gone")
+    assert network.attached() == {"kept": "10.244.1.2"}
