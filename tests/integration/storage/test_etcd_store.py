@@ -58,3 +58,16 @@ def test_requests_and_watches_fail_with_unavailable_when_etcd_dies(tmp_path: Pat
         asyncio.run(asyncio.wait_for(scenario(), 30))
     finally:
         server.stop()
+
+
+def test_a_dead_endpoint_in_the_list_is_skipped_for_a_live_one(etcd_server: EtcdProcess):
+    async def scenario() -> None:
+        store = EtcdStore([("127.0.0.1", free_port()), ("127.0.0.1", etcd_server.client_port)], timeout=5.0)
+        await store.start()
+        try:
+            kv = await store.create("/failover-check/a", b"1")
+            assert (await store.get("/failover-check/a"))[0] == kv
+        finally:
+            await store.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), 20))

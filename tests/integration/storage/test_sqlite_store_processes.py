@@ -123,3 +123,38 @@ def test_a_store_watch_sees_writes_made_by_another_process_on_the_same_file(tmp_
             await store.close()
 
     asyncio.run(scenario())
+
+
+def test_a_watcher_that_stops_reading_catches_up_from_the_log_without_gaps(tmp_path: Path, monkeypatch):
+    import apiserver.storage.sqlite as sqlite_backend
+
+    monkeypatch.setattr(sqlite_backend, "_MAX_PENDING_BATCHES", 5)
+
+    async def scenario() -> None:
+        store = SQLiteStore(tmp_path / "state.db", compact_interval=None)
+        await store.start()
+        try:
+            start = await store.current_revision() + 1
+            watch = store.watch("/registry/", start)
+            first = await asyncio.wait_for(asyncio.ensure_future(_first_after_write(store, watch)), 10)
+            for i in range(60):  # one write at a time: one live batch each, far past the limit
+                await store.create(f"/registry/k{i:03d}", b"v")
+                await asyncio.sleep(0.005)
+            rest = []
+            async with asyncio.timeout(10):
+                async for ev in watch:
+                    rest.append(ev)
+                    if len(rest) == 60:
+                        break
+            assert [e.revision for e in [first, *rest]] == list(range(start, start + 61))
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+
+
+async def _first_after_write(store: SQLiteStore, watch):
+    pending = asyncio.ensure_future(anext(watch))
+    await asyncio.sleep(0.1)
+    await store.create("/registry/first", b"v")
+    return await pending
