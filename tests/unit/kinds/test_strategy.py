@@ -72,3 +72,20 @@ def test_namespace_create_is_active():
     ns = {"metadata": {"name": "x"}}
     prepare_for_create(_rt("v1", "Namespace"), ns)
     assert ns["status"] == {"phase": "Active"} and ns["spec"]["finalizers"] == ["kubernetes"]
+
+
+def test_service_update_keeps_allocated_cluster_ip_and_node_ports():
+    rt = _rt("v1", "Service")
+    old = {"metadata": {"name": "s"}, "spec": {"type": "NodePort", "clusterIP": "10.96.0.5", "clusterIPs": ["10.96.0.5"],
+                                               "ports": [{"port": 80, "protocol": "TCP", "nodePort": 30080}]}}
+    new = {"metadata": {"name": "s"}, "spec": {"type": "NodePort", "ports": [{"port": 80, "protocol": "TCP"}]}}
+    prepare_for_update(rt, new, old)
+    assert new["spec"]["clusterIP"] == "10.96.0.5" and new["spec"]["clusterIPs"] == ["10.96.0.5"]
+    assert new["spec"]["ports"][0]["nodePort"] == 30080
+
+
+def test_status_of_kinds_without_status_subresource_is_updatable():
+    rt = _rt("v1", "ConfigMap")
+    new = {"metadata": {"name": "c"}, "data": {"a": "2"}}
+    prepare_for_update(rt, new, {"metadata": {"name": "c"}, "data": {"a": "1"}})
+    assert new["data"] == {"a": "2"}

@@ -341,3 +341,31 @@ def test_wrong_kind_in_body():
     obj = pod()
     obj["kind"] = "Service"
     assert causes("v1", "Pod", obj) == [("FieldValueInvalid", "kind")]
+
+
+def test_template_errors_carry_the_full_field_path():
+    d = deployment()
+    d["spec"]["template"]["spec"]["containers"][0]["image"] = ""
+    d["spec"]["template"]["spec"]["containers"].append({"name": "c", "image": "x"})
+    assert causes("apps/v1", "Deployment", d) == [
+        ("FieldValueRequired", "spec.template.spec.containers[0].image"),
+        ("FieldValueDuplicate", "spec.template.spec.containers[1].name"),
+    ]
+
+
+def test_generate_name_prefix_is_checked_without_trailing_dash():
+    obj = pod()
+    del obj["metadata"]["name"]
+    obj["metadata"]["generateName"] = "Web-"
+    assert causes("v1", "Pod", obj) == [("FieldValueInvalid", "metadata.generateName")]
+
+
+def test_status_update_checks_identity_and_pod_phase():
+    from apiserver.kinds.validation import validate_status_update
+    old = pod()
+    new = copy.deepcopy(old)
+    new["status"] = {"phase": "Exploded"}
+    assert [(c.reason, c.field) for c in validate_status_update(_rt("v1", "Pod"), new, old)] == [
+        ("FieldValueNotSupported", "status.phase")]
+    new["status"]["phase"] = "Running"
+    assert validate_status_update(_rt("v1", "Pod"), new, old) == []
