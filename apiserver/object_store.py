@@ -41,14 +41,42 @@ def object_key(rt: ResourceType, namespace: str, name: str) -> str:
     return f"{type_prefix(rt)}{name}"
 
 
+_LEADING_KEYS = ("apiVersion", "kind", "metadata")
+_METADATA_KEY = b'"metadata":{'
+
+
 def encode(obj: dict[str, Any]) -> bytes:
+    """Compact JSON with apiVersion, kind, metadata first, so ``with_resource_version`` can splice."""
     meta = obj.get("metadata") or {}
     rv = meta.pop("resourceVersion", None)
     try:
-        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+        ordered = {k: obj[k] for k in _LEADING_KEYS if k in obj}
+        ordered.update((k, v) for k, v in obj.items() if k not in ordered)
+        return json.dumps(ordered, separators=(",", ":"), ensure_ascii=False).encode()
     finally:
         if rv is not None:
             meta["resourceVersion"] = rv
+
+
+def with_resource_version(value: bytes, revision: int) -> bytes | None:
+    """The stored JSON with ``metadata.resourceVersion`` spliced in, without parsing it.
+
+    Only apiVersion and kind (plain strings, where a quote is always escaped) may precede the
+    metadata key, so its first occurrence is the top-level one. None if the layout differs.
+    """
+    i = value.find(_METADATA_KEY, 0, 512)
+    if i < 0 or not value.startswith((b'{"apiVersion":', b'{"kind":', b'{"metadata":')):
+        return None
+    head = value[1:i]
+    if head:
+        try:
+            if not head.endswith(b",") or not set(json.loads(b"{" + head[:-1] + b"}")) <= {"apiVersion", "kind"}:
+                return None
+        except ValueError:
+            return None
+    j = i + len(_METADATA_KEY)
+    sep = b"" if value[j:j + 1] == b"}" else b","
+    return b'%s"resourceVersion":"%d"%s%s' % (value[:j], revision, sep, value[j:])
 
 
 def decode(kv: KeyValue, rt: ResourceType | None = None) -> dict[str, Any]:
@@ -58,6 +86,10 @@ def decode(kv: KeyValue, rt: ResourceType | None = None) -> dict[str, Any]:
         # Custom resources are stored once for all versions (conversion strategy None).
         obj["apiVersion"] = rt.api_version
     return obj
+
+
+def encode_served(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def resource_version(obj: dict[str, Any]) -> int:
@@ -102,6 +134,17 @@ class ObjectStore:
         """(key, object) pairs under the type (or one namespace), the revision, and whether more remain."""
         kvs, rev, more = await self.store.list(object_prefix(rt, namespace), revision, start_key, limit)
         return [(kv.key, decode(kv, rt)) for kv in kvs], rev, more
+
+    async def list_raw(
+        self, rt: ResourceType, namespace: str = "", revision: int = 0, start_key: str = "", limit: int = 0
+    ) -> tuple[list[tuple[str, bytes]], int, bool]:
+        """Like ``list`` but the objects as JSON bytes, for lists served without filtering."""
+        kvs, rev, more = await self.store.list(object_prefix(rt, namespace), revision, start_key, limit)
+        out = []
+        for kv in kvs:
+            raw = None if rt.custom else with_resource_version(kv.value, kv.mod_revision)
+            out.append((kv.key, raw if raw is not None else encode_served(decode(kv, rt))))
+        return out, rev, more
 
     async def create(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
         meta = obj["metadata"]

@@ -49,3 +49,19 @@ def test_invalid_status_names_each_cause() -> None:
     assert status["message"] == 'Pod "p" is invalid: spec.containers: Required value'
     assert status["details"]["causes"] == [{"reason": "FieldValueRequired", "message": "Required value",
                                             "field": "spec.containers"}]
+
+
+def test_resource_version_is_spliced_into_stored_json_exactly_as_decoding_would() -> None:
+    import json
+
+    from apiserver.object_store import encode, with_resource_version
+
+    obj = {"spec": {"template": {"metadata": {"name": "inner"}}}, "kind": "Pod", "apiVersion": "v1",
+           "metadata": {"name": "p", "resourceVersion": "5"}}
+    spliced = json.loads(with_resource_version(encode(obj), 77))
+    assert spliced["metadata"] == {"name": "p", "resourceVersion": "77"}
+    assert spliced["spec"] == obj["spec"]
+    empty = json.loads(with_resource_version(encode({"apiVersion": "v1", "kind": "X", "metadata": {}}), 3))
+    assert empty["metadata"] == {"resourceVersion": "3"}
+    assert with_resource_version(b'{"spec":{"metadata":{}},"metadata":{}}', 1) is None
+    assert with_resource_version(b'{"apiVersion":"v1","spec":{"a":1,"metadata":{}},"metadata":{}}', 1) is None
