@@ -67,7 +67,7 @@ def grpc_target(endpoints: list[tuple[str, int]]) -> str:
             ip = ipaddress.ip_address(host)
             addrs = [str(ip)]
         except ValueError:
-            addrs = sorted({info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)})
+            addrs = sorted({str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)})
         for addr in addrs:
             if ipaddress.ip_address(addr).version == 4:
                 v4.append(f"{addr}:{port}")

@@ -27,6 +27,7 @@ etcd); for embedded use without it, ``compact_interval`` starts a background tas
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sqlite3
 import threading
@@ -235,7 +236,7 @@ class SQLiteStore(Store):
         lo = compacted
         while lo < revision:
             hi = min(lo + _COMPACT_SLICE, revision)
-            deleted += await self._write(lambda conn, lo=lo, hi=hi: sqlite_log.delete_superseded(conn, lo, hi))
+            deleted += await self._write(functools.partial(sqlite_log.delete_superseded, after=lo, upto=hi))
             lo = hi
         log.info("sqlite store compacted", extra={"revision": revision, "rows_deleted": deleted})
 
@@ -285,11 +286,7 @@ class SQLiteStore(Store):
         while True:
             after = self._last_seen
             rows, compacted, current = await self._read(
-                lambda conn, after=after: (
-                    sqlite_log.rows_after(conn, after, None, _BATCH),
-                    sqlite_log.compacted_revision(conn),
-                    sqlite_log.current_revision(conn),
-                )
+                functools.partial(sqlite_log.log_page, after=after, upto=None, limit=_BATCH)
             )
             newest = rows[-1].id if rows else current
             if newest <= after:
@@ -325,11 +322,7 @@ class SQLiteStore(Store):
         cursor = start
         while cursor <= upto:
             rows, compacted, current = await self._read(
-                lambda conn, c=cursor: (
-                    sqlite_log.rows_after(conn, c - 1, upto, _BATCH, prefix),
-                    sqlite_log.compacted_revision(conn),
-                    sqlite_log.current_revision(conn),
-                )
+                functools.partial(sqlite_log.log_page, after=cursor - 1, upto=upto, limit=_BATCH, prefix=prefix)
             )
             if cursor <= compacted:
                 raise Compacted(cursor, compacted, current)

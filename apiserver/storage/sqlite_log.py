@@ -178,7 +178,8 @@ def _range_clause(prefix: str, start_key: str) -> tuple[str, list[object]]:
     """SQL matching names in [max(prefix, start_key), prefix_end(prefix)), never the compact row."""
     lo = range_start(prefix, start_key)
     hi = prefix_end_str(prefix)
-    clause, args = "name != ?", [COMPACT_KEY]
+    clause = "name != ?"
+    args: list[object] = [COMPACT_KEY]
     if lo:
         clause += " AND name >= ?"
         args.append(lo)
@@ -241,6 +242,13 @@ def rows_after(
     sql += " ORDER BY id LIMIT ?"
     params.append(limit)
     return [Row.from_tuple(t) for t in conn.execute(sql, params)]
+
+
+def log_page(
+    conn: sqlite3.Connection, after: int, upto: int | None, limit: int, prefix: str = ""
+) -> tuple[list[Row], int, int]:
+    """A page of the log with the compacted and current revisions of the same snapshot."""
+    return rows_after(conn, after, upto, limit, prefix), compacted_revision(conn), current_revision(conn)
 
 
 # ---- writes (run by the single writer inside its transaction) ----
