@@ -37,11 +37,21 @@ CLIENTS = 4
 
 
 def pod(name: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "labels": {"app": "bench", "tier": "backend"}},
-            "spec": {"containers": [{"name": "main", "image": "registry.local/bench:1.0",
-                                     "ports": [{"containerPort": 8080}],
-                                     "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app": "bench", "tier": "backend"}},
+        "spec": {
+            "containers": [
+                {
+                    "name": "main",
+                    "image": "registry.local/bench:1.0",
+                    "ports": [{"containerPort": 8080}],
+                    "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}},
+                }
+            ]
+        },
+    }
 
 
 class Server:
@@ -51,9 +61,24 @@ class Server:
         kubeconfig = data_dir / "kubeconfig"
         self.log = open(data_dir / "apiserver.log", "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kyb", "apiserver", "--data-dir", str(data_dir), "--port", "0",
-             "--datastore", datastore, "--compaction-interval", "0"],
-            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "kyb",
+                "apiserver",
+                "--data-dir",
+                str(data_dir),
+                "--port",
+                "0",
+                "--datastore",
+                datastore,
+                "--compaction-interval",
+                "0",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 30
         while not kubeconfig.exists():
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -81,6 +106,7 @@ async def creates_and_updates(url: str, count: int, prefix: str) -> dict[str, fl
     names = [f"{prefix}-{i}" for i in range(count)]
     objects: dict[str, dict[str, Any]] = {}
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CLIENTS * 2)) as session:
+
         async def create(chunk: list[str]) -> None:
             for name in chunk:
                 async with session.post(f"{url}/api/v1/namespaces/default/pods", json=pod(name)) as r:
@@ -106,7 +132,9 @@ def raw_sqlite_inserts(path: Path, count: int) -> float:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("CREATE TABLE IF NOT EXISTS log (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT, value BLOB)")
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS log (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT, value BLOB)"
+    )
     value = json.dumps(pod("x")).encode()
     started = time.perf_counter()
     for i in range(count):
@@ -122,7 +150,9 @@ async def watch_latency(url: str, watchers: int, events: int) -> dict[str, float
     timeout = aiohttp.ClientTimeout(total=None, sock_read=60)
     sent: dict[str, float] = {}
     samples: list[float] = []
-    async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=watchers + 8)) as s:
+    async with aiohttp.ClientSession(
+        timeout=timeout, connector=aiohttp.TCPConnector(limit=watchers + 8)
+    ) as s:
         async with s.get(f"{url}/api/v1/namespaces/default/pods?limit=1") as r:
             rv = (await r.json())["metadata"]["resourceVersion"]
         ready = 0
@@ -158,13 +188,17 @@ async def watch_latency(url: str, watchers: int, events: int) -> dict[str, float
             await asyncio.sleep(0.02)
         await asyncio.wait_for(asyncio.gather(*tasks), 120)
     samples.sort()
-    return {"watchers": watchers, "events": events,
-            "p50_ms": round(statistics.median(samples) * 1000, 2),
-            "p99_ms": round(samples[int(len(samples) * 0.99) - 1] * 1000, 2)}
+    return {
+        "watchers": watchers,
+        "events": events,
+        "p50_ms": round(statistics.median(samples) * 1000, 2),
+        "p99_ms": round(samples[int(len(samples) * 0.99) - 1] * 1000, 2),
+    }
 
 
 async def big_list(url: str, count: int) -> dict[str, float]:
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=16)) as s:
+
         async def create(chunk: list[str]) -> None:
             for name in chunk:
                 async with s.post(f"{url}/api/v1/namespaces/listing/pods", json=pod(name)) as r:
@@ -181,8 +215,10 @@ async def big_list(url: str, count: int) -> dict[str, float]:
         full_s = time.perf_counter() - started
         assert len(json.loads(body)["items"]) == count
         started = time.perf_counter()
-        async with s.get(f"{url}/api/v1/namespaces/listing/pods",
-                         headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"}) as r:
+        async with s.get(
+            f"{url}/api/v1/namespaces/listing/pods",
+            headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"},
+        ) as r:
             await r.read()
             table_ok = r.status == 200
         table_s = time.perf_counter() - started
@@ -209,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
             writes = asyncio.run(creates_and_updates(server.url, args.pods, "bench"))
             result["sqlite"] = writes
             result["sqlite"]["creates_vs_raw_inserts"] = round(
-                writes["creates_per_s"] / result["sqlite_raw_inserts_per_s"], 3)
+                writes["creates_per_s"] / result["sqlite_raw_inserts_per_s"], 3
+            )
             result["watch_latency"] = asyncio.run(watch_latency(server.url, args.watchers, args.watch_events))
             result["list"] = asyncio.run(big_list(server.url, args.list_pods))
         finally:

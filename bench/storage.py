@@ -81,7 +81,9 @@ async def _spread(count: int, clients: int, work: Any) -> float:
     return time.perf_counter() - t0
 
 
-async def bench_store(store: Store, count: int, clients: int, prefix: str = "/registry/pods/default/") -> dict[str, Any]:
+async def bench_store(
+    store: Store, count: int, clients: int, prefix: str = "/registry/pods/default/"
+) -> dict[str, Any]:
     """creates/s and updates/s through the Store API, then LIST and watch replay of what was written."""
     start_rev = await store.current_revision() + 1
     revs: dict[int, int] = {}
@@ -180,7 +182,8 @@ async def _etcd_rounds(directory: Path, count: int, clients: int, rounds: int) -
         await store.start()
         try:
             return [
-                await bench_store(store, count, clients, prefix=f"/registry/pods/round{r}/") for r in range(rounds)
+                await bench_store(store, count, clients, prefix=f"/registry/pods/round{r}/")
+                for r in range(rounds)
             ]
         finally:
             await store.close()
@@ -190,7 +193,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=2000, help="keys created then updated per round")
     parser.add_argument("--clients", type=int, default=4, help="concurrent writers")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds per backend, interleaved; medians reported")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds per backend, interleaved; medians reported"
+    )
     parser.add_argument("--dir", type=Path, default=None, help="where the databases go (a real disk)")
     parser.add_argument("--skip-etcd", action="store_true")
     args = parser.parse_args()
@@ -213,7 +218,9 @@ def main() -> None:
             "store_sqlite": _median_report(store_samples),
         }
         if not args.skip_etcd:
-            result["store_etcd"] = _median_report(asyncio.run(_etcd_rounds(base, args.count, args.clients, args.rounds)))
+            result["store_etcd"] = _median_report(
+                asyncio.run(_etcd_rounds(base, args.count, args.clients, args.rounds))
+            )
         raw = result["raw_sqlite_wal"]
         store = result["store_sqlite"]
         result["ratio_store_sqlite_to_raw"] = {

@@ -149,6 +149,7 @@ class ContainerdHarness:
             json.dump(_cni_conflist(self.name, self.base), f, indent=2)
         netns.create(self.name)
         self._netns_made = True
+        teardown.become_subreaper()
         log = open(self.log_path, "ab")
         self._proc = subprocess.Popen(
             [*netns.nsenter_prefix(self.name), "containerd", "--config", config_path],
@@ -203,6 +204,7 @@ class ContainerdHarness:
 
     def stop(self) -> None:
         """Remove every trace of this daemon; safe to call more than once and after failures."""
+        helpers = self._pids()
         if self._proc is not None and self._proc.poll() is None:
             teardown.remove_pods_via_cri(self.endpoint)
             self._proc.send_signal(signal.SIGTERM)
@@ -213,6 +215,8 @@ class ContainerdHarness:
                 self._proc.wait(timeout=10)
         self._proc = None
         teardown.kill_all(self._pids)
+        teardown.reap(helpers)
+        teardown.reap_zombie_children({"containerd-shim", "runc"})
         teardown.unmount_under(self.base)
         teardown.remove_cgroups(self.name)
         if self._netns_made:

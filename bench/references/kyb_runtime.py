@@ -55,6 +55,7 @@ class KybRuntimeHarness:
             os.makedirs(self.root, exist_ok=True)
             netns.create(self.name)
             self._netns_made = True
+            teardown.become_subreaper()
             log = open(self.log_path, "ab")
             self._proc = subprocess.Popen(
                 [
@@ -144,6 +145,7 @@ class KybRuntimeHarness:
 
     def stop(self) -> None:
         """Remove every trace of this daemon; safe to call more than once and after failures."""
+        helpers = self._pids()
         if self._proc is not None and self._proc.poll() is None:
             teardown.remove_pods_via_cri(self.endpoint)
             try:
@@ -157,6 +159,8 @@ class KybRuntimeHarness:
                 self._proc.wait(timeout=10)
         self._proc = None
         teardown.kill_all(self._pids)
+        teardown.reap(helpers)
+        teardown.reap_zombie_children({"kyb-shim", "kyb-holder", "kyb-forkserver"})
         teardown.unmount_under(self.base)
         teardown.remove_cgroups(self.name)
         if self._netns_made:

@@ -64,18 +64,70 @@ def cgroup_pids(name: str) -> set[int]:
     return pids
 
 
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper() -> None:
+    """Adopt our daemons' orphans (killed shims' children) so teardown can reap them.
+
+    Without this they are re-parented to PID 1, which on some machines never reaps them, and
+    they stay as zombies after the harness is gone.
+    """
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(err)}")
+
+
+def _alive(pid: int) -> bool:
+    """True unless the process is gone or a zombie; reaps it if it is our (adopted) child."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
 def kill_all(pids_fn: object, rounds: int = 30) -> None:
-    """SIGKILL what `pids_fn()` returns until it returns nothing (bounded)."""
+    """SIGKILL what `pids_fn()` returns until none of it is alive (bounded), reaping adoptees."""
+    killed: set[int] = set()
     for _ in range(rounds):
-        pids = pids_fn()  # type: ignore[operator]
+        pids = [p for p in pids_fn() if _alive(p)]  # type: ignore[operator]
         if not pids:
-            return
+            break
         for pid in pids:
             try:
                 os.kill(pid, signal.SIGKILL)
+                killed.add(pid)
             except ProcessLookupError:
                 pass
         time.sleep(0.1)
+    reap(killed)
+
+
+def reap(pids: set[int], timeout: float = 3.0) -> None:
+    """Wait (bounded) until each of `pids` is gone or no longer ours to reap."""
+    deadline = time.monotonic() + timeout
+    while pids and time.monotonic() < deadline:
+        pids = {p for p in pids if os.path.exists(f"/proc/{p}") and (_alive(p) or _zombie_of_ours(p))}
+        if pids:
+            time.sleep(0.05)
+
+
+def _zombie_of_ours(pid: int) -> bool:
+    """A zombie we could still reap (our child); zombies of others are not ours to wait for."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return False
+    return ppid == os.getpid()
 
 
 def remove_cgroups(name: str) -> None:
@@ -126,3 +178,23 @@ def process_pss_kib(pid: int) -> int:
     except OSError:
         pass
     return 0
+
+
+def reap_zombie_children(comms: set[str]) -> None:
+    """Reap our zombie children named in `comms` (helpers that exited while we were subreaper)."""
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        comm = stat[stat.find("(") + 1 : stat.rfind(")")]
+        fields = stat.rsplit(")", 1)[1].split()
+        if comm in comms and fields[0] == "Z" and int(fields[1]) == me:
+            try:
+                os.waitpid(int(entry), os.WNOHANG)
+            except ChildProcessError:
+                pass
