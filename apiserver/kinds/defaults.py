@@ -18,7 +18,8 @@ import base64
 from collections.abc import Callable
 from typing import Any
 
-from apiserver.kinds.registry import ResourceType
+from apiserver.kinds.registry import ResourceType, custom_schema
+from apiserver.kinds.validation.schema import normalize_custom_object
 
 Obj = dict[str, Any]
 
@@ -401,7 +402,14 @@ _DEFAULTERS: dict[tuple[str, str], Callable[[Obj], None]] = {
 
 
 def apply_defaults(rt: ResourceType, obj: Obj) -> None:
-    """Fill in the defaults of ``rt``'s kind in place; kinds without defaults are left alone."""
+    """Fill in the defaults of ``rt``'s kind in place; kinds without defaults are left alone.
+
+    Custom resources follow their CRD's structural schema: fields it does not declare are pruned
+    (unless it preserves unknown fields) and its ``default`` values are filled in.
+    """
+    if rt.custom:
+        normalize_custom_object(obj, custom_schema(rt.group, rt.version, rt.plural))
+        return
     defaulter = _DEFAULTERS.get((rt.api_version, rt.kind))
     if defaulter is not None:
         defaulter(obj)

@@ -10,6 +10,7 @@ Messages follow the apiextensions apiserver's wording.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from typing import Any
@@ -152,3 +153,44 @@ def _prune(value: Any, schema: dict | None, path: str, removed: list[str]) -> No
     elif isinstance(value, list) and isinstance(schema.get("items"), dict):
         for i, item in enumerate(value):
             _prune(item, schema["items"], f"{path}[{i}]", removed)
+
+
+def apply_schema_defaults(value: Any, schema: dict | None) -> None:
+    """Fill in ``default`` values of a structural schema, in place, like upstream's CR defaulting:
+    a default applies where its parent object exists and the field is missing."""
+    if not isinstance(schema, dict):
+        return
+    if isinstance(value, dict):
+        props = schema.get("properties") or {}
+        for key, sub in props.items():
+            if not isinstance(sub, dict):
+                continue
+            if key not in value and "default" in sub:
+                value[key] = copy.deepcopy(sub["default"])
+            if key in value:
+                apply_schema_defaults(value[key], sub)
+        additional = schema.get("additionalProperties")
+        if isinstance(additional, dict):
+            for key in value:
+                if key not in props:
+                    apply_schema_defaults(value[key], additional)
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for item in value:
+            apply_schema_defaults(item, schema["items"])
+
+
+def normalize_custom_object(obj: dict, schema: dict | None) -> list[str]:
+    """Prune undeclared fields and apply defaults for a custom resource; returns the pruned paths.
+
+    ``apiVersion``, ``kind`` and ``metadata`` are the apiserver's and never pruned.
+    """
+    if not isinstance(schema, dict):
+        return []
+    reserved = {k: obj[k] for k in ("apiVersion", "kind", "metadata") if k in obj}
+    body = {k: v for k, v in obj.items() if k not in reserved}
+    removed = prune_unknown_fields(body, schema)
+    apply_schema_defaults(body, schema)
+    obj.clear()
+    obj.update(reserved)
+    obj.update(body)
+    return removed

@@ -166,3 +166,26 @@ def test_secret_string_data_merges_into_data():
     apply_defaults(_rt("v1", "Secret"), secret)
     assert "stringData" not in secret
     assert secret["data"] == {"a": "eQ==", "password": "aHVudGVyMg=="}
+
+
+def test_custom_resources_are_pruned_and_defaulted_from_their_schema():
+    from apiserver.kinds.registry import ResourceType
+
+    rt = ResourceType("example.com", "v1", "Gadget", "gadgets", "gadget", True, custom=True)
+    schema = {"type": "object", "properties": {
+        "spec": {"type": "object", "properties": {
+            "size": {"type": "integer", "default": 1},
+            "ports": {"type": "array", "items": {"type": "object", "properties": {
+                "protocol": {"type": "string", "default": "TCP"}, "port": {"type": "integer"}}}},
+            "extra": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}},
+        "status": {"type": "object", "properties": {"phase": {"type": "string"}}}}}
+    registry.register_custom(rt, schema)
+    try:
+        obj = {"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g"},
+               "spec": {"ports": [{"port": 80}], "bogus": 1, "extra": {"anything": {"goes": True}}}, "junk": 2}
+        apply_defaults(rt, obj)
+        assert obj == {"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g"},
+                       "spec": {"size": 1, "ports": [{"port": 80, "protocol": "TCP"}],
+                                "extra": {"anything": {"goes": True}}}}
+    finally:
+        registry.unregister_custom("example.com", "v1", "gadgets")
