@@ -87,7 +87,17 @@ class SQLiteWriter:
                         stop = True
                         break
                     batch.append(item)
-                self._commit_batch(batch)
+                try:
+                    self._commit_batch(batch)
+                except Exception as e:  # the writer must outlive one bad batch
+                    log.exception("sqlite writer batch failed", extra={"path": self._path})
+                    if self._conn.in_transaction:
+                        try:
+                            self._conn.execute("ROLLBACK")
+                        except sqlite3.Error:
+                            pass
+                    for _, loop, fut in batch:
+                        _answer(loop, fut, None, Unavailable(f"sqlite write failed: {e}"))
                 if stop:
                     return
         finally:
@@ -103,7 +113,7 @@ class SQLiteWriter:
                 conn.execute("SAVEPOINT write_op")
                 try:
                     result = op(conn)
-                except Exception as e:  # noqa: BLE001 - one failed op must not fail its batch
+                except Exception as e:  # one failed op must not fail its batch
                     conn.execute("ROLLBACK TO write_op")
                     conn.execute("RELEASE write_op")
                     outcomes.append((None, _as_storage_error(e)))
@@ -124,7 +134,7 @@ class SQLiteWriter:
         else:
             self._on_commit()
         for (_, loop, fut), (result, error) in zip(batch, outcomes, strict=True):
-            loop.call_soon_threadsafe(_resolve, fut, result, error)
+            _answer(loop, fut, result, error)
 
 
 def _as_storage_error(e: Exception) -> StorageError:
@@ -133,6 +143,15 @@ def _as_storage_error(e: Exception) -> StorageError:
     err = Unavailable(f"sqlite write failed: {e}")
     err.__cause__ = e
     return err
+
+
+def _answer(
+    loop: asyncio.AbstractEventLoop, fut: asyncio.Future[Any], result: Any, error: BaseException | None
+) -> None:
+    try:
+        loop.call_soon_threadsafe(_resolve, fut, result, error)
+    except RuntimeError:  # the caller's event loop is gone; nobody is waiting any more
+        pass
 
 
 def _resolve(fut: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
