@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from apiserver import errors
+from apiserver.event_conversion import from_core, is_new_event, to_core
 from apiserver.kinds.registry import ResourceType
 from apiserver.storage.interface import KeyExists, KeyNotFound, KeyValue, RevisionConflict, Store
 
@@ -25,6 +26,8 @@ _MAX_UPDATE_ATTEMPTS = 16
 
 
 def type_prefix(rt: ResourceType) -> str:
+    if is_new_event(rt):
+        return "/registry/core/events/"  # one Event, served through two groups
     return f"/registry/{rt.group or 'core'}/{rt.plural}/"
 
 
@@ -45,8 +48,10 @@ _LEADING_KEYS = ("apiVersion", "kind", "metadata")
 _METADATA_KEY = b'"metadata":{'
 
 
-def encode(obj: dict[str, Any]) -> bytes:
+def encode(obj: dict[str, Any], rt: ResourceType | None = None) -> bytes:
     """Compact JSON with apiVersion, kind, metadata first, so ``with_resource_version`` can splice."""
+    if rt is not None and is_new_event(rt):
+        obj = to_core(obj)
     meta = obj.get("metadata") or {}
     rv = meta.pop("resourceVersion", None)
     try:
@@ -85,6 +90,8 @@ def decode(kv: KeyValue, rt: ResourceType | None = None) -> dict[str, Any]:
     if rt is not None and rt.custom:
         # Custom resources are stored once for all versions (conversion strategy None).
         obj["apiVersion"] = rt.api_version
+    if rt is not None and is_new_event(rt):
+        obj = from_core(obj)
     return obj
 
 
@@ -142,7 +149,7 @@ class ObjectStore:
         kvs, rev, more = await self.store.list(object_prefix(rt, namespace), revision, start_key, limit)
         out = []
         for kv in kvs:
-            raw = None if rt.custom else with_resource_version(kv.value, kv.mod_revision)
+            raw = None if rt.custom or is_new_event(rt) else with_resource_version(kv.value, kv.mod_revision)
             out.append((kv.key, raw if raw is not None else encode_served(decode(kv, rt))))
         return out, rev, more
 
@@ -150,7 +157,7 @@ class ObjectStore:
         meta = obj["metadata"]
         key = object_key(rt, meta.get("namespace", ""), meta["name"])
         try:
-            kv = await self.store.create(key, encode(obj))
+            kv = await self.store.create(key, encode(obj, rt))
         except KeyExists as e:
             raise errors.already_exists(rt.plural, rt.group, meta["name"]) from e
         return decode(kv, rt)
@@ -187,7 +194,7 @@ class ObjectStore:
             if dry_run:
                 return old, new
             try:
-                stored = await self.store.update(key, encode(new), kv.mod_revision)
+                stored = await self.store.update(key, encode(new, rt), kv.mod_revision)
             except RevisionConflict as e:
                 if precondition_rv:
                     raise errors.conflict(rt.plural, rt.group, name, errors.STALE_OBJECT) from e

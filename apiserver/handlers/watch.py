@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from apiserver import codec, errors
+from apiserver.event_conversion import from_core, is_new_event
 from apiserver.handlers.call import Call
 from apiserver.object_store import object_prefix, parse_resource_version, type_prefix
 from apiserver.rendering import include_object, table
@@ -101,6 +102,7 @@ async def watch(call: Call) -> web.StreamResponse:
         await response.write_eof()
         return response
     stream = call.ctx.cache.open_stream(type_prefix(call.rt), object_prefix(call.rt, call.namespace), after)
+    convert = is_new_event(call.rt)
     deadline = time.monotonic() + timeout
     interval = call.ctx.config.bookmark_interval
     last_sent = after
@@ -129,10 +131,13 @@ async def watch(call: Call) -> web.StreamResponse:
                     last_sent = progress
                     next_bookmark = time.monotonic() + interval
                 continue
-            event_type = classify(ev.type, ev.obj, ev.prev, selection)
+            obj, prev = ev.obj, ev.prev
+            if convert:
+                obj, prev = from_core(obj), (from_core(prev) if prev is not None else None)
+            event_type = classify(ev.type, obj, prev, selection)
             last_sent = ev.revision
             if event_type is not None:
-                await writer.send(event_type, ev.obj)
+                await writer.send(event_type, obj)
     except ConnectionResetError:
         pass
     finally:
