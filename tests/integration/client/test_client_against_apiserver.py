@@ -280,3 +280,37 @@ async def test_modify_retries_through_a_conflicting_writer(apiserver: ApiServerP
 
         await asyncio.gather(bump(10), bump(10), bump(10))
         assert (await api.get(CONFIGMAPS, "shared", ns))["data"]["n"] == "30"
+
+
+async def test_leader_election_hands_over_between_candidates(apiserver: ApiServerProcess) -> None:
+    from client.leaderelection import LeaderElector
+    from client.resources import LEASES
+
+    async with connected(apiserver) as (api, ns):
+        log: list[str] = []
+
+        def work(who: str):  # type: ignore[no-untyped-def]
+            async def run() -> None:
+                log.append(f"{who} starts")
+                try:
+                    await asyncio.Event().wait()
+                finally:
+                    log.append(f"{who} stops")
+            return run
+
+        timing = {"lease_duration": 2.0, "renew_deadline": 1.5, "retry_period": 0.1}
+        a = LeaderElector(api, "ctl", ns, "a", **timing)
+        b = LeaderElector(api, "ctl", ns, "b", **timing)
+        ta = asyncio.create_task(a.run(work("a")))
+        await until(lambda: "a starts" in log)
+        tb = asyncio.create_task(b.run(work("b")))
+        await asyncio.sleep(0.5)
+        assert log == ["a starts"]
+        ta.cancel()
+        await asyncio.gather(ta, return_exceptions=True)
+        await until(lambda: "b starts" in log)
+        assert log == ["a starts", "a stops", "b starts"]
+        lease = await api.get(LEASES, "ctl", ns)
+        assert lease["spec"]["holderIdentity"] == "b" and lease["spec"]["leaseTransitions"] == 1
+        tb.cancel()
+        await asyncio.gather(tb, return_exceptions=True)

@@ -30,7 +30,7 @@ from client.transport import RetryPolicy
 Obj = dict[str, Any]
 
 KINDS = {"pods": ("v1", "Pod", True), "nodes": ("v1", "Node", False), "configmaps": ("v1", "ConfigMap", True),
-         "events": ("v1", "Event", True),
+         "events": ("v1", "Event", True), "leases": ("coordination.k8s.io/v1", "Lease", True),
          "deployments": ("apps/v1", "Deployment", True), "replicasets": ("apps/v1", "ReplicaSet", True)}
 
 _DROP = object()
