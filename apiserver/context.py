@@ -16,6 +16,7 @@ class ServerConfig:
     data_dir: Path
     datastore: str = "sqlite"
     bind: str = "127.0.0.1"
+    advertise_address: str = ""  # the IP put in the kubernetes Endpoints; default: bind (or loopback)
     port: int = 6443
     service_cidr: str = "10.96.0.0/12"
     cluster_cidr: str = "10.244.0.0/16"

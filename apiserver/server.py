@@ -103,7 +103,6 @@ class APIServer:
         await self._serve_stored_crds()
         self.ctx.cache.add_listener(crds.CRD_PREFIX, crds.follow)
         await self.ctx.cache.start()
-        await self._bootstrap()
         self._runner = web.AppRunner(self.app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.bind, self.config.port, reuse_address=True)
@@ -111,6 +110,8 @@ class APIServer:
         server = site._server
         if server is not None and getattr(server, "sockets", None):
             self.port = server.sockets[0].getsockname()[1]
+        # Bound first (so the kubernetes Service knows the real port), ready only after this.
+        await self._bootstrap()
         write_kubeconfig(self.config.kubeconfig_path, self.url)
         if self.config.compaction_interval > 0:
             self._compactor = asyncio.create_task(self._compact_forever(), name="compactor")
@@ -161,6 +162,7 @@ class APIServer:
             with contextlib.suppress(errors.AlreadyExists):
                 await self.ctx.objects.create(ns_rt, obj)
         await self._ensure_kubernetes_service()
+        await self._ensure_kubernetes_endpoints()
 
     async def _ensure_kubernetes_service(self) -> None:
         svc_rt = lookup("", "v1", "services")
@@ -180,7 +182,7 @@ class APIServer:
                         "ipFamilyPolicy": "SingleStack", "sessionAffinity": "None",
                         "internalTrafficPolicy": "Cluster",
                         "ports": [{"name": "https", "port": 443, "protocol": "TCP",
-                                   "targetPort": self.config.port}]},
+                                   "targetPort": self.port}]},
                "status": {"loadBalancer": {}}}
         try:
             await self.ctx.objects.create(svc_rt, svc)
@@ -219,6 +221,49 @@ class APIServer:
             raise
         except Exception as e:
             log.warning("allocation repair failed", extra={"error": str(e)})
+
+    @property
+    def advertise_address(self) -> str:
+        if self.config.advertise_address:
+            return self.config.advertise_address
+        return "127.0.0.1" if self.config.bind in ("0.0.0.0", "", "::") else self.config.bind
+
+    async def _ensure_kubernetes_endpoints(self) -> None:
+        """This server's address in the ``kubernetes`` Endpoints and EndpointSlice (added, never removed)."""
+        ip, port = self.advertise_address, self.port
+        ep_rt, slice_rt = lookup("", "v1", "endpoints"), lookup("discovery.k8s.io", "v1", "endpointslices")
+        assert ep_rt is not None and slice_rt is not None
+        meta = {"name": "kubernetes", "namespace": "default", "labels": {
+            "endpointslice.kubernetes.io/skip-mirror": "true"}}
+        endpoints = {"apiVersion": "v1", "kind": "Endpoints", "metadata": meta,
+                     "subsets": [{"addresses": [{"ip": ip}],
+                                  "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}]}
+        slice_ = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
+                  "metadata": {"name": "kubernetes", "namespace": "default",
+                               "labels": {"kubernetes.io/service-name": "kubernetes"}},
+                  "endpoints": [{"addresses": [ip], "conditions": {"ready": True}}],
+                  "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}
+
+        async def add_endpoint(current: dict[str, Any]) -> dict[str, Any]:
+            subset = (current.get("subsets") or [{}])[0]
+            if any(a.get("ip") == ip for a in subset.get("addresses") or []):
+                return current
+            subset.setdefault("addresses", []).append({"ip": ip})
+            current["subsets"] = [subset]
+            return current
+
+        async def add_slice_endpoint(current: dict[str, Any]) -> dict[str, Any]:
+            eps = current.setdefault("endpoints", [])
+            if not any(ip in (e.get("addresses") or []) for e in eps):
+                eps.append({"addresses": [ip], "conditions": {"ready": True}})
+            return current
+
+        for rt, obj, fn in ((ep_rt, endpoints, add_endpoint), (slice_rt, slice_, add_slice_endpoint)):
+            obj["metadata"]["uid"], obj["metadata"]["creationTimestamp"] = _uid(), now_rfc3339()
+            try:
+                await self.ctx.objects.create(rt, obj)
+            except errors.AlreadyExists:
+                await self.ctx.objects.guaranteed_update(rt, "default", "kubernetes", fn)
 
     async def _compact_forever(self) -> None:
         previous = await self.store.current_revision()

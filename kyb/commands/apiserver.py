@@ -21,6 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--datastore", default="sqlite",
                         help='"sqlite" (default, embedded) or "etcd://host:port[,host:port]"')
     parser.add_argument("--bind", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--advertise-address", default="",
+                        help="IP published in the kubernetes Service's endpoints (default: the bind address)")
     parser.add_argument("--port", type=int, default=6443, help="port to listen on (default: 6443; 0 = any)")
     parser.add_argument("--service-cidr", default="10.96.0.0/12",
                         help="range Service ClusterIPs come from (default: 10.96.0.0/12)")
@@ -58,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     _check(args)
     config = ServerConfig(
         data_dir=args.data_dir.absolute(), datastore=args.datastore, bind=args.bind, port=args.port,
+        advertise_address=args.advertise_address,
         service_cidr=args.service_cidr, cluster_cidr=args.cluster_cidr, node_cidr_mask=args.node_cidr_mask,
         bookmark_interval=args.watch_bookmark_interval, compaction_interval=args.compaction_interval,
     )

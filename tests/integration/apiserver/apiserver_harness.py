@@ -88,7 +88,8 @@ class RunningServer:
 
 
 def start_server(tmp: Path, **overrides: Any) -> RunningServer:
-    config = ServerConfig(data_dir=tmp, port=0, compaction_interval=0, **overrides)
+    settings = {"port": 0, "compaction_interval": 0, **overrides}
+    config = ServerConfig(data_dir=tmp, **settings)
     server = RunningServer(config)
     server.start()
     return server

@@ -43,3 +43,13 @@ def test_aggregated_discovery_when_asked_for(api) -> None:
 def test_plain_discovery_is_json(api) -> None:
     r = api.request("GET", "/apis", headers={"Accept": "application/json"})
     assert r.headers["content-type"].startswith("application/json") and r.body["kind"] == "APIGroupList"
+
+
+def test_the_kubernetes_service_points_at_this_server(api) -> None:
+    svc = api.request("GET", "/api/v1/namespaces/default/services/kubernetes").body
+    assert svc["spec"]["ports"][0]["targetPort"] == api.port
+    ep = api.request("GET", "/api/v1/namespaces/default/endpoints/kubernetes").body
+    assert ep["subsets"][0]["addresses"] == [{"ip": "127.0.0.1"}]
+    assert ep["subsets"][0]["ports"][0]["port"] == api.port
+    eps = api.request("GET", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/kubernetes").body
+    assert eps["endpoints"][0]["addresses"] == ["127.0.0.1"]
