@@ -14,8 +14,8 @@ results, watch cancel reasons).
   compacted revision ("required revision has been compacted") -> Compacted.
 - watch opens one Watch stream per call with prev_kv, so DELETE events carry the last value.
   etcd refuses a watch that starts *below* the compacted revision, while the contract refuses
-  one that starts *at or below* it (a delete at the compacted revision itself is gone), so the
-  stream is opened one revision early and that revision's events are dropped.
+  one that starts *at or below* it (a delete at the compacted revision itself is gone), so a
+  watch into history is opened one revision early and that revision's events are dropped.
 - etcd does not report its compacted revision directly; ``compacted_revision`` finds it by
   bisection with Range calls pinned to revisions, which fail below it.
 """
@@ -296,7 +296,12 @@ class EtcdStore(Store):
         if self._closed or self._watch_stub is None:
             raise Unavailable("etcd store is not started or closed")
         key, end = _key_range(prefix)
-        etcd_start = start_revision - 1 if start_revision > 1 else start_revision
+        etcd_start = start_revision
+        if start_revision > 1 and start_revision <= await self.current_revision():
+            # History is asked for: open one revision early so a start at the compacted revision
+            # is refused. A start in the future needs no check, and etcd then counts the watcher
+            # as caught up at once instead of syncing it in the background.
+            etcd_start = start_revision - 1
         call = self._watch_stub.Watch()
         self._watch_calls.add(call)
         try:

@@ -150,8 +150,10 @@ class Store(ABC):
         """Every event under ``prefix`` with revision >= ``start_revision``, in order, then live.
 
         ``start_revision`` 0 means only writes after the call. Raises Compacted at the first
-        iteration if ``start_revision`` is at or below the compacted revision. Runs until the
-        iterator is closed or cancelled, or the store is closed.
+        iteration if ``start_revision`` is at or below the compacted revision, and later if the
+        watcher is still replaying history that a compaction removes (as etcd does); the caller
+        re-lists and watches again. Raises Unavailable if the backend goes away. Runs until the
+        iterator is closed or cancelled, or the store is closed (then it just ends).
         """
 
     @abstractmethod

@@ -504,3 +504,33 @@ def test_a_compaction_through_one_store_instance_is_seen_by_another(backend):
                 await anext(two.watch(backend.prefix, target))
 
     backend.run(scenario, stores=2)
+
+
+def test_a_live_watcher_misses_nothing_while_compaction_runs_behind_it(backend):
+    async def scenario(store: Store) -> None:
+        start = await store.current_revision() + 1
+        watch = store.watch(backend.prefix, start)
+        received: list[Event] = []
+
+        async def consume() -> None:
+            async for ev in watch:
+                received.append(ev)
+                if len(received) == 200:
+                    return
+
+        consumer = asyncio.ensure_future(consume())
+        revs = {0: (await store.create(backend.key("k0"), b"0")).mod_revision}
+        async with asyncio.timeout(10):  # the watcher has caught up with the log
+            while not received:
+                await asyncio.sleep(0.01)
+        for i in range(1, 10):
+            revs[i] = (await store.create(backend.key(f"k{i}"), b"0")).mod_revision
+        for n in range(190):
+            i = n % 10
+            revs[i] = (await store.update(backend.key(f"k{i}"), str(n).encode(), revs[i])).mod_revision
+            if n % 40 == 39:
+                await store.compact(await store.current_revision())
+        await asyncio.wait_for(consumer, 20)
+        assert [e.revision for e in received] == list(range(start, start + 200))
+
+    backend.run(scenario)
