@@ -9,7 +9,6 @@ from apiserver.openapi.model import (
     b,
     define,
     free,
-    generic_resource,
     i32,
     obj,
     resource,
@@ -199,14 +198,102 @@ define(CORE + "Event", "A report of something that happened to an object, such a
     "related": obj(CORE + "ObjectReference", "A second object involved, if any."),
 }, required=("metadata", "involvedObject"), gvk=("", "v1", "Event"))
 
-# Storage and policy: published without detailed schemas -------------------------------------------
-generic_resource(CORE + "PersistentVolume", "", "v1", "PersistentVolume",
-                 "A piece of storage in the cluster, provisioned by an administrator or a StorageClass.",
-                 ("spec", "status"))
-generic_resource(CORE + "PersistentVolumeClaim", "", "v1", "PersistentVolumeClaim",
-                 "A request for storage by a user, bound to a PersistentVolume.", ("spec", "status"))
-generic_resource(CORE + "ResourceQuota", "", "v1", "ResourceQuota",
-                 "Limits on the total resources and object counts in a namespace.", ("spec", "status"))
-generic_resource(CORE + "LimitRange", "", "v1", "LimitRange",
-                 "Default and bounding resource requests and limits for containers, pods and claims in a "
-                 "namespace.", ("spec",))
+# Storage and policy ------------------------------------------------------------------------------
+_PV_SOURCES = ("awsElasticBlockStore", "azureDisk", "azureFile", "cephfs", "cinder", "csi", "fc", "flexVolume",
+               "flocker", "gcePersistentDisk", "glusterfs", "iscsi", "nfs", "photonPersistentDisk", "portworxVolume",
+               "quobyte", "rbd", "scaleIO", "storageos", "vsphereVolume")
+define(CORE + "PersistentVolumeSpec", "The storage a persistent volume provides. Exactly one volume source "
+                                      "must be set.", {
+    "capacity": obj("quantity", "The size of the volume, as capacity.storage.", map=True),
+    "accessModes": arr("string", "How the volume can be mounted: ReadWriteOnce, ReadOnlyMany, ReadWriteMany or "
+                                 "ReadWriteOncePod.", list_type="atomic"),
+    "claimRef": obj(CORE + "ObjectReference", "The claim bound to this volume."),
+    "persistentVolumeReclaimPolicy": s("What happens when the claim is released: Retain (default for manually "
+                                       "created volumes), Delete or Recycle.", enum=("Delete", "Recycle", "Retain")),
+    "storageClassName": s("The StorageClass the volume belongs to; claims of that class may bind to it."),
+    "mountOptions": arr("string", "Mount options used when the volume is mounted.", list_type="atomic"),
+    "volumeMode": s("Filesystem (default) or Block.", enum=("Block", "Filesystem")),
+    "nodeAffinity": free("Nodes from which the volume can be accessed."),
+    "volumeAttributesClassName": s("The VolumeAttributesClass of the volume."),
+    "hostPath": obj(CORE + "HostPathVolumeSource", "A directory on a node; for single-node testing only."),
+    "local": free("A local disk or directory of one node (path, fsType); requires nodeAffinity."),
+    **{source: free(f"A {source} volume; see the Kubernetes API reference.") for source in _PV_SOURCES},
+})
+define(CORE + "PersistentVolumeStatus", "The observed state of a persistent volume.", {
+    "phase": s("Pending, Available, Bound, Released or Failed.",
+               enum=("Available", "Bound", "Failed", "Pending", "Released")),
+    "message": s("Human-readable reason for the phase."),
+    "reason": s("CamelCase reason for a failure."),
+    "lastPhaseTransitionTime": obj("time", "When the phase last changed."),
+})
+resource(CORE + "PersistentVolume", "", "v1", "PersistentVolume",
+         "A piece of storage in the cluster, provisioned by an administrator or dynamically through a "
+         "StorageClass; claims bind to it.",
+         spec=CORE + "PersistentVolumeSpec", spec_desc="The storage the volume provides.",
+         status=CORE + "PersistentVolumeStatus", status_desc="The observed state of the volume.")
+
+define(CORE + "VolumeResourceRequirements", "Storage requested by a claim.", {
+    "requests": obj("quantity", "Minimum resources required, such as storage: 1Gi.", map=True),
+    "limits": obj("quantity", "Maximum resources allowed.", map=True),
+})
+define(CORE + "TypedLocalObjectReference", "A reference to a typed object in the same namespace.", {
+    "apiGroup": s("Group of the referent; empty for the core group."), "kind": s("Kind of the referent."),
+    "name": s("Name of the referent."),
+}, required=("kind", "name"))
+define(CORE + "PersistentVolumeClaimSpec", "The storage a claim asks for.", {
+    "accessModes": arr("string", "The access modes the volume must support.", list_type="atomic"),
+    "selector": obj(META + "LabelSelector", "Labels the bound volume must have."),
+    "resources": obj(CORE + "VolumeResourceRequirements", "The minimum size (requests.storage)."),
+    "volumeName": s("Bind to this specific PersistentVolume."),
+    "storageClassName": s("The StorageClass to provision from; empty string means no class."),
+    "volumeMode": s("Filesystem (default) or Block.", enum=("Block", "Filesystem")),
+    "dataSource": obj(CORE + "TypedLocalObjectReference", "A snapshot or claim to populate the volume from."),
+    "dataSourceRef": free("Any object to populate the volume from (apiGroup, kind, name, namespace)."),
+    "volumeAttributesClassName": s("The VolumeAttributesClass to use."),
+})
+define(CORE + "PersistentVolumeClaimStatus", "The observed state of a claim.", {
+    "phase": s("Pending, Bound or Lost.", enum=("Bound", "Lost", "Pending")),
+    "accessModes": arr("string", "Access modes of the bound volume.", list_type="atomic"),
+    "capacity": obj("quantity", "Capacity of the bound volume.", map=True),
+    "conditions": arr("object", "Current conditions, such as Resizing.", merge_key="type", strategy="merge",
+                      list_type="map", list_map_keys=("type",)),
+    "allocatedResources": obj("quantity", "Resources allocated for the claim, for resizing.", map=True),
+    "allocatedResourceStatuses": strmap("Status of resize operations per resource."),
+    "currentVolumeAttributesClassName": s("The VolumeAttributesClass currently applied."),
+    "modifyVolumeStatus": free("Status of a volume modification."),
+})
+resource(CORE + "PersistentVolumeClaim", "", "v1", "PersistentVolumeClaim",
+         "A user's request for storage, bound to a PersistentVolume that satisfies it.",
+         spec=CORE + "PersistentVolumeClaimSpec", spec_desc="The storage the claim asks for.",
+         status=CORE + "PersistentVolumeClaimStatus", status_desc="The observed state of the claim.")
+
+define(CORE + "ResourceQuotaSpec", "The hard limits of a quota.", {
+    "hard": obj("quantity", "Limit per resource name, such as pods, requests.cpu or count/deployments.apps.",
+                map=True),
+    "scopes": arr("string", "Only objects matching all these scopes are counted (Terminating, BestEffort, ...).",
+                  list_type="atomic"),
+    "scopeSelector": free("A selector over scopes, such as PriorityClass In (high)."),
+})
+define(CORE + "ResourceQuotaStatus", "The observed usage of a quota.", {
+    "hard": obj("quantity", "The enforced limits.", map=True),
+    "used": obj("quantity", "Current usage per resource name.", map=True),
+})
+resource(CORE + "ResourceQuota", "", "v1", "ResourceQuota",
+         "Limits on the total resources and object counts in a namespace.",
+         spec=CORE + "ResourceQuotaSpec", spec_desc="The limits.",
+         status=CORE + "ResourceQuotaStatus", status_desc="The current usage.")
+
+define(CORE + "LimitRangeItem", "Bounds and defaults for one kind of object.", {
+    "type": s("Container, Pod or PersistentVolumeClaim.", enum=("Container", "PersistentVolumeClaim", "Pod")),
+    "max": obj("quantity", "Maximum usage per resource.", map=True),
+    "min": obj("quantity", "Minimum usage per resource.", map=True),
+    "default": obj("quantity", "Limits given to containers that set none.", map=True),
+    "defaultRequest": obj("quantity", "Requests given to containers that set none.", map=True),
+    "maxLimitRequestRatio": obj("quantity", "Maximum limit/request ratio per resource.", map=True),
+}, required=("type",))
+define(CORE + "LimitRangeSpec", "The limits of a LimitRange.", {
+    "limits": arr(CORE + "LimitRangeItem", "The limits, per object kind.", list_type="atomic"),
+}, required=("limits",))
+resource(CORE + "LimitRange", "", "v1", "LimitRange",
+         "Default and bounding resource requests and limits for containers, pods and claims in a namespace.",
+         spec=CORE + "LimitRangeSpec", spec_desc="The limits enforced in the namespace.")

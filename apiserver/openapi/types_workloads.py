@@ -11,7 +11,6 @@ from apiserver.openapi.model import (
     b,
     define,
     free,
-    generic_resource,
     i32,
     i64,
     obj,
@@ -229,6 +228,39 @@ resource(BATCH + "CronJob", "batch", "v1", "CronJob", "Creates jobs on a repeati
          spec=BATCH + "CronJobSpec", spec_desc="The schedule and job template.",
          status=BATCH + "CronJobStatus", status_desc="The most recently observed status.")
 
-generic_resource("io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler", "autoscaling", "v2",
-                 "HorizontalPodAutoscaler", "Scales a workload's replicas to keep metrics near targets.",
-                 ("spec", "status"))
+AS2 = "io.k8s.api.autoscaling.v2."
+define(AS2 + "CrossVersionObjectReference", "The workload an autoscaler scales.", {
+    "apiVersion": s("API version of the target, such as apps/v1."), "kind": s("Kind of the target."),
+    "name": s("Name of the target."),
+}, required=("kind", "name"))
+define(AS2 + "MetricSpec", "One metric to scale on; type picks which of the other fields is set.", {
+    "type": s("Resource, ContainerResource, Pods, Object or External.",
+              enum=("ContainerResource", "External", "Object", "Pods", "Resource")),
+    "resource": free("A resource of the pods (cpu or memory) with a target utilization or average value."),
+    "containerResource": free("A resource of one container of the pods."),
+    "pods": free("A custom metric averaged over the pods."),
+    "object": free("A metric of another object."),
+    "external": free("A metric from outside the cluster."),
+}, required=("type",))
+define(AS2 + "HorizontalPodAutoscalerSpec", "The target and bounds of an autoscaler.", {
+    "scaleTargetRef": obj(AS2 + "CrossVersionObjectReference", "The workload to scale (through its scale "
+                                                               "subresource)."),
+    "minReplicas": i32("Lower bound of replicas. Defaults to 1."),
+    "maxReplicas": i32("Upper bound of replicas."),
+    "metrics": arr(AS2 + "MetricSpec", "Metrics whose targets decide the replica count; defaults to 80% "
+                                       "average CPU utilization.", list_type="atomic"),
+    "behavior": free("Scale-up and scale-down policies and stabilization windows."),
+}, required=("scaleTargetRef", "maxReplicas"))
+define(AS2 + "HorizontalPodAutoscalerStatus", "The observed state of an autoscaler.", {
+    "observedGeneration": i64("The generation this status reflects."),
+    "lastScaleTime": obj("time", "When the replica count was last changed."),
+    "currentReplicas": i32("Current number of replicas."),
+    "desiredReplicas": i32("Number of replicas the autoscaler wants."),
+    "currentMetrics": arr("object", "Last observed values of the metrics.", list_type="atomic"),
+    "conditions": arr("object", "AbleToScale, ScalingActive, ScalingLimited.", merge_key="type",
+                      strategy="merge", list_type="map", list_map_keys=("type",)),
+})
+resource(AS2 + "HorizontalPodAutoscaler", "autoscaling", "v2", "HorizontalPodAutoscaler",
+         "Scales a workload's replicas to keep metrics near their targets.",
+         spec=AS2 + "HorizontalPodAutoscalerSpec", spec_desc="The target and its bounds.",
+         status=AS2 + "HorizontalPodAutoscalerStatus", status_desc="The observed state of the autoscaler.")

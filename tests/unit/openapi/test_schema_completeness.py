@@ -27,14 +27,20 @@ NEWER_THAN_SERVED = {
     "io.k8s.api.core.v1.PodStatus": {"allocatedResources", "extendedResourceClaimStatus",
                                      "nodeAllocatableResourceClaimStatuses", "resources", "volumeHealth"},
     "io.k8s.api.core.v1.VolumeMount": {"bindMountOptions"},
+    "io.k8s.api.core.v1.PersistentVolumeClaimStatus": {"healthStatus"},
     "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta": {"shardInfo"},
 }
 
 
+_GROUP_PREFIX = {"core": "Core", "discovery": "Discovery", "events": "Events", "networking": "Networking",
+                 "storage": "Storage", "rbac": "Rbac", "apps": "Apps", "batch": "Batch", "autoscaling": "Autoscaling"}
+
+
 def _client_model(name: str):
     parts = name.split(".")
-    kind, version = parts[-1], parts[-2]
-    for candidate in (f"{version.capitalize()}{kind}", f"V1{kind}"):
+    kind, version, group = parts[-1], parts[-2], parts[-3]
+    prefix = _GROUP_PREFIX.get(group, "")
+    for candidate in (f"{prefix}{version.capitalize()}{kind}", f"{version.capitalize()}{kind}", f"V1{kind}"):
         model = getattr(kc, candidate, None)
         if model is not None:
             return model
