@@ -110,3 +110,15 @@ def test_send_initial_events_ends_with_an_annotated_bookmark(api) -> None:
                              "&allowWatchBookmarks=true&labelSelector=suite%3Dw-stream&timeoutSeconds=1", 2)
     assert [e["type"] for e in events] == ["ADDED", "BOOKMARK"]
     assert events[1]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+
+
+def test_a_continue_token_from_before_compaction_is_410(api) -> None:
+    for i in range(3):
+        api.request("POST", CMS, cm(f"w-page-{i}", {"suite": "w-page"}))
+    first = api.request("GET", f"{CMS}?labelSelector=suite%3Dw-page&limit=1").body
+    token = first["metadata"]["continue"]
+    api.request("PATCH", f"{CMS}/w-page-0", {"data": {"x": "1"}}, content_type="application/merge-patch+json")
+    api.run(api.server.store.compact(api.run(api.server.store.current_revision())))
+    r = api.request("GET", f"{CMS}?labelSelector=suite%3Dw-page&limit=1&continue={token}")
+    assert r.status == 410 and r.body["reason"] == "Expired"
+    assert "continue parameter is too old" in r.body["message"]
