@@ -44,20 +44,20 @@ class Printer:
     row: Callable[[Obj, datetime], list[Any]]
 
 
-def _meta(o: Obj) -> Obj:
+def meta_of(o: Obj) -> Obj:
     return o.get("metadata") or {}
 
 
-def _spec(o: Obj) -> Obj:
+def spec_of(o: Obj) -> Obj:
     return o.get("spec") or {}
 
 
-def _status(o: Obj) -> Obj:
+def status_of(o: Obj) -> Obj:
     return o.get("status") or {}
 
 
-def _age(o: Obj, now: datetime) -> str:
-    return since(_meta(o).get("creationTimestamp"), now)
+def age_cell(o: Obj, now: datetime) -> str:
+    return since(meta_of(o).get("creationTimestamp"), now)
 
 
 def _containers_images(template_spec: Obj) -> list[str]:
@@ -75,7 +75,7 @@ def _selector_text(selector: Any) -> str:
 
 
 def _template_spec(o: Obj) -> Obj:
-    return (_spec(o).get("template") or {}).get("spec") or {}
+    return (spec_of(o).get("template") or {}).get("spec") or {}
 
 
 # pods --------------------------------------------------------------------------------------------
@@ -92,7 +92,7 @@ def _container_state(cs: Obj) -> tuple[Obj, bool, Obj | None]:
 
 def pod_status_reason(pod: Obj) -> tuple[str, int, int, int, str | None]:
     """(STATUS, ready containers, total containers, restarts, last restart time) as kubectl shows them."""
-    spec, status = _spec(pod), _status(pod)
+    spec, status = spec_of(pod), status_of(pod)
     reason = status.get("reason") or status.get("phase") or ""
     restarts = 0
     last_restart: str | None = None
@@ -157,7 +157,7 @@ def pod_status_reason(pod: Obj) -> tuple[str, int, int, int, str | None]:
             pod_ready = any(c.get("type") == "Ready" and c.get("status") == "True"
                             for c in status.get("conditions") or [])
             reason = "Running" if pod_ready else "NotReady"
-    if _meta(pod).get("deletionTimestamp"):
+    if meta_of(pod).get("deletionTimestamp"):
         reason = "Unknown" if status.get("reason") == "NodeLost" else "Terminating"
     return reason, ready, total, restarts, last_restart
 
@@ -167,7 +167,7 @@ def _pod_row(pod: Obj, now: datetime) -> list[Any]:
     restarts_text = str(restarts)
     if last_restart:
         restarts_text = f"{restarts} ({since(last_restart, now)} ago)"
-    spec, status = _spec(pod), _status(pod)
+    spec, status = spec_of(pod), status_of(pod)
     gates = spec.get("readinessGates") or []
     if gates:
         wanted = {g.get("conditionType") for g in gates}
@@ -175,7 +175,7 @@ def _pod_row(pod: Obj, now: datetime) -> list[Any]:
         gates_text = f"{true}/{len(gates)}"
     else:
         gates_text = NONE
-    return [_meta(pod).get("name", ""), f"{ready}/{total}", reason, restarts_text, _age(pod, now),
+    return [meta_of(pod).get("name", ""), f"{ready}/{total}", reason, restarts_text, age_cell(pod, now),
             status.get("podIP") or NONE, spec.get("nodeName") or NONE, status.get("nominatedNodeName") or NONE,
             gates_text]
 
@@ -206,10 +206,10 @@ _SELECTOR = Column("Selector", priority=1, description="Label selector for pods.
 
 
 def _deployment_row(o: Obj, now: datetime) -> list[Any]:
-    spec, status = _spec(o), _status(o)
+    spec, status = spec_of(o), status_of(o)
     desired = spec.get("replicas", 1) if spec.get("replicas") is not None else 1
-    return [_meta(o).get("name", ""), f"{status.get('readyReplicas', 0)}/{desired}",
-            status.get("updatedReplicas", 0), status.get("availableReplicas", 0), _age(o, now),
+    return [meta_of(o).get("name", ""), f"{status.get('readyReplicas', 0)}/{desired}",
+            status.get("updatedReplicas", 0), status.get("availableReplicas", 0), age_cell(o, now),
             *_containers_images(_template_spec(o)), _selector_text(spec.get("selector"))]
 
 
@@ -222,9 +222,9 @@ DEPLOYMENT = Printer((NAME, Column("Ready", description="Number of the pod with 
 
 
 def _replica_set_row(o: Obj, now: datetime) -> list[Any]:
-    spec, status = _spec(o), _status(o)
-    return [_meta(o).get("name", ""), spec.get("replicas", 1), status.get("replicas", 0),
-            status.get("readyReplicas", 0), _age(o, now), *_containers_images(_template_spec(o)),
+    spec, status = spec_of(o), status_of(o)
+    return [meta_of(o).get("name", ""), spec.get("replicas", 1), status.get("replicas", 0),
+            status.get("readyReplicas", 0), age_cell(o, now), *_containers_images(_template_spec(o)),
             _selector_text(spec.get("selector"))]
 
 
@@ -235,9 +235,9 @@ REPLICA_SET = Printer((NAME, Column("Desired", "integer", "Number of desired pod
 
 
 def _stateful_set_row(o: Obj, now: datetime) -> list[Any]:
-    spec, status = _spec(o), _status(o)
+    spec, status = spec_of(o), status_of(o)
     desired = spec.get("replicas", 1) if spec.get("replicas") is not None else 1
-    return [_meta(o).get("name", ""), f"{status.get('readyReplicas', 0)}/{desired}", _age(o, now),
+    return [meta_of(o).get("name", ""), f"{status.get('readyReplicas', 0)}/{desired}", age_cell(o, now),
             *_containers_images(_template_spec(o))]
 
 
@@ -246,12 +246,12 @@ STATEFUL_SET = Printer((NAME, Column("Ready", description="Number of the pod wit
 
 
 def _daemon_set_row(o: Obj, now: datetime) -> list[Any]:
-    spec, status = _spec(o), _status(o)
+    spec, status = spec_of(o), status_of(o)
     node_selector = _template_spec(o).get("nodeSelector") or {}
-    return [_meta(o).get("name", ""), status.get("desiredNumberScheduled", 0),
+    return [meta_of(o).get("name", ""), status.get("desiredNumberScheduled", 0),
             status.get("currentNumberScheduled", 0), status.get("numberReady", 0),
             status.get("updatedNumberScheduled", 0), status.get("numberAvailable", 0),
-            ",".join(f"{k}={v}" for k, v in sorted(node_selector.items())) or NONE, _age(o, now),
+            ",".join(f"{k}={v}" for k, v in sorted(node_selector.items())) or NONE, age_cell(o, now),
             *_containers_images(_template_spec(o)), _selector_text(spec.get("selector"))]
 
 
@@ -267,8 +267,8 @@ DAEMON_SET = Printer((NAME, Column("Desired", "integer", "The total number of no
 
 
 def job_status_text(o: Obj) -> str:
-    true = {c.get("type") for c in _status(o).get("conditions") or [] if c.get("status") == "True"}
-    if _meta(o).get("deletionTimestamp"):
+    true = {c.get("type") for c in status_of(o).get("conditions") or [] if c.get("status") == "True"}
+    if meta_of(o).get("deletionTimestamp"):
         return "Terminating"
     for kind in ("Failed", "Complete", "Suspended", "FailureTarget", "SuccessCriteriaMet"):
         if kind in true:
@@ -277,7 +277,7 @@ def job_status_text(o: Obj) -> str:
 
 
 def _job_row(o: Obj, now: datetime) -> list[Any]:
-    spec, status = _spec(o), _status(o)
+    spec, status = spec_of(o), status_of(o)
     succeeded = status.get("succeeded", 0)
     if spec.get("completions") is not None:
         completions = f"{succeeded}/{spec['completions']}"
@@ -290,7 +290,7 @@ def _job_row(o: Obj, now: datetime) -> list[Any]:
         duration = ""
     else:
         duration = human_duration(((end or now) - start).total_seconds())
-    return [_meta(o).get("name", ""), job_status_text(o), completions, duration, _age(o, now),
+    return [meta_of(o).get("name", ""), job_status_text(o), completions, duration, age_cell(o, now),
             *_containers_images(_template_spec(o)), _selector_text(spec.get("selector"))]
 
 
@@ -301,13 +301,13 @@ JOB = Printer((NAME, Column("Status", description="Status of the job."),
 
 
 def _cron_job_row(o: Obj, now: datetime) -> list[Any]:
-    spec, status = _spec(o), _status(o)
+    spec, status = spec_of(o), status_of(o)
     last = status.get("lastScheduleTime")
     job_template_spec = ((spec.get("jobTemplate") or {}).get("spec") or {})
     template_spec = (job_template_spec.get("template") or {}).get("spec") or {}
-    return [_meta(o).get("name", ""), spec.get("schedule", ""), spec.get("timeZone") or NONE,
+    return [meta_of(o).get("name", ""), spec.get("schedule", ""), spec.get("timeZone") or NONE,
             bool(spec.get("suspend")), len(status.get("active") or []), since(last, now) if last else NONE,
-            _age(o, now), *_containers_images(template_spec), _selector_text(job_template_spec.get("selector"))]
+            age_cell(o, now), *_containers_images(template_spec), _selector_text(job_template_spec.get("selector"))]
 
 
 CRON_JOB = Printer((NAME, Column("Schedule", description="The schedule in Cron format."),
@@ -321,7 +321,7 @@ CRON_JOB = Printer((NAME, Column("Schedule", description="The schedule in Cron f
 
 
 def _hpa_row(o: Obj, now: datetime) -> list[Any]:
-    spec, status = _spec(o), _status(o)
+    spec, status = spec_of(o), status_of(o)
     ref = spec.get("scaleTargetRef") or {}
     targets = []
     current = {(m.get("type"), (m.get("resource") or {}).get("name")): m for m in status.get("currentMetrics") or []}
@@ -339,9 +339,9 @@ def _hpa_row(o: Obj, now: datetime) -> list[Any]:
                 targets.append(f"{res.get('name')}: {have or '<unknown>'}/{target.get('averageValue', '')}")
         else:
             targets.append("<unknown>")
-    return [_meta(o).get("name", ""), f"{ref.get('kind', '')}/{ref.get('name', '')}",
+    return [meta_of(o).get("name", ""), f"{ref.get('kind', '')}/{ref.get('name', '')}",
             ", ".join(targets) or NONE, spec.get("minReplicas", 1), spec.get("maxReplicas", 0),
-            status.get("currentReplicas", 0), _age(o, now)]
+            status.get("currentReplicas", 0), age_cell(o, now)]
 
 
 HPA = Printer((NAME, Column("Reference", description="Reference to the scale target."),
@@ -352,13 +352,13 @@ HPA = Printer((NAME, Column("Reference", description="Reference to the scale tar
 
 
 def _controller_revision_row(o: Obj, now: datetime) -> list[Any]:
-    owners = [r for r in _meta(o).get("ownerReferences") or [] if r.get("controller")]
+    owners = [r for r in meta_of(o).get("ownerReferences") or [] if r.get("controller")]
     controller = NONE
     if owners:
         group = owners[0].get("apiVersion", "").split("/")[0] if "/" in owners[0].get("apiVersion", "") else ""
         kind = owners[0].get("kind", "").lower() + (f".{group}" if group else "")
         controller = f"{kind}/{owners[0].get('name', '')}"
-    return [_meta(o).get("name", ""), controller, o.get("revision", 0), _age(o, now)]
+    return [meta_of(o).get("name", ""), controller, o.get("revision", 0), age_cell(o, now)]
 
 
 CONTROLLER_REVISION = Printer((NAME, Column("Controller", description="Controller of the object."),

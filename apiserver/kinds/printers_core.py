@@ -6,25 +6,36 @@ from datetime import datetime
 from typing import Any
 
 from apiserver.kinds.age import since
-from apiserver.kinds.printers import AGE, NAME, NONE, Column, Obj, Printer, _age, _meta, _spec, _status
+from apiserver.kinds.printers import (
+    AGE,
+    NAME,
+    NONE,
+    Column,
+    Obj,
+    Printer,
+    age_cell,
+    meta_of,
+    spec_of,
+    status_of,
+)
 from client.labels import SelectorError, format_label_selector
 
 
 def _name(o: Obj) -> str:
-    return _meta(o).get("name", "")
+    return meta_of(o).get("name", "")
 
 
 # Service -----------------------------------------------------------------------------------------
 
 
 def service_external_ip(o: Obj) -> str:
-    spec = _spec(o)
+    spec = spec_of(o)
     kind = spec.get("type") or "ClusterIP"
     external = list(spec.get("externalIPs") or [])
     if kind in ("ClusterIP", "NodePort"):
         return ",".join(external) if external else NONE
     if kind == "LoadBalancer":
-        ingress = (_status(o).get("loadBalancer") or {}).get("ingress") or []
+        ingress = (status_of(o).get("loadBalancer") or {}).get("ingress") or []
         ips = [i.get("ip") or i.get("hostname") for i in ingress if i.get("ip") or i.get("hostname")]
         ips += external
         return ",".join(ips) if ips else "<pending>"
@@ -35,7 +46,7 @@ def service_external_ip(o: Obj) -> str:
 
 def service_ports(o: Obj) -> str:
     parts = []
-    for p in _spec(o).get("ports") or []:
+    for p in spec_of(o).get("ports") or []:
         protocol = p.get("protocol", "TCP")
         if p.get("nodePort"):
             parts.append(f"{p.get('port')}:{p['nodePort']}/{protocol}")
@@ -45,10 +56,10 @@ def service_ports(o: Obj) -> str:
 
 
 def _service_row(o: Obj, now: datetime) -> list[Any]:
-    spec = _spec(o)
+    spec = spec_of(o)
     selector = spec.get("selector") or {}
     return [_name(o), spec.get("type") or "ClusterIP", spec.get("clusterIP") or NONE, service_external_ip(o),
-            service_ports(o), _age(o, now),
+            service_ports(o), age_cell(o, now),
             ",".join(f"{k}={v}" for k, v in sorted(selector.items())) or NONE]
 
 
@@ -66,20 +77,20 @@ SERVICE = Printer((NAME, Column("Type", description="Type of the service."),
 
 
 def node_status_text(o: Obj) -> str:
-    conditions = {c.get("type"): c.get("status") for c in _status(o).get("conditions") or []}
+    conditions = {c.get("type"): c.get("status") for c in status_of(o).get("conditions") or []}
     parts = []
     if "Ready" in conditions:
         parts.append("Ready" if conditions["Ready"] == "True" else "NotReady")
     else:
         parts.append("Unknown")
-    if _spec(o).get("unschedulable"):
+    if spec_of(o).get("unschedulable"):
         parts.append("SchedulingDisabled")
     return ",".join(parts)
 
 
 def node_roles(o: Obj) -> str:
     roles = set()
-    for key, value in (_meta(o).get("labels") or {}).items():
+    for key, value in (meta_of(o).get("labels") or {}).items():
         if key.startswith("node-role.kubernetes.io/") and key != "node-role.kubernetes.io/":
             roles.add(key[len("node-role.kubernetes.io/"):])
         elif key == "kubernetes.io/role" and value:
@@ -88,15 +99,15 @@ def node_roles(o: Obj) -> str:
 
 
 def _node_address(o: Obj, kind: str) -> str:
-    for a in _status(o).get("addresses") or []:
+    for a in status_of(o).get("addresses") or []:
         if a.get("type") == kind:
             return a.get("address", NONE)
     return NONE
 
 
 def _node_row(o: Obj, now: datetime) -> list[Any]:
-    info = _status(o).get("nodeInfo") or {}
-    return [_name(o), node_status_text(o), node_roles(o), _age(o, now), info.get("kubeletVersion", ""),
+    info = status_of(o).get("nodeInfo") or {}
+    return [_name(o), node_status_text(o), node_roles(o), age_cell(o, now), info.get("kubeletVersion", ""),
             _node_address(o, "InternalIP"), _node_address(o, "ExternalIP"), info.get("osImage") or "<unknown>",
             info.get("kernelVersion") or "<unknown>", info.get("containerRuntimeVersion") or "<unknown>"]
 
@@ -115,19 +126,19 @@ NODE = Printer((NAME, Column("Status", description="The status of the node"),
                _node_row)
 
 NAMESPACE = Printer((NAME, Column("Status", description="The status of the namespace"), AGE),
-                    lambda o, now: [_name(o), _status(o).get("phase", ""), _age(o, now)])
+                    lambda o, now: [_name(o), status_of(o).get("phase", ""), age_cell(o, now)])
 
 # ConfigMap, Secret, ServiceAccount ---------------------------------------------------------------
 CONFIG_MAP = Printer((NAME, Column("Data", "integer", "Number of data in configmap"), AGE),
                      lambda o, now: [_name(o), len(o.get("data") or {}) + len(o.get("binaryData") or {}),
-                                     _age(o, now)])
+                                     age_cell(o, now)])
 SECRET = Printer((NAME, Column("Type", description="The type of the secret"),
                   Column("Data", "integer", "The number of data in the secret"), AGE),
-                 lambda o, now: [_name(o), o.get("type") or "Opaque", len(o.get("data") or {}), _age(o, now)])
+                 lambda o, now: [_name(o), o.get("type") or "Opaque", len(o.get("data") or {}), age_cell(o, now)])
 SERVICE_ACCOUNT = Printer((NAME, Column("Secrets", "integer", "Secrets is the list of secrets allowed to be "
                                                               "used by pods running using this ServiceAccount."),
                            AGE),
-                          lambda o, now: [_name(o), len(o.get("secrets") or []), _age(o, now)])
+                          lambda o, now: [_name(o), len(o.get("secrets") or []), age_cell(o, now)])
 
 
 # Endpoints, EndpointSlice ------------------------------------------------------------------------
@@ -155,14 +166,14 @@ def _format_endpoints(o: Obj) -> str:
 
 
 ENDPOINTS = Printer((NAME, Column("Endpoints", description="Endpoints of the service"), AGE),
-                    lambda o, now: [_name(o), _format_endpoints(o), _age(o, now)])
+                    lambda o, now: [_name(o), _format_endpoints(o), age_cell(o, now)])
 
 
 def _slice_row(o: Obj, now: datetime) -> list[Any]:
     ports = ",".join(str(p.get("port")) for p in o.get("ports") or [] if p.get("port") is not None)
     addrs = [a for e in o.get("endpoints") or [] for a in e.get("addresses") or []]
     text = ",".join(addrs[:3]) + (f" + {len(addrs) - 3} more..." if len(addrs) > 3 else "")
-    return [_name(o), o.get("addressType", ""), ports or NONE, text or NONE, _age(o, now)]
+    return [_name(o), o.get("addressType", ""), ports or NONE, text or NONE, age_cell(o, now)]
 
 
 ENDPOINT_SLICE = Printer((NAME, Column("AddressType", description="Type of address"),
@@ -222,13 +233,13 @@ def _access_modes(modes: Any) -> str:
 
 
 def _pv_row(o: Obj, now: datetime) -> list[Any]:
-    spec, status = _spec(o), _status(o)
+    spec, status = spec_of(o), status_of(o)
     claim = spec.get("claimRef") or {}
     claim_text = f"{claim.get('namespace', '')}/{claim.get('name', '')}" if claim else ""
     return [_name(o), (spec.get("capacity") or {}).get("storage", ""), _access_modes(spec.get("accessModes")),
             spec.get("persistentVolumeReclaimPolicy", ""), status.get("phase", ""), claim_text,
             spec.get("storageClassName", ""), spec.get("volumeAttributesClassName") or NONE,
-            status.get("reason", ""), _age(o, now), spec.get("volumeMode", "")]
+            status.get("reason", ""), age_cell(o, now), spec.get("volumeMode", "")]
 
 
 PERSISTENT_VOLUME = Printer((NAME, Column("Capacity", description="The capacity of the volume."),
@@ -243,11 +254,11 @@ PERSISTENT_VOLUME = Printer((NAME, Column("Capacity", description="The capacity 
 
 
 def _pvc_row(o: Obj, now: datetime) -> list[Any]:
-    spec, status = _spec(o), _status(o)
-    phase = "Terminating" if _meta(o).get("deletionTimestamp") else status.get("phase", "")
+    spec, status = spec_of(o), status_of(o)
+    phase = "Terminating" if meta_of(o).get("deletionTimestamp") else status.get("phase", "")
     return [_name(o), phase, spec.get("volumeName", ""), (status.get("capacity") or {}).get("storage", ""),
             _access_modes(status.get("accessModes")), spec.get("storageClassName", ""),
-            spec.get("volumeAttributesClassName") or NONE, _age(o, now), spec.get("volumeMode", "")]
+            spec.get("volumeAttributesClassName") or NONE, age_cell(o, now), spec.get("volumeMode", "")]
 
 
 PERSISTENT_VOLUME_CLAIM = Printer((NAME, Column("Status", description="The phase of the claim."),
@@ -261,12 +272,12 @@ PERSISTENT_VOLUME_CLAIM = Printer((NAME, Column("Status", description="The phase
 
 
 def _quota_row(o: Obj, now: datetime) -> list[Any]:
-    hard, used = _spec(o).get("hard") or {}, _status(o).get("used") or {}
+    hard, used = spec_of(o).get("hard") or {}, status_of(o).get("used") or {}
     requests, limits = [], []
     for name in sorted(hard):
         entry = f"{name}: {used.get(name, '0')}/{hard[name]}"
         (limits if name.startswith("limits.") else requests).append(entry)
-    return [_name(o), _age(o, now), ", ".join(requests), ", ".join(limits)]
+    return [_name(o), age_cell(o, now), ", ".join(requests), ", ".join(limits)]
 
 
 RESOURCE_QUOTA = Printer((NAME, AGE, Column("Request", description="Request represents a minimum amount of "
@@ -280,7 +291,7 @@ CREATED_AT = Column("Created At", "date", "CreationTimestamp is a timestamp repr
 
 
 def _created_at(o: Obj) -> str:
-    return _meta(o).get("creationTimestamp") or ""
+    return meta_of(o).get("creationTimestamp") or ""
 
 
 LIMIT_RANGE = Printer((NAME, CREATED_AT), lambda o, now: [_name(o), _created_at(o)])
@@ -288,12 +299,12 @@ LIMIT_RANGE = Printer((NAME, CREATED_AT), lambda o, now: [_name(o), _created_at(
 
 def _storage_class_row(o: Obj, now: datetime) -> list[Any]:
     name = _name(o)
-    annotations = _meta(o).get("annotations") or {}
+    annotations = meta_of(o).get("annotations") or {}
     if annotations.get("storageclass.kubernetes.io/is-default-class") == "true" or \
             annotations.get("storageclass.beta.kubernetes.io/is-default-class") == "true":
         name += " (default)"
     return [name, o.get("provisioner", ""), o.get("reclaimPolicy", "Delete"),
-            o.get("volumeBindingMode", "Immediate"), bool(o.get("allowVolumeExpansion")), _age(o, now)]
+            o.get("volumeBindingMode", "Immediate"), bool(o.get("allowVolumeExpansion")), age_cell(o, now)]
 
 
 STORAGE_CLASS = Printer((NAME, Column("Provisioner", description="Indicates the type of the provisioner."),
@@ -307,13 +318,13 @@ STORAGE_CLASS = Printer((NAME, Column("Provisioner", description="Indicates the 
 
 
 def _ingress_row(o: Obj, now: datetime) -> list[Any]:
-    spec = _spec(o)
+    spec = spec_of(o)
     hosts = [r.get("host") for r in spec.get("rules") or [] if r.get("host")]
     hosts_text = ",".join(hosts[:4]) + (f" + {len(hosts) - 4} more..." if len(hosts) > 4 else "")
-    ingress = (_status(o).get("loadBalancer") or {}).get("ingress") or []
+    ingress = (status_of(o).get("loadBalancer") or {}).get("ingress") or []
     address = ",".join(i.get("ip") or i.get("hostname") or "" for i in ingress)
     ports = "80, 443" if spec.get("tls") else "80"
-    return [_name(o), spec.get("ingressClassName") or NONE, hosts_text or "*", address, ports, _age(o, now)]
+    return [_name(o), spec.get("ingressClassName") or NONE, hosts_text or "*", address, ports, age_cell(o, now)]
 
 
 INGRESS = Printer((NAME, Column("Class", description="The name of the IngressClass resource that should be "
@@ -325,12 +336,12 @@ INGRESS = Printer((NAME, Column("Class", description="The name of the IngressCla
 
 
 def _ingress_class_row(o: Obj, now: datetime) -> list[Any]:
-    params = _spec(o).get("parameters") or {}
+    params = spec_of(o).get("parameters") or {}
     params_text = NONE
     if params:
         group = params.get("apiGroup")
         params_text = f"{params.get('kind', '')}{'.' + group if group else ''}/{params.get('name', '')}"
-    return [_name(o), _spec(o).get("controller", ""), params_text, _age(o, now)]
+    return [_name(o), spec_of(o).get("controller", ""), params_text, age_cell(o, now)]
 
 
 INGRESS_CLASS = Printer((NAME, Column("Controller", description="Controller that is responsible for handling "
@@ -350,7 +361,7 @@ def _pod_selector_text(selector: Any) -> str:
 
 NETWORK_POLICY = Printer((NAME, Column("Pod-Selector", description="Selects the pods to which this "
                                                                    "NetworkPolicy object applies."), AGE),
-                         lambda o, now: [_name(o), _pod_selector_text(_spec(o).get("podSelector")), _age(o, now)])
+                         lambda o, now: [_name(o), _pod_selector_text(spec_of(o).get("podSelector")), age_cell(o, now)])
 
 
 # RBAC, Lease, CRD --------------------------------------------------------------------------------
@@ -365,7 +376,7 @@ def _binding_row(o: Obj, now: datetime) -> list[Any]:
     groups = ", ".join(s.get("name", "") for s in subjects if s.get("kind") == "Group")
     sas = ", ".join(f"{s.get('namespace', '')}/{s.get('name', '')}" for s in subjects
                     if s.get("kind") == "ServiceAccount")
-    return [_name(o), f"{ref.get('kind', '')}/{ref.get('name', '')}", _age(o, now), users, groups, sas]
+    return [_name(o), f"{ref.get('kind', '')}/{ref.get('name', '')}", age_cell(o, now), users, groups, sas]
 
 
 BINDING = Printer((NAME, Column("Role", description="RoleRef is the reference to the role."), AGE,
@@ -375,6 +386,6 @@ BINDING = Printer((NAME, Column("Role", description="RoleRef is the reference to
                   _binding_row)
 
 LEASE = Printer((NAME, Column("Holder", description="The holder of the lease."), AGE),
-                lambda o, now: [_name(o), _spec(o).get("holderIdentity", ""), _age(o, now)])
+                lambda o, now: [_name(o), spec_of(o).get("holderIdentity", ""), age_cell(o, now)])
 
 CRD = Printer((NAME, CREATED_AT), lambda o, now: [_name(o), _created_at(o)])

@@ -10,7 +10,6 @@ from typing import Any
 
 from apiserver.kinds.validation.common import (
     get_path,
-    non_negative,
     port_in_range,
     validate_enum,
     validate_ip,
@@ -395,12 +394,5 @@ def validate_limit_range(obj: dict, old: dict | None) -> list[Cause]:
         causes += validate_enum(item.get("type"), f"{f}.type", ("Container", "PersistentVolumeClaim", "Pod"))
         for key in ("max", "min", "default", "defaultRequest", "maxLimitRequestRatio"):
             causes += validate_resource_list(item.get(key), f"{f}.{key}")
-    return causes
-
-
-def validate_non_negative_fields(obj: dict, *paths: str) -> list[Cause]:
-    causes: list[Cause] = []
-    for path in paths:
-        causes += non_negative(get_path(obj, *path.split(".")), path)
     return causes
 
