@@ -58,9 +58,9 @@ def _handle(kernel: LibcKernel, conn: socket.socket, request: dict, fds: list[in
             run_exec(kernel, conn, request, fds)
         os.setsid()
         if op == "start":
-            if os.fork() == 0:
-                run_shim(kernel, conn, request["container_dir"])
-            os._exit(0)
+            # No double fork: we are the shim's parent and, as subreaper, stay its reaper; if
+            # the server dies the shim is simply reparented and keeps running.
+            run_shim(kernel, conn, request["container_dir"])
         if op == "sandbox":
             pid = spawn_holder(kernel, request)
             conn.send(json.dumps({"pid": pid}).encode())

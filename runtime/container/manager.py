@@ -109,13 +109,11 @@ class ContainerManager:
         if state not in (ContainerState.RUNNING.value, ContainerState.CREATED.value, ContainerState.UNKNOWN.value):
             return record
         directory = self.ctx.containers.path(container_id)
-        shim = read_json(str(directory / "shim.json"))
-        if shim is None:
-            return record
-        exited = read_json(str(directory / "exit.json"))
-        if exited is None and alive(shim["shim_pid"], record.get("shim_start")):
-            if state == ContainerState.RUNNING.value:
+        if state == ContainerState.CREATED.value:
+            if not (directory / "shim.json").exists():
                 return record
+        elif not (directory / "exit.json").exists() and alive(record.get("shim_pid"), record.get("shim_start")):
+            return record
         return self.ctx.containers.update(container_id, lambda r: self._apply_shim_files(r, directory))
 
     def _apply_shim_files(self, record: dict, directory: Any) -> None:

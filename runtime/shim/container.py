@@ -1,7 +1,7 @@
 """The per-container shim: parent of the container process, outside the container, like conmon.
 
-The fork server forks it, it detaches (new session, reparented to init), and it stays for the
-container's whole life whether or not the daemon runs. It forks the container's first process
+The fork server forks it (and reaps it), it detaches into a new session, and it stays for the
+container's whole life whether or not the daemon or the fork server runs. It forks the container's first process
 (into a new pid namespace, the pod's, or the host's), which enters the sandbox's namespaces,
 joins its cgroup, builds its root filesystem and execs. A close-on-exec error pipe tells the
 shim whether exec happened; only then does it answer the daemon. Afterwards it copies
@@ -147,9 +147,11 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str) -> None:
         _send(conn, {"error": error})
         os._exit(1)
     started_at = time.time_ns()
-    write_json(os.path.join(container_dir, "shim.json"), {"shim_pid": os.getpid(), "pid": pid, "started_at": started_at})
+    # Answer first (the daemon records the pids), then leave the same facts on disk for a
+    # daemon that dies before recording them.
     _send(conn, {"pid": pid, "shim_pid": os.getpid(), "started_at": started_at})
     conn.close()
+    write_json(os.path.join(container_dir, "shim.json"), {"shim_pid": os.getpid(), "pid": pid, "started_at": started_at})
     status = _supervise(pid, readers, wake_r, reopen, CriLogWriter(spec.get("log_path", "")))
     _record_exit(container_dir, spec, status)
     os._exit(0)
