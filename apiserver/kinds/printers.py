@@ -94,6 +94,10 @@ def pod_status_reason(pod: Obj) -> tuple[str, int, int, int, str | None]:
     """(STATUS, ready containers, total containers, restarts, last restart time) as kubectl shows them."""
     spec, status = spec_of(pod), status_of(pod)
     reason = status.get("reason") or status.get("phase") or ""
+    if not status.get("reason") and any(c.get("type") == "PodScheduled" and c.get("status") == "False"
+                                        and c.get("reason") == "SchedulingGated"
+                                        for c in status.get("conditions") or []):
+        reason = "SchedulingGated"
     restarts = 0
     last_restart: str | None = None
     init_specs = spec.get("initContainers") or []

@@ -188,3 +188,10 @@ def test_whole_table_shape():
     assert out["metadata"] == {"resourceVersion": "7"}
     assert out["rows"][0]["object"]["kind"] == "PartialObjectMetadata"
     assert out["rows"][0]["object"]["metadata"]["name"] == "web-1"
+
+
+def test_scheduling_gated_pod():
+    pod = {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "a"}]},
+           "status": {"phase": "Pending", "conditions": [
+               {"type": "PodScheduled", "status": "False", "reason": "SchedulingGated"}]}}
+    assert table_row(rt("v1", "Pod"), pod, NOW)[2] == "SchedulingGated"
