@@ -115,15 +115,39 @@ def run_create(session: Session, args: argparse.Namespace) -> int:
     config = load_container_config(args.container_config)
     pod_config = load_pod_config(args.pod_config)
     if args.with_pull:
-        auth = auth_from_flags(args)
-        timeout = parse_duration(args.pull_timeout) if args.pull_timeout else None
-        with session.attempt(f"pulling image {config.image.image}"):
-            kwargs: dict[str, Any] = {"timeout": timeout} if timeout else {}
-            session.image.pull_image(config.image.image, auth=auth, sandbox_config=pod_config, **kwargs)
+        _pull_for(session, args, config, pod_config)
     with session.attempt("creating container"):
         container_id = session.runtime.create_container(args.pod_id, config, pod_config)
     session.print(container_id)
     return 0
+
+
+def run_run(session: Session, args: argparse.Namespace) -> int:
+    """crictl's `run`: a new pod, then a container in it, started; prints the container id."""
+    if args.no_pull and args.with_pull:
+        raise UsageError("conflict: --no-pull and --with-pull are both set")
+    config = load_container_config(args.container_config)
+    pod_config = load_pod_config(args.pod_config)
+    if args.with_pull:
+        _pull_for(session, args, config, pod_config)
+    with session.attempt("run pod sandbox"):
+        pod_id = session.runtime.run_pod_sandbox(pod_config, runtime_handler=args.runtime or "")
+    with session.attempt("creating container"):
+        container_id = session.runtime.create_container(pod_id, config, pod_config)
+    with session.attempt(f"starting the container {container_id}"):
+        session.runtime.start_container(container_id)
+    session.print(container_id)
+    return 0
+
+
+def _pull_for(
+    session: Session, args: argparse.Namespace, config: api_pb2.ContainerConfig, pod: api_pb2.PodSandboxConfig
+) -> None:
+    auth = auth_from_flags(args)
+    timeout = parse_duration(args.pull_timeout) if args.pull_timeout else None
+    kwargs: dict[str, Any] = {"timeout": timeout} if timeout else {}
+    with session.attempt(f"pulling image {config.image.image}"):
+        session.image.pull_image(config.image.image, auth=auth, sandbox_config=pod, **kwargs)
 
 
 def run_start(session: Session, args: argparse.Namespace) -> int:
@@ -339,6 +363,15 @@ def register(sub: Any) -> None:
     p.add_argument("--with-pull", action="store_true", help="pull the image before creating the container")
     pull_flags(p)
     p.set_defaults(_cri_run=run_create)
+
+    p = sub.add_parser("run", help="run a new container inside a new pod")
+    p.add_argument("container_config", metavar="CONTAINER_CONFIG", help="container-config.[json|yaml]")
+    p.add_argument("pod_config", metavar="POD_CONFIG", help="pod-config.[json|yaml]")
+    p.add_argument("--no-pull", action="store_true", help="do not pull the image (the default)")
+    p.add_argument("--with-pull", action="store_true", help="pull the image first")
+    p.add_argument("-r", "--runtime", default="", help="runtime handler to use")
+    pull_flags(p)
+    p.set_defaults(_cri_run=run_run)
 
     p = sub.add_parser("start", help="start one or more created containers")
     p.add_argument("ids", nargs="+", metavar="CONTAINER-ID")

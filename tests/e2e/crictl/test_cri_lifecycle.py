@@ -272,3 +272,20 @@ def test_bad_config_field_is_named_and_nothing_is_created(
     assert result.returncode == 1
     assert "log_dirctory" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert _ok(rt.kyb("pods", "-q")) == before
+
+
+def test_run_starts_a_container_in_a_new_pod(
+    request: pytest.FixtureRequest, cri_runtime, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    rt = cri_runtime
+    rt.needs(request, *POD_CALLS)
+    pod_cfg = _pod_config(tmp_path, rt, "runner")
+    ctr_cfg = _container_config(tmp_path, rt, "napper", "exec sleep 3600")
+    ctr_id = _ok(rt.kyb("run", str(ctr_cfg), str(pod_cfg))).strip()
+    listed = json.loads(_ok(rt.kyb("ps", "-o", "json", "--id", ctr_id)))["containers"]
+    try:
+        assert [c["state"] for c in listed] == ["CONTAINER_RUNNING"]
+        assert listed[0]["labels"]["role"] == "napper"
+    finally:
+        for pod in listed:
+            rt.kyb("rmp", "-f", pod["podSandboxId"])

@@ -373,3 +373,15 @@ def test_yaml_output_is_the_same_document(fake: Any, capsys: pytest.CaptureFixtu
     _, as_json, _ = _cri(capsys, endpoint, "pods", "-o", "json")
     _, as_yaml, _ = _cri(capsys, endpoint, "pods", "-o", "yaml")
     assert yaml.safe_load(as_yaml) == json.loads(as_json)
+
+
+def test_image_verbs_use_the_image_endpoint(
+    fake: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    runtime, endpoint = fake
+    code, _, err = _cri(
+        capsys, f"unix://{tmp_path}/absent.sock", "-i", endpoint, "--timeout", "2s", "images", "-q"
+    )
+    assert code == 0, err
+    code, _, err = _cri(capsys, f"unix://{tmp_path}/absent.sock", "-i", endpoint, "--timeout", "2s", "pods")
+    assert code == 1 and "UNAVAILABLE" in err
