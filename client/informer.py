@@ -176,6 +176,11 @@ class Informer:
                 log.warning("list/watch failed; retrying",
                             extra={"resource": str(self.resource), "error": str(e), "delay": round(delay, 3)})
                 await asyncio.sleep(delay)
+            except Exception:
+                # A bug (say, an object without a name) must not silently end the informer.
+                failures += 1
+                log.exception("informer loop failed; retrying", extra={"resource": str(self.resource)})
+                await asyncio.sleep(self._backoff(failures))
 
     def _backoff(self, failures: int) -> float:
         return float(min(self.backoff_max, self.backoff_base * 2 ** min(failures - 1, 20))) * random.uniform(0.8, 1.0)

@@ -314,3 +314,24 @@ async def test_leader_election_hands_over_between_candidates(apiserver: ApiServe
         assert lease["spec"]["holderIdentity"] == "b" and lease["spec"]["leaseTransitions"] == 1
         tb.cancel()
         await asyncio.gather(tb, return_exceptions=True)
+
+
+async def test_wait_for_follows_one_object_by_name(apiserver: ApiServerProcess) -> None:
+    from client.wait import wait_for
+
+    async with connected(apiserver) as (api, ns):
+        await api.create(CONFIGMAPS, cm("other"), ns)
+        waiter = asyncio.create_task(wait_for(api, CONFIGMAPS, "target", ns,
+                                              lambda o: o is not None and o.get("data", {}).get("ready") == "yes",
+                                              timeout=10))
+        await asyncio.sleep(0.2)
+        await api.create(CONFIGMAPS, cm("target", ready="no"), ns)
+        await api.patch(CONFIGMAPS, "other", {"data": {"ready": "yes"}}, ns)  # a different name: ignored
+        await asyncio.sleep(0.2)
+        assert not waiter.done()
+        await api.patch(CONFIGMAPS, "target", {"data": {"ready": "yes"}}, ns)
+        found = await waiter
+        assert found is not None and found["metadata"]["name"] == "target"
+        gone = asyncio.create_task(wait_for(api, CONFIGMAPS, "target", ns, lambda o: o is None, timeout=10))
+        await api.delete(CONFIGMAPS, "target", ns)
+        assert await gone is None
