@@ -211,17 +211,31 @@ def test_images_inspecti_and_imagefsinfo_show_the_store(cri_runtime) -> None:  #
     assert fsinfo["status"]["imageFilesystems"]
 
 
+def _bcrypt(password: str) -> str:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt
+
+    return crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))
+
+
 def test_pull_with_creds_then_rmi_from_a_loopback_registry(
     cri_runtime, busybox_archive: Path, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
+    """A registry that wants basic auth: no creds is refused in one line, --creds pulls."""
     rt = cri_runtime
     if shutil.which("docker-registry") is None or shutil.which("skopeo") is None:
         pytest.fail("docker-registry and skopeo are needed (apt-get install docker-registry skopeo)")
     storage = tmp_path / "registry"
     storage.mkdir()
+    htpasswd = tmp_path / "htpasswd"
+    htpasswd.write_text(f"kybt:{_bcrypt('s3cret')}\n")
     config = tmp_path / "registry.yml"
     config.write_text(
         f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {storage}\n"
+        f"auth:\n  htpasswd:\n    realm: kybt\n    path: {htpasswd}\n"
         "http:\n  addr: 127.0.0.1:5000\n  secret: kybt\n"
     )
     registry = subprocess.Popen(
@@ -230,6 +244,7 @@ def test_pull_with_creds_then_rmi_from_a_loopback_registry(
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+    ref = "127.0.0.1:5000/kybt/busybox:pulled"
     try:
         push = [
             *nsenter_prefix(rt.netns),
@@ -237,17 +252,22 @@ def test_pull_with_creds_then_rmi_from_a_loopback_registry(
             "copy",
             "--quiet",
             "--dest-tls-verify=false",
+            "--dest-creds",
+            "kybt:s3cret",
             f"oci-archive:{busybox_archive}",
-            "docker://127.0.0.1:5000/kybt/busybox:pulled",
+            f"docker://{ref}",
         ]
 
         def pushed() -> bool:
             return subprocess.run(push, capture_output=True, timeout=120).returncode == 0
 
         _wait_for(pushed, timeout=30, what="the loopback registry to accept a push")
-        ref = "127.0.0.1:5000/kybt/busybox:pulled"
-        # An open registry ignores credentials; the flag must still reach the runtime intact.
-        out = _ok(rt.kyb("pull", "--creds", "kybt:secret", ref))
+        refused = rt.kyb("pull", ref)
+        assert refused.returncode == 1 and len(refused.stderr.strip().splitlines()) == 1
+        assert "PullImage" in refused.stderr
+        wrong = rt.kyb("pull", "--creds", "kybt:wrong", ref)
+        assert wrong.returncode == 1
+        out = _ok(rt.kyb("pull", "--creds", "kybt:s3cret", ref))
         assert out.startswith("Image is up to date for ")
         assert any(
             line.startswith("127.0.0.1:5000/kybt/busybox") for line in _ok(rt.kyb("images")).splitlines()
