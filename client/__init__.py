@@ -7,8 +7,13 @@ Layers, bottom up (each module's docstring says more):
 - ``kubeconfig``: where the server is and how to authenticate;
 - ``api`` (``ApiClient``) and ``watch``: the REST verbs and a resuming watch;
 - ``cache`` / ``informer``: list+watch into an indexed local cache, with event handlers;
-- ``workqueue`` / ``ratelimit`` / ``controller``: keys, backoff and reconcile workers;
+- ``workqueue`` / ``ratelimit`` / ``clock`` / ``controller``: keys, backoff and reconcile workers;
+- ``conflicts``, ``wait``, ``events``, ``leaderelection``: read-change-write retries, waiting on an
+  object, recording Events, and one-active-replica election over a Lease;
 - ``objects``, ``labels``, ``fields``, ``quantity``: helpers for object dicts.
+
+Importing ``client`` gives the everyday names (``ApiClient``, the errors, ``Resource``); the
+rest is imported from its module (``from client.informer import Informer``).
 """
 
 from client.api import ApiClient, ObjectList

@@ -5,6 +5,8 @@ delete, delete_collection, watch) and take a ``Resource`` first, so a call reads
 makes: ``await api.get(PODS, "web-0", "default")``. Objects are plain dicts, returned as the server
 sent them (the caller owns them and may change them). Errors are the ``client.errors`` tree.
 
+Informers and controllers share their ApiClient; stop them before closing it.
+
 Usage::
 
     async with ApiClient.from_kubeconfig(path) as api:
@@ -25,6 +27,7 @@ import aiohttp
 from client import request as rq
 from client.kubeconfig import ClusterConfig, load_kubeconfig
 from client.labels import Selector, selector_from_set
+from client.ratelimit import TokenBucket
 from client.request import DeleteOptions, ListOptions, PatchType, PropagationPolicy
 from client.resources import Resource
 from client.transport import DEFAULT_RETRY, RetryPolicy, Transport
@@ -63,9 +66,11 @@ def selector_text(value: LabelSelector | None) -> str | None:
 
 class ApiClient:
     def __init__(self, config: ClusterConfig, *, timeout: float = 30.0, retry: RetryPolicy = DEFAULT_RETRY,
-                 session: aiohttp.ClientSession | None = None) -> None:
+                 session: aiohttp.ClientSession | None = None, qps: float | None = None, burst: int = 10) -> None:
+        """``qps``/``burst`` pace requests client-side (None: no client-side limit)."""
         self.config = config
-        self.transport = Transport(config, timeout=timeout, retry=retry, session=session)
+        throttle = TokenBucket(qps, burst) if qps else None
+        self.transport = Transport(config, timeout=timeout, retry=retry, session=session, throttle=throttle)
 
     @classmethod
     def from_kubeconfig(cls, path: str | os.PathLike[str] | None = None, context: str | None = None,

@@ -15,6 +15,10 @@ only when resending cannot do harm:
 
 ``Retry-After`` (the header, or ``details.retryAfterSeconds``) replaces the computed backoff,
 capped at ``max_retry_after`` so a confused server cannot park a controller for an hour.
+
+An optional client-side ``throttle`` (a token bucket: qps with burst, as client-go's QPS/Burst)
+paces every request this transport sends, retries included, so a runaway reconcile loop slows
+down before it overloads the apiserver.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import aiohttp
 
 from client.errors import ApiError, TooManyRequests, TransportError, error_from_response
 from client.kubeconfig import ClusterConfig
+from client.ratelimit import TokenBucket
 from client.request import Request
 
 log = logging.getLogger(__name__)
@@ -70,10 +75,11 @@ class Transport:
     """An aiohttp session bound to one apiserver; create and close it inside the event loop."""
 
     def __init__(self, config: ClusterConfig, *, timeout: float = 30.0, retry: RetryPolicy = DEFAULT_RETRY,
-                 session: aiohttp.ClientSession | None = None) -> None:
+                 session: aiohttp.ClientSession | None = None, throttle: TokenBucket | None = None) -> None:
         self.config = config
         self.timeout = timeout
         self.retry = retry
+        self.throttle = throttle  # client-side qps/burst over every request sent (None: unlimited)
         self._session = session
         self._owns_session = session is None
 
@@ -120,6 +126,10 @@ class Transport:
         attempt = 0
         while True:
             attempt += 1
+            if self.throttle is not None:
+                wait = self.throttle.when(None)
+                if wait > 0:
+                    await asyncio.sleep(wait)
             try:
                 resp = await self.session.request(req.method, url, data=data, headers=self._headers(req),
                                                   timeout=timeout)

@@ -221,3 +221,13 @@ async def test_mapping_selector_is_validated_before_sending() -> None:
         with pytest.raises(SelectorError):
             await api.list(PODS, "default", label_selector={"bad key!": "x"})
         assert len(fake.requests) == sent
+
+
+async def test_client_side_qps_paces_requests() -> None:
+    import time
+
+    async with FakeApiServer() as fake, fake.client(qps=20, burst=2) as api:
+        started = time.monotonic()
+        for _ in range(6):
+            await api.list(PODS, "default")
+        assert time.monotonic() - started >= (6 - 2) / 20 * 0.9
