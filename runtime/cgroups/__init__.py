@@ -18,6 +18,7 @@ import os
 import signal
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 CGROUP_ROOT = "/sys/fs/cgroup"
@@ -65,9 +66,14 @@ class Stats:
 
 
 class CgroupDriver(ABC):
-    """One hierarchy layout. Paths are cgroup paths (``/kyb/<pod>/<container>``)."""
+    """One hierarchy layout. Paths are cgroup paths (``/kyb/<pod>/<container>``).
+
+    Every value is written through ``self._write(path, value)``; unit tests replace it with a
+    recorder to assert the exact files and values a driver writes.
+    """
 
     version: int
+    _write: Callable[[str, str], None]
 
     @abstractmethod
     def create(self, path: str, resources: Resources | None = None) -> None:
@@ -107,7 +113,7 @@ class CgroupDriver(ABC):
 
     def add_process(self, path: str, pid: int) -> None:
         for procs in self.procs_files(path):
-            write_file(procs, str(pid))
+            self._write(procs, str(pid))
 
     def kill_all(self, path: str, timeout: float = 5.0) -> None:
         """SIGKILL every process in the cgroup and its children until none is left."""

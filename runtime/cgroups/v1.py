@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 
 from runtime.cgroups import (
     CgroupDriver,
@@ -31,9 +32,10 @@ CONTROLLERS = ("cpu", "cpuacct", "cpuset", "memory", "pids", "freezer")
 class V1Driver(CgroupDriver):
     version = 1
 
-    def __init__(self, hierarchies: dict[str, str]) -> None:
+    def __init__(self, hierarchies: dict[str, str], writer: Callable[[str, str], None] = write_file) -> None:
         """``hierarchies`` maps a controller name to the mount point of its hierarchy."""
         self.hierarchies = hierarchies
+        self._write = writer
 
     @classmethod
     def from_mountinfo(cls, mountinfo: str = "/proc/self/mountinfo") -> V1Driver:
@@ -75,31 +77,31 @@ class V1Driver(CgroupDriver):
             for name in ("cpuset.cpus", "cpuset.mems"):
                 target = os.path.join(current, name)
                 if not read_file(target):
-                    write_file(target, read_file(os.path.join(parent, name)))
+                    self._write(target, read_file(os.path.join(parent, name)))
 
     def update(self, path: str, resources: Resources) -> None:
         r = resources
         cpu = self._dir("cpu", path)
         if cpu is not None:
             if r.cpu_shares > 0:
-                write_file(os.path.join(cpu, "cpu.shares"), str(r.cpu_shares))
+                self._write(os.path.join(cpu, "cpu.shares"), str(r.cpu_shares))
             if r.cpu_period > 0:
-                write_file(os.path.join(cpu, "cpu.cfs_period_us"), str(r.cpu_period))
+                self._write(os.path.join(cpu, "cpu.cfs_period_us"), str(r.cpu_period))
             if r.cpu_quota != 0:
-                write_file(os.path.join(cpu, "cpu.cfs_quota_us"), str(r.cpu_quota if r.cpu_quota > 0 else -1))
+                self._write(os.path.join(cpu, "cpu.cfs_quota_us"), str(r.cpu_quota if r.cpu_quota > 0 else -1))
         memory = self._dir("memory", path)
         if memory is not None and (r.memory_limit > 0 or r.memory_swap_limit != 0):
             self._set_memory(memory, r.memory_limit, r.memory_swap_limit)
         pids = self._dir("pids", path)
         pids_limit = r.pids_limit or _unified_int(r.unified.get("pids.max"))
         if pids is not None and pids_limit:
-            write_file(os.path.join(pids, "pids.max"), "max" if pids_limit < 0 else str(pids_limit))
+            self._write(os.path.join(pids, "pids.max"), "max" if pids_limit < 0 else str(pids_limit))
         cpuset = self._dir("cpuset", path)
         if cpuset is not None:
             if r.cpuset_cpus:
-                write_file(os.path.join(cpuset, "cpuset.cpus"), r.cpuset_cpus)
+                self._write(os.path.join(cpuset, "cpuset.cpus"), r.cpuset_cpus)
             if r.cpuset_mems:
-                write_file(os.path.join(cpuset, "cpuset.mems"), r.cpuset_mems)
+                self._write(os.path.join(cpuset, "cpuset.mems"), r.cpuset_mems)
 
     def _set_memory(self, memory: str, limit: int, swap: int) -> None:
         limit_file = os.path.join(memory, "memory.limit_in_bytes")
@@ -107,7 +109,7 @@ class V1Driver(CgroupDriver):
         has_memsw = os.path.exists(memsw_file)
         if swap == 0 or not has_memsw:
             if limit > 0:
-                write_file(limit_file, str(limit))
+                self._write(limit_file, str(limit))
             return
         # memsw may never be below the memory limit: when growing, raise memsw first.
         steps = [(memsw_file, swap), (limit_file, limit)]
@@ -116,7 +118,7 @@ class V1Driver(CgroupDriver):
             steps.reverse()
         for file, value in steps:
             if value != 0:
-                write_file(file, str(value))
+                self._write(file, str(value))
 
     def procs_files(self, path: str) -> list[str]:
         return [os.path.join(d, "cgroup.procs") for d in self._dirs(path)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 
 from runtime.cgroups import CgroupDriver, Resources, Stats, _read_pids, read_file, read_flat_keyed, write_file
 
@@ -27,8 +28,9 @@ def shares_to_weight(shares: int) -> int:
 class V2Driver(CgroupDriver):
     version = 2
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, writer: Callable[[str, str], None] = write_file) -> None:
         self.root = root
+        self._write = writer
 
     def _dir(self, path: str) -> str:
         return os.path.join(self.root, path.lstrip("/"))
@@ -53,36 +55,39 @@ class V2Driver(CgroupDriver):
             available = read_file(os.path.join(directory, "cgroup.controllers")).split()
         except FileNotFoundError:
             return
-        enabled = read_file(os.path.join(directory, "cgroup.subtree_control")).split()
+        try:
+            enabled = read_file(os.path.join(directory, "cgroup.subtree_control")).split()
+        except FileNotFoundError:
+            enabled = []
         missing = [c for c in WANTED_CONTROLLERS if c in available and c not in enabled]
         if missing:
-            write_file(os.path.join(directory, "cgroup.subtree_control"), " ".join("+" + c for c in missing))
+            self._write(os.path.join(directory, "cgroup.subtree_control"), " ".join("+" + c for c in missing))
 
     def update(self, path: str, resources: Resources) -> None:
         r = resources
         d = self._dir(path)
         if r.cpu_shares > 0:
-            write_file(os.path.join(d, "cpu.weight"), str(shares_to_weight(r.cpu_shares)))
+            self._write(os.path.join(d, "cpu.weight"), str(shares_to_weight(r.cpu_shares)))
         if r.cpu_quota != 0 or r.cpu_period > 0:
             quota = str(r.cpu_quota) if r.cpu_quota > 0 else "max"
-            write_file(os.path.join(d, "cpu.max"), f"{quota} {r.cpu_period or 100000}")
+            self._write(os.path.join(d, "cpu.max"), f"{quota} {r.cpu_period or 100000}")
         if r.memory_limit > 0:
-            write_file(os.path.join(d, "memory.max"), str(r.memory_limit))
+            self._write(os.path.join(d, "memory.max"), str(r.memory_limit))
         if r.memory_swap_limit != 0:
             if r.memory_swap_limit < 0:
                 swap = "max"
             else:
                 swap = str(max(0, r.memory_swap_limit - r.memory_limit)) if r.memory_limit > 0 else str(r.memory_swap_limit)
             if os.path.exists(os.path.join(d, "memory.swap.max")):
-                write_file(os.path.join(d, "memory.swap.max"), swap)
+                self._write(os.path.join(d, "memory.swap.max"), swap)
         if r.pids_limit:
-            write_file(os.path.join(d, "pids.max"), "max" if r.pids_limit < 0 else str(r.pids_limit))
+            self._write(os.path.join(d, "pids.max"), "max" if r.pids_limit < 0 else str(r.pids_limit))
         if r.cpuset_cpus:
-            write_file(os.path.join(d, "cpuset.cpus"), r.cpuset_cpus)
+            self._write(os.path.join(d, "cpuset.cpus"), r.cpuset_cpus)
         if r.cpuset_mems:
-            write_file(os.path.join(d, "cpuset.mems"), r.cpuset_mems)
+            self._write(os.path.join(d, "cpuset.mems"), r.cpuset_mems)
         for name, value in sorted(r.unified.items()):
-            write_file(os.path.join(d, name), value)
+            self._write(os.path.join(d, name), value)
 
     def procs_files(self, path: str) -> list[str]:
         return [os.path.join(self._dir(path), "cgroup.procs")]

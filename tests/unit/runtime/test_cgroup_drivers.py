@@ -1,0 +1,178 @@
+"""The cgroup drivers write exactly the files and values runc would, on a tree laid out like
+cgroupfs (plain directories; a recorder stands in for the kernel's files)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from runtime.cgroups import Resources, detect_version
+from runtime.cgroups.v1 import V1Driver
+from runtime.cgroups.v2 import V2Driver, shares_to_weight
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.writes: list[tuple[str, str]] = []
+
+    def __call__(self, path: str, value: str) -> None:
+        self.writes.append((path, value))
+
+
+@pytest.fixture
+def v2(tmp_path: Path) -> tuple[V2Driver, Recorder, Path]:
+    (tmp_path / "cgroup.controllers").write_text("cpuset cpu io memory hugetlb pids rdma\n")
+    (tmp_path / "cgroup.subtree_control").write_text("cpu\n")
+    recorder = Recorder()
+    return V2Driver(str(tmp_path), writer=recorder), recorder, tmp_path
+
+
+def test_v2_enables_missing_controllers_in_the_parent_before_creating_a_child(v2: tuple[V2Driver, Recorder, Path]) -> None:
+    driver, recorder, root = v2
+    driver.create("/kyb/pod")
+    assert (root / "kyb" / "pod").is_dir()
+    assert recorder.writes[0] == (str(root / "cgroup.subtree_control"), "+cpuset +memory +pids +io")
+
+
+def test_v2_translates_cri_resources_like_runc(v2: tuple[V2Driver, Recorder, Path]) -> None:
+    driver, recorder, root = v2
+    driver.create("/kyb/pod/c")
+    (root / "kyb" / "pod" / "c" / "memory.swap.max").write_text("max\n")
+    recorder.writes.clear()
+    driver.update("/kyb/pod/c", Resources(cpu_shares=1024, cpu_quota=50000, cpu_period=100000,
+                                          memory_limit=64 << 20, memory_swap_limit=96 << 20, pids_limit=100,
+                                          unified={"memory.high": "50000000"}))
+    d = str(root / "kyb" / "pod" / "c")
+    assert recorder.writes == [
+        (f"{d}/cpu.weight", "39"),
+        (f"{d}/cpu.max", "50000 100000"),
+        (f"{d}/memory.max", str(64 << 20)),
+        (f"{d}/memory.swap.max", str(32 << 20)),
+        (f"{d}/pids.max", "100"),
+        (f"{d}/memory.high", "50000000"),
+    ]
+
+
+def test_v2_unlimited_quota_is_max(v2: tuple[V2Driver, Recorder, Path]) -> None:
+    driver, recorder, root = v2
+    driver.create("/x")
+    recorder.writes.clear()
+    driver.update("/x", Resources(cpu_quota=-1, cpu_period=100000))
+    assert recorder.writes == [(str(root / "x" / "cpu.max"), "max 100000")]
+
+
+@pytest.mark.parametrize(("shares", "weight"), [(2, 1), (1024, 39), (262144, 10000), (0, 0)])
+def test_shares_to_weight_conversion(shares: int, weight: int) -> None:
+    assert shares_to_weight(shares) == weight
+
+
+def test_v2_stats_and_oom_come_from_its_files(v2: tuple[V2Driver, Recorder, Path]) -> None:
+    driver, _recorder, root = v2
+    driver.create("/s")
+    d = root / "s"
+    (d / "cpu.stat").write_text("usage_usec 1500\nuser_usec 1000\n")
+    (d / "memory.current").write_text("4096000\n")
+    (d / "memory.stat").write_text("anon 1000\ninactive_file 96000\npgfault 7\npgmajfault 1\n")
+    (d / "memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n")
+    (d / "pids.current").write_text("3\n")
+    stats = driver.stats("/s")
+    assert (stats.cpu_usage_ns, stats.memory_usage, stats.memory_working_set, stats.memory_rss) == (1_500_000, 4096000, 4000000, 1000)
+    assert (stats.oom_kills, stats.pids, stats.page_faults) == (1, 3, 7)
+
+
+@pytest.fixture
+def v1(tmp_path: Path) -> tuple[V1Driver, Recorder, Path]:
+    hierarchies = {}
+    for controller in ("cpu", "cpuacct", "cpuset", "memory", "pids", "freezer"):
+        (tmp_path / controller).mkdir()
+        hierarchies[controller] = str(tmp_path / controller)
+    (tmp_path / "cpuset" / "cpuset.cpus").write_text("0-1\n")
+    (tmp_path / "cpuset" / "cpuset.mems").write_text("0\n")
+    recorder = Recorder()
+    return V1Driver(hierarchies, writer=recorder), recorder, tmp_path
+
+
+def test_v1_creates_the_path_in_every_hierarchy_and_fills_cpuset(v1: tuple[V1Driver, Recorder, Path]) -> None:
+    driver, recorder, root = v1
+    for level in ("kyb", "kyb/pod"):  # the kernel makes these files, empty, with the directory
+        (root / "cpuset" / level).mkdir()
+        (root / "cpuset" / level / "cpuset.cpus").write_text("")
+        (root / "cpuset" / level / "cpuset.mems").write_text("")
+
+    def write_through(path: str, value: str) -> None:
+        recorder(path, value)
+        Path(path).write_text(value)
+
+    driver._write = write_through
+    driver.create("/kyb/pod")
+    for controller in ("cpu", "cpuacct", "cpuset", "memory", "pids", "freezer"):
+        assert (root / controller / "kyb" / "pod").is_dir()
+    assert recorder.writes == [
+        (str(root / "cpuset/kyb/cpuset.cpus"), "0-1"),
+        (str(root / "cpuset/kyb/cpuset.mems"), "0"),
+        (str(root / "cpuset/kyb/pod/cpuset.cpus"), "0-1"),
+        (str(root / "cpuset/kyb/pod/cpuset.mems"), "0"),
+    ]
+
+
+def test_v1_writes_cpu_memory_and_pids_limits(v1: tuple[V1Driver, Recorder, Path]) -> None:
+    driver, recorder, root = v1
+    driver.update("/c", Resources(cpu_shares=512, cpu_quota=20000, cpu_period=100000, memory_limit=1 << 26,
+                                  unified={"pids.max": "42"}))
+    assert recorder.writes == [
+        (str(root / "cpu/c/cpu.shares"), "512"),
+        (str(root / "cpu/c/cpu.cfs_period_us"), "100000"),
+        (str(root / "cpu/c/cpu.cfs_quota_us"), "20000"),
+        (str(root / "memory/c/memory.limit_in_bytes"), str(1 << 26)),
+        (str(root / "pids/c/pids.max"), "42"),
+    ]
+
+
+def test_v1_raises_memsw_before_the_limit_when_growing(v1: tuple[V1Driver, Recorder, Path]) -> None:
+    driver, recorder, root = v1
+    memory = root / "memory" / "c"
+    memory.mkdir()
+    (memory / "memory.limit_in_bytes").write_text(str(1 << 26))
+    (memory / "memory.memsw.limit_in_bytes").write_text(str(1 << 26))
+    driver.update("/c", Resources(memory_limit=1 << 27, memory_swap_limit=1 << 28))
+    assert [os.path.basename(p) for p, _ in recorder.writes] == ["memory.memsw.limit_in_bytes", "memory.limit_in_bytes"]
+    recorder.writes.clear()
+    (memory / "memory.limit_in_bytes").write_text(str(1 << 27))
+    driver.update("/c", Resources(memory_limit=1 << 25, memory_swap_limit=1 << 26))
+    assert [os.path.basename(p) for p, _ in recorder.writes] == ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"]
+
+
+def test_v1_oom_kills_are_read_from_oom_control(v1: tuple[V1Driver, Recorder, Path]) -> None:
+    driver, _recorder, root = v1
+    memory = root / "memory" / "c"
+    memory.mkdir()
+    (memory / "memory.oom_control").write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 2\n")
+    assert driver.oom_kills("/c") == 2
+    assert driver.oom_source("/c") == (str(memory / "memory.oom_control"), "oom_kill")
+
+
+def test_hybrid_machines_are_v1_and_only_a_cgroup2_root_is_v2(tmp_path: Path) -> None:
+    hybrid = tmp_path / "hybrid"
+    hybrid.write_text(
+        "25 1 0:22 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n"
+        "26 25 0:23 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
+        "27 25 0:24 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n"
+    )
+    unified = tmp_path / "unified"
+    unified.write_text("25 1 0:22 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n")
+    assert detect_version(str(hybrid)) == 1
+    assert detect_version(str(unified)) == 2
+
+
+def test_v1_driver_maps_joined_hierarchies(tmp_path: Path) -> None:
+    info = tmp_path / "mountinfo"
+    info.write_text(
+        "26 25 0:23 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
+        "27 25 0:24 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n"
+    )
+    driver = V1Driver.from_mountinfo(str(info))
+    assert driver.hierarchies == {"memory": "/sys/fs/cgroup/memory", "cpu": "/sys/fs/cgroup/cpu,cpuacct",
+                                  "cpuacct": "/sys/fs/cgroup/cpu,cpuacct"}
+    assert driver.procs_files("/a") == ["/sys/fs/cgroup/cpu,cpuacct/a/cgroup.procs", "/sys/fs/cgroup/memory/a/cgroup.procs"]
