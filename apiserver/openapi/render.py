@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from apiserver.openapi.model import DEFINITIONS, Definition, Prop
-from apiserver.openapi.types_meta import SCALARS
+from apiserver.openapi.types_meta import SCALARS, SCALARS_V3
 
 V3_PREFIX = "#/components/schemas/"
 V2_PREFIX = "#/definitions/"
@@ -73,7 +73,8 @@ def property_schema(prop: Prop, v3: bool) -> dict[str, Any]:
 
 def definition_schema(d: Definition, v3: bool) -> dict[str, Any]:
     if d.name in SCALARS:
-        return {"description": d.description, **SCALARS[d.name]}
+        shape = SCALARS_V3.get(d.name, SCALARS[d.name]) if v3 else SCALARS[d.name]
+        return {"description": d.description, **shape}
     schema: dict[str, Any] = {"description": d.description, "type": "object"}
     if d.properties:
         schema["properties"] = {name: property_schema(p, v3) for name, p in d.properties.items()}

@@ -151,7 +151,8 @@ define("io.k8s.api.storage.v1.StorageClass", "A class of storage that volumes ar
     "mountOptions": arr("string", "Mount options for provisioned volumes.", list_type="atomic"),
     "allowVolumeExpansion": b("Whether claims of this class can grow."),
     "volumeBindingMode": s("Immediate (default) or WaitForFirstConsumer."),
-    "allowedTopologies": free("Where volumes may be provisioned."),
+    "allowedTopologies": arr("object", "Topology terms restricting where volumes may be provisioned.",
+                             list_type="atomic"),
 }, required=("provisioner",), gvk=("storage.k8s.io", "v1", "StorageClass"))
 
 define(RBAC + "PolicyRule", "Actions allowed on resources or non-resource URLs.", {

@@ -93,6 +93,13 @@ define("io.k8s.apimachinery.pkg.util.intstr.IntOrString", "Either an integer or 
 define(META + "Time", "A timestamp in RFC 3339 form, UTC, second precision.")
 define(META + "MicroTime", "A timestamp in RFC 3339 form with microsecond precision.")
 
+# OpenAPI v3 can say "either type" and upstream does for these two; explain then shows their names.
+SCALARS_V3: dict[str, dict[str, object]] = {
+    "io.k8s.apimachinery.pkg.api.resource.Quantity": {"oneOf": [{"type": "string"}, {"type": "number"}]},
+    "io.k8s.apimachinery.pkg.util.intstr.IntOrString": {"format": "int-or-string",
+                                                        "oneOf": [{"type": "integer"}, {"type": "string"}]},
+}
+
 SCALARS: dict[str, dict[str, str]] = {
     "io.k8s.apimachinery.pkg.api.resource.Quantity": {"type": "string"},
     "io.k8s.apimachinery.pkg.util.intstr.IntOrString": {"type": "string", "format": "int-or-string"},

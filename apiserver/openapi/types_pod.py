@@ -168,7 +168,8 @@ define(CORE + "EnvFromSource", "Import all keys of a ConfigMap or Secret as vari
 define(CORE + "ResourceRequirements", "Compute resource requests and limits.", {
     "limits": obj("quantity", "Maximum amounts allowed, such as cpu: 500m, memory: 128Mi.", map=True),
     "requests": obj("quantity", "Amounts reserved for scheduling; default to the limits when omitted.", map=True),
-    "claims": free("Names of resource claims of the pod this container uses."),
+    "claims": arr("object", "Resource claims of the pod this container uses, by name.", list_type="map",
+                  list_map_keys=("name",)),
 })
 
 define(CORE + "ContainerResizePolicy", "Resize behaviour for one resource.", {
@@ -264,7 +265,7 @@ define(CORE + "HTTPGetAction", "An HTTP GET request.", {
     "port": obj("int-or-string", "Port number or container port name."),
     "host": s("Host to connect to; defaults to the pod IP."),
     "scheme": s("HTTP (default) or HTTPS."),
-    "httpHeaders": free("Extra request headers."),
+    "httpHeaders": arr("object", "Extra request headers, each a name and value.", list_type="atomic"),
 }, required=("port",))
 define(CORE + "TCPSocketAction", "A TCP connection attempt.", {
     "port": obj("int-or-string", "Port number or container port name."),
@@ -282,7 +283,7 @@ define(CORE + "PodSecurityContext", "Pod-level security attributes.", {
     "fsGroup": i64("Supplemental group that owns the pod's volumes."),
     "supplementalGroups": arr("int64", "Extra groups for the first process of each container.",
                               list_type="atomic"),
-    "sysctls": free("Namespaced sysctls to set for the pod."),
+    "sysctls": arr("object", "Namespaced sysctls (name, value) to set for the pod.", list_type="atomic"),
     "seccompProfile": free("Seccomp profile for all containers."),
     "seLinuxOptions": free("SELinux context for all containers."),
     "windowsOptions": free("Windows-specific settings."),
@@ -356,7 +357,8 @@ define(CORE + "PodStatus", "The observed state of a pod, written by the kubelet.
     "qosClass": s("Quality of service class from the resource requirements: Guaranteed, Burstable or "
                   "BestEffort.", enum=("BestEffort", "Burstable", "Guaranteed")),
     "resize": s("Status of a requested in-place resource resize."),
-    "resourceClaimStatuses": free("Generated names of the pod's resource claims."),
+    "resourceClaimStatuses": arr("object", "Generated names of the pod's resource claims.", merge_key="name",
+                                 strategy="merge,retainKeys", list_type="map", list_map_keys=("name",)),
     "observedGeneration": i64("The pod generation this status reflects."),
 })
 define(CORE + "PodCondition", "One condition of a pod.", {
@@ -382,9 +384,10 @@ define(CORE + "ContainerStatus", "The observed state of one container.", {
     "containerID": s("<runtime>://<id> of the container."),
     "allocatedResources": obj("quantity", "Resources allocated to the container.", map=True),
     "resources": obj(CORE + "ResourceRequirements", "Resources currently applied to the container."),
-    "volumeMounts": free("Mounts as the runtime reports them."),
+    "volumeMounts": arr("object", "Mounts as the runtime reports them.", list_type="atomic"),
     "user": free("Identities of the container's first process."),
-    "allocatedResourcesStatus": free("Health of allocated resources."),
+    "allocatedResourcesStatus": arr("object", "Health of allocated resources.", list_type="map",
+                                    list_map_keys=("name",)),
     "stopSignal": s("The signal that stops the container."),
 }, required=("name", "ready", "restartCount", "image", "imageID"))
 

@@ -106,10 +106,15 @@ def test_v2_document_shape():
     assert "#/components/" not in json.dumps(doc)
 
 
-def test_quantities_and_int_or_string_are_strings():
+def test_quantities_and_int_or_string_accept_either_type():
     s = schemas()
-    assert s["io.k8s.apimachinery.pkg.api.resource.Quantity"]["type"] == "string"
+    assert s["io.k8s.apimachinery.pkg.api.resource.Quantity"]["oneOf"] == [{"type": "string"}, {"type": "number"}]
     assert s["io.k8s.apimachinery.pkg.util.intstr.IntOrString"]["format"] == "int-or-string"
+    v2 = openapi_v2()["definitions"]
+    assert v2["io.k8s.apimachinery.pkg.api.resource.Quantity"]["type"] == "string"
+    assert s["io.k8s.apimachinery.pkg.apis.meta.v1.Time"] == {
+        "description": s["io.k8s.apimachinery.pkg.apis.meta.v1.Time"]["description"], "type": "string",
+        "format": "date-time"}
 
 
 def test_custom_resources_are_published_and_the_hash_changes():

@@ -61,3 +61,39 @@ def test_definition_has_every_upstream_field(name):
     upstream = set(_client_model(name).attribute_map.values())
     missing = upstream - set(DEFINITIONS[name].properties) - NEWER_THAN_SERVED.get(name, set())
     assert not missing, f"{name} lacks {sorted(missing)}"
+
+
+def _client_shape(type_name: str) -> str:
+    t = type_name.lower()
+    if t.startswith("list["):
+        return "list"
+    if t.startswith("dict["):
+        return "map"
+    return {"str": "scalar", "datetime": "scalar", "bytearray": "scalar", "int": "scalar", "bool": "scalar",
+            "float": "scalar", "object": "any"}.get(t, "object")
+
+
+def _our_shape(prop) -> str:
+    if prop.array:
+        return "list"
+    if prop.map or prop.type == "map-string":
+        return "map"
+    if prop.type in ("quantity", "int-or-string"):
+        return "any"
+    if prop.type in ("string", "byte", "time", "microtime", "integer", "int64", "boolean", "number"):
+        return "scalar"
+    return "object"
+
+
+@pytest.mark.parametrize("name", DETAILED)
+def test_fields_have_the_upstream_shape(name):
+    model = _client_model(name)
+    attribute = {json: attr for attr, json in model.attribute_map.items()}
+    wrong = []
+    for field, prop in DEFINITIONS[name].properties.items():
+        if field not in attribute:
+            continue
+        theirs, ours = _client_shape(model.openapi_types[attribute[field]]), _our_shape(prop)
+        if theirs != ours and "any" not in (theirs, ours):
+            wrong.append(f"{field}: upstream {theirs}, ours {ours}")
+    assert not wrong, f"{name}: {wrong}"
