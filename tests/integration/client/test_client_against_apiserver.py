@@ -335,3 +335,55 @@ async def test_wait_for_follows_one_object_by_name(apiserver: ApiServerProcess) 
         gone = asyncio.create_task(wait_for(api, CONFIGMAPS, "target", ns, lambda o: o is None, timeout=10))
         await api.delete(CONFIGMAPS, "target", ns)
         assert await gone is None
+
+
+async def test_cut_connections_resume_the_watch_without_relisting(apiserver: ApiServerProcess) -> None:
+    from client_tcp_proxy import TcpProxy
+
+    from client.kubeconfig import ClusterConfig
+
+    async with connected(apiserver) as (direct, ns), TcpProxy(apiserver.port) as proxy, \
+            ApiClient(ClusterConfig(server=proxy.url)) as api:
+        inf = Informer(api, CONFIGMAPS, ns)
+        inf.start()
+        try:
+            assert await inf.wait_for_sync(10)
+            for i in range(3):
+                proxy.cut()
+                await direct.create(CONFIGMAPS, cm(f"c{i}"), ns)
+                await until(lambda i=i: f"{ns}/c{i}" in inf.cache)
+            assert inf.lists == 1 and proxy.connections >= 4
+        finally:
+            await inf.stop()
+
+
+async def test_informer_relists_when_its_history_was_compacted_while_unreachable(
+        apiserver: ApiServerProcess, caplog: pytest.LogCaptureFixture) -> None:
+    from client_tcp_proxy import TcpProxy
+
+    from client.kubeconfig import ClusterConfig
+
+    async with connected(apiserver) as (direct, ns), TcpProxy(apiserver.port) as proxy, \
+            ApiClient(ClusterConfig(server=proxy.url)) as api:
+        await direct.create(CONFIGMAPS, cm("stays"), ns)
+        await direct.create(CONFIGMAPS, cm("goes"), ns)
+        inf = Informer(api, CONFIGMAPS, ns)
+        events: list[tuple[str, str]] = []
+        inf.add_event_handler(on_add=lambda o: events.append(("add", o["metadata"]["name"])),
+                              on_delete=lambda o: events.append(("delete", o["metadata"]["name"])))
+        inf.start()
+        try:
+            assert await inf.wait_for_sync(10)
+            proxy.refusing = True
+            proxy.cut()
+            await direct.delete(CONFIGMAPS, "goes", ns)
+            await direct.create(CONFIGMAPS, cm("new"), ns)
+            await asyncio.sleep(2.5)  # the apiserver compacts every second: the informer's version is gone
+            with caplog.at_level("INFO", logger="client.informer"):
+                proxy.refusing = False
+                await until(lambda: sorted(inf.cache.keys()) == [f"{ns}/new", f"{ns}/stays"], timeout=20)
+            assert inf.lists == 2
+            assert any(r.getMessage() == "watch history compacted; listing again" for r in caplog.records)
+            assert events[-2:] == [("add", "new"), ("delete", "goes")]
+        finally:
+            await inf.stop()
