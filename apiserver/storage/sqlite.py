@@ -4,10 +4,11 @@ Threads: writes go to one writer thread (sqlite_writer.py, group commit, durable
 reads run on a small pool of reader threads, each with its own connection, every read inside
 one BEGIN ... COMMIT so that the revision it reports and the rows it returns are one snapshot.
 
-Watch: one poller task per store reads log rows with id > the last id it has seen and fans
-them out to every watcher whose prefix matches. It wakes at once after a commit by this process
-and every ``poll_interval`` otherwise, which is how writes from other processes sharing the
-file are picked up. SQLite serialises writers, ids are assigned under the write lock and
+Watch: one poller task per store fans log rows with id > the last id it has seen out to every
+watcher whose prefix matches. After a commit by this process the writer hands it the rows it
+appended; when they follow the last seen id without a hole they go out as they are, otherwise
+(another process wrote in between) the poller reads the table. It also reads the table every
+``poll_interval``, which is how writes from other processes sharing the file are picked up. SQLite serialises writers, ids are assigned under the write lock and
 become visible in id order, so reading "id > last" can never skip a row that commits later;
 the only holes in the id sequence are rows deleted by compaction. Compaction in this process
 waits for the poller to pass the target first; a hole left by another process's compaction
@@ -31,7 +32,7 @@ import functools
 import logging
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -102,6 +103,7 @@ class SQLiteStore(Store):
         self._last_seen = 0
         self._poll_wakeup = asyncio.Event()
         self._advanced = asyncio.Event()
+        self._local_rows: list[sqlite_log.Row] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
@@ -142,11 +144,19 @@ class SQLiteStore(Store):
 
     # ---- plumbing ----
 
-    def _committed(self) -> None:
-        """Called on the writer thread after each durable commit: wake the poller."""
+    def _committed(self, results: Sequence[Any]) -> None:
+        """Called on the writer thread after each durable commit: hand the rows to the poller."""
+        rows = [r for r in results if isinstance(r, sqlite_log.Row)]
         loop = self._loop
         if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._poll_wakeup.set)
+            try:
+                loop.call_soon_threadsafe(self._local_commit, rows)
+            except RuntimeError:  # loop closed meanwhile
+                pass
+
+    def _local_commit(self, rows: Sequence[sqlite_log.Row]) -> None:
+        self._local_rows.extend(rows)
+        self._poll_wakeup.set()
 
     def _reader_conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -212,13 +222,16 @@ class SQLiteStore(Store):
     # ---- writes ----
 
     async def create(self, key: str, value: bytes) -> KeyValue:
-        return await self._write(lambda conn: sqlite_log.insert_create(conn, key, value))
+        row = await self._write(lambda conn: sqlite_log.insert_create(conn, key, value))
+        return row.key_value()
 
     async def update(self, key: str, value: bytes, expected_mod_revision: int) -> KeyValue:
-        return await self._write(lambda conn: sqlite_log.insert_update(conn, key, value, expected_mod_revision))
+        row = await self._write(lambda conn: sqlite_log.insert_update(conn, key, value, expected_mod_revision))
+        return row.key_value()
 
     async def delete(self, key: str, expected_mod_revision: int = 0) -> KeyValue:
-        return await self._write(lambda conn: sqlite_log.insert_delete(conn, key, expected_mod_revision))
+        row = await self._write(lambda conn: sqlite_log.insert_delete(conn, key, expected_mod_revision))
+        return row.key_value()
 
     # ---- compaction ----
 
@@ -283,6 +296,14 @@ class SQLiteStore(Store):
                 await asyncio.sleep(self._poll_interval)
 
     async def _poll_once(self) -> None:
+        local = [r for r in self._local_rows if r.id > self._last_seen]
+        self._local_rows = []
+        if local and all(r.id == self._last_seen + 1 + i for i, r in enumerate(local)):
+            # Our own commits, directly after what watchers have: no need to read them back.
+            # Rows of other processes in between would show up as a hole here, and the read
+            # below picks up theirs and ours together.
+            self._dispatch(local)
+            return
         while True:
             after = self._last_seen
             rows, compacted, current = await self._read(
@@ -299,12 +320,17 @@ class SQLiteStore(Store):
             if expected <= newest and expected <= compacted:
                 # Another process compacted rows this poller had not read yet.
                 self._fail_watchers(Compacted(expected, compacted, current))
-            events = [r.event() for r in rows]
-            for w in list(self._watchers):
-                w.deliver(events)
+            self._dispatch(rows)
             self._advance(newest)
             if len(rows) < _BATCH:
                 return
+
+    def _dispatch(self, rows: Sequence[sqlite_log.Row]) -> None:
+        if rows:
+            events = [r.event() for r in rows]
+            for w in list(self._watchers):
+                w.deliver(events)
+            self._advance(rows[-1].id)
 
     def _advance(self, revision: int) -> None:
         if revision > self._last_seen:

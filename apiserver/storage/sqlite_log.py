@@ -87,6 +87,10 @@ class Row:
             bytes(old_value or b""),
         )
 
+    @property
+    def mod_revision(self) -> int:
+        return self.id
+
     def key_value(self) -> KeyValue:
         return KeyValue(self.name, self.value, self.create_revision, self.id)
 
@@ -252,6 +256,7 @@ def log_page(
 
 
 # ---- writes (run by the single writer inside its transaction) ----
+# Each returns the row it appended, so the store can hand it to watchers without reading it back.
 
 
 def _insert(conn: sqlite3.Connection, row: tuple[object, ...]) -> int:
@@ -264,7 +269,7 @@ def _insert(conn: sqlite3.Connection, row: tuple[object, ...]) -> int:
     return cur.lastrowid
 
 
-def insert_create(conn: sqlite3.Connection, key: str, value: bytes) -> KeyValue:
+def insert_create(conn: sqlite3.Connection, key: str, value: bytes) -> Row:
     latest = latest_row(conn, key)
     if latest is not None and not latest.deleted:
         raise KeyExists(key)
@@ -273,7 +278,7 @@ def insert_create(conn: sqlite3.Connection, key: str, value: bytes) -> KeyValue:
         rev = _insert(conn, (key, 1, 0, 0, prev, value, None))
     except sqlite3.IntegrityError as e:
         raise KeyExists(key) from e
-    return KeyValue(key, value, rev, rev)
+    return Row(rev, key, True, False, rev, prev, value, b"")
 
 
 def _live_for_write(conn: sqlite3.Connection, key: str, expected: int) -> Row:
@@ -285,22 +290,22 @@ def _live_for_write(conn: sqlite3.Connection, key: str, expected: int) -> Row:
     return latest
 
 
-def insert_update(conn: sqlite3.Connection, key: str, value: bytes, expected: int) -> KeyValue:
+def insert_update(conn: sqlite3.Connection, key: str, value: bytes, expected: int) -> Row:
     latest = _live_for_write(conn, key, expected)
     try:
         rev = _insert(conn, (key, 0, 0, latest.create_revision, latest.id, value, latest.value))
     except sqlite3.IntegrityError as e:
         raise RevisionConflict(key, expected, latest.key_value()) from e
-    return KeyValue(key, value, latest.create_revision, rev)
+    return Row(rev, key, False, False, latest.create_revision, latest.id, value, latest.value)
 
 
-def insert_delete(conn: sqlite3.Connection, key: str, expected: int) -> KeyValue:
+def insert_delete(conn: sqlite3.Connection, key: str, expected: int) -> Row:
     latest = _live_for_write(conn, key, expected)
     try:
         rev = _insert(conn, (key, 0, 1, latest.create_revision, latest.id, latest.value, latest.value))
     except sqlite3.IntegrityError as e:
         raise RevisionConflict(key, expected, latest.key_value()) from e
-    return KeyValue(key, latest.value, latest.create_revision, rev)
+    return Row(rev, key, False, True, latest.create_revision, latest.id, latest.value, latest.value)
 
 
 def set_compacted(conn: sqlite3.Connection, revision: int) -> None:

@@ -8,7 +8,8 @@ batch, and only after it returns does any caller get its answer: an acknowledged
 disk. Under concurrency this turns N fsyncs into one; alone, a write costs one commit.
 
 Ids are handed out inside the write lock and become visible at commit, in id order, so readers
-(the watch poller included) never see a higher revision before a lower one.
+(the watch poller included) never see a higher revision before a lower one. After each commit
+``on_commit`` gets the results of the batch's successful writes, in commit order.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ _STOP = object()
 
 
 class SQLiteWriter:
-    def __init__(self, path: str, on_commit: Callable[[], None], max_batch: int = 256) -> None:
+    def __init__(self, path: str, on_commit: Callable[[list[Any]], None], max_batch: int = 256) -> None:
         self._path = path
         self._on_commit = on_commit
         self._max_batch = max_batch
@@ -132,7 +133,7 @@ class SQLiteWriter:
             err.__cause__ = e
             outcomes = [(None, err)] * len(batch)
         else:
-            self._on_commit()
+            self._on_commit([result for result, error in outcomes if error is None])
         for (_, loop, fut), (result, error) in zip(batch, outcomes, strict=True):
             _answer(loop, fut, result, error)
 
