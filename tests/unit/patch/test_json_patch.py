@@ -100,3 +100,27 @@ def test_json_equality_distinguishes_bool_from_number():
     with pytest.raises(PatchError):
         apply_json_patch({"a": True}, [{"op": "test", "path": "/a", "value": 1}])
     assert apply_json_patch({"a": 1}, [{"op": "test", "path": "/a", "value": 1.0}]) == {"a": 1}
+
+
+def test_rfc6902_a10_adding_a_nested_member_object():
+    assert apply_json_patch({"foo": "bar"}, [{"op": "add", "path": "/child", "value": {"grandchild": {}}}]) == \
+        {"foo": "bar", "child": {"grandchild": {}}}
+
+
+def test_rfc6902_a11_unrecognized_members_are_ignored():
+    assert apply_json_patch({"foo": "bar"}, [{"op": "add", "path": "/baz", "value": "qux", "xyz": 123}]) == \
+        {"foo": "bar", "baz": "qux"}
+
+
+def test_rfc6902_a15_string_and_number_differ():
+    with pytest.raises(PatchError):
+        apply_json_patch({"/": 9, "~1": 10}, [{"op": "test", "path": "/~01", "value": "10"}])
+
+
+def test_rfc6902_a16_adding_an_array_value():
+    assert apply_json_patch({"foo": ["bar"]}, [{"op": "add", "path": "/foo/-", "value": ["abc", "def"]}]) == \
+        {"foo": ["bar", ["abc", "def"]]}
+
+
+def test_replace_whole_document():
+    assert apply_json_patch({"a": 1}, [{"op": "replace", "path": "", "value": {"b": 2}}]) == {"b": 2}
