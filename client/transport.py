@@ -119,8 +119,14 @@ class Transport:
             return self.retry.backoff(attempt)
         return None
 
-    async def _open(self, req: Request, timeout: aiohttp.ClientTimeout) -> aiohttp.ClientResponse:
-        """A response with a success status, retrying per policy; the caller releases it."""
+    async def _open(self, req: Request, timeout: aiohttp.ClientTimeout, *,
+                    read_body: bool) -> tuple[aiohttp.ClientResponse, bytes]:
+        """A success response, retrying per policy (every attempt counts against one budget).
+
+        With ``read_body`` the whole body is read as part of the attempt (a connection lost
+        mid-answer is retried like any other) and the response is already released; without it
+        the caller gets the live response to stream from and must close it.
+        """
         url = req.url(self.config.server)
         data = json.dumps(req.body).encode() if req.body is not None else None
         attempt = 0
@@ -133,6 +139,12 @@ class Transport:
             try:
                 resp = await self.session.request(req.method, url, data=data, headers=self._headers(req),
                                                   timeout=timeout)
+                if resp.status < 400 and not read_body:
+                    return resp, b""
+                try:
+                    body = await resp.read()
+                finally:
+                    resp.release()
             except aiohttp.ClientConnectorError as e:
                 delay = self._delay_for(req, attempt, sent=False, error=None)
                 if delay is None:
@@ -150,13 +162,7 @@ class Transport:
                 await asyncio.sleep(delay)
                 continue
             if resp.status < 400:
-                return resp
-            try:
-                body = await resp.read()
-            except (TimeoutError, aiohttp.ClientError):
-                body = b""
-            finally:
-                resp.release()
+                return resp, body
             err = error_from_response(resp.status, body, _retry_after_header(resp.headers))
             delay = self._delay_for(req, attempt, sent=True, error=err)
             if delay is None:
@@ -175,29 +181,14 @@ class Transport:
 
     async def send(self, req: Request) -> Any:
         """Send a unary request; the decoded JSON answer (None for an empty body)."""
-        timeout = aiohttp.ClientTimeout(total=self.timeout)
-        attempt = 0
-        while True:
-            attempt += 1
-            resp = await self._open(req, timeout)
-            try:
-                body = await resp.read()
-            except (TimeoutError, aiohttp.ClientError) as e:
-                delay = self._delay_for(req, attempt, sent=True, error=None)
-                if delay is None:
-                    raise TransportError(f"{req.method} {req.path}: answer lost: {type(e).__name__}: {e}",
-                                         method=req.method, url=req.path) from e
-                await asyncio.sleep(delay)
-                continue
-            finally:
-                resp.release()
-            if not body:
-                return None
-            try:
-                return json.loads(body)
-            except ValueError as e:
-                raise TransportError(f"{req.method} {req.path}: answer is not JSON: {body[:200]!r}",
-                                     method=req.method, url=req.path) from e
+        _, body = await self._open(req, aiohttp.ClientTimeout(total=self.timeout), read_body=True)
+        if not body:
+            return None
+        try:
+            return json.loads(body)
+        except ValueError as e:
+            raise TransportError(f"{req.method} {req.path}: answer is not JSON: {body[:200]!r}",
+                                 method=req.method, url=req.path) from e
 
     async def stream(self, req: Request, read_timeout: float | None = None) -> AsyncGenerator[dict[str, Any], None]:
         """Send a streaming request (watch): yield each newline-delimited JSON object as it arrives.
@@ -207,7 +198,7 @@ class Transport:
         """
         timeout = aiohttp.ClientTimeout(total=None, connect=self.timeout, sock_connect=self.timeout,
                                         sock_read=read_timeout)
-        resp = await self._open(req, timeout)
+        resp, _ = await self._open(req, timeout, read_body=False)
         buffer = b""
         try:
             async for chunk in resp.content.iter_any():

@@ -16,7 +16,9 @@ Three sets give the guarantees controllers rely on::
 - **Shutdown**: ``shut_down()`` refuses new adds and wakes every waiting ``get``, which then
   raises ``ShutDown``; ``shut_down(drain=True)`` first lets queued keys be handed out.
 
-Every method except ``get`` is synchronous, so informer handlers can call ``add`` directly.
+Every method except ``get`` is synchronous, so informer handlers can call ``add`` directly. The
+queue belongs to one event loop and is not thread-safe: code running in a thread adds with
+``loop.call_soon_threadsafe(queue.add, key)``.
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ _DROP = object()
 
 @dataclass
 class Fault:
-    status: int = 0  # 0: drop the connection without an answer
+    status: int = 0  # 0: drop the connection without an answer; -1: cut it halfway through the answer
     retry_after: int | None = None
     only: Callable[[web.Request], bool] | None = None
 
@@ -185,6 +185,14 @@ class FakeApiServer:
                     assert request.transport is not None
                     request.transport.close()
                     return web.Response()
+                if fault.status == -1:
+                    partial = web.StreamResponse(headers={"Content-Type": "application/json"})
+                    partial.content_length = 1000
+                    await partial.prepare(request)
+                    await partial.write(b'{"kind": "Pod", "meta')
+                    assert request.transport is not None
+                    request.transport.close()
+                    return partial
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
                 reason = {429: "TooManyRequests", 503: "ServiceUnavailable"}.get(fault.status, "InternalError")
                 return web.json_response(status(fault.status, reason, "injected failure"),

@@ -231,3 +231,19 @@ async def test_client_side_qps_paces_requests() -> None:
         for _ in range(6):
             await api.list(PODS, "default")
         assert time.monotonic() - started >= (6 - 2) / 20 * 0.9
+
+
+async def test_answer_cut_halfway_is_retried_for_get() -> None:
+    async with FakeApiServer() as fake, fake.client() as api:
+        await api.create(PODS, pod("a"), "default")
+        fake.fail_next(2, -1)
+        assert (await api.get(PODS, "a", "default"))["metadata"]["name"] == "a"
+        assert [m for m, _, _ in fake.requests].count("GET") == 3
+
+
+async def test_answer_cut_halfway_is_not_resent_for_post() -> None:
+    async with FakeApiServer() as fake, fake.client() as api:
+        fake.fail_next(1, -1)
+        with pytest.raises(errors.TransportError):
+            await api.create(PODS, pod("a"), "default")
+        assert [m for m, _, _ in fake.requests] == ["POST"]
