@@ -105,7 +105,8 @@ class APIServer:
         await self.ctx.cache.start()
         self._runner = web.AppRunner(self.app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.config.bind, self.config.port, reuse_address=True)
+        site = web.TCPSite(self._runner, self.config.bind, self.config.port, reuse_address=True,
+                           shutdown_timeout=5)
         await site.start()
         server = site._server
         if server is not None and getattr(server, "sockets", None):
@@ -127,9 +128,9 @@ class APIServer:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        await self.ctx.cache.close()  # ends watch streams, so the HTTP server can stop at once
         if self._runner is not None:
             await self._runner.cleanup()
-        await self.ctx.cache.close()
         if self._own_store:
             await self.store.close()
 

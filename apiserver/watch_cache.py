@@ -111,6 +111,7 @@ class WatchCache:
         self._buffers: dict[str, _TypeBuffer] = {}
         self._listeners: list[tuple[str, Callable[[CachedEvent], None]]] = []
         self._task: asyncio.Task[None] | None = None
+        self._pumps: set[asyncio.Task[None]] = set()
         self._ready = asyncio.Event()
 
     def add_listener(self, prefix: str, fn: Callable[[CachedEvent], None]) -> None:
@@ -124,6 +125,7 @@ class WatchCache:
         self._ready.set()
 
     async def close(self) -> None:
+        """Stop following the store and end every open watch stream (their clients re-watch)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -131,6 +133,10 @@ class WatchCache:
         for buf in self._buffers.values():
             for sub in list(buf.subscribers):
                 sub.close()
+        for pump in list(self._pumps):
+            pump.cancel()
+        if self._pumps:
+            await asyncio.wait(list(self._pumps), timeout=5)
 
     async def _run(self) -> None:
         while True:
@@ -206,6 +212,8 @@ class WatchCache:
             return EventStream(sub, lambda: self.unsubscribe(tprefix, sub), cached=True)
         sub = Subscriber(prefix, after)
         pump = asyncio.create_task(self._pump(prefix, after, sub), name="watch-store-fallback")
+        self._pumps.add(pump)
+        pump.add_done_callback(self._pumps.discard)
         return EventStream(sub, pump.cancel, cached=False)
 
     async def _pump(self, prefix: str, after: int, sub: Subscriber) -> None:
