@@ -387,3 +387,23 @@ async def test_informer_relists_when_its_history_was_compacted_while_unreachable
             assert events[-2:] == [("add", "new"), ("delete", "goes")]
         finally:
             await inf.stop()
+
+
+async def test_subresources_binding_and_scale(apiserver: ApiServerProcess) -> None:
+    from client.resources import DEPLOYMENTS
+
+    async with connected(apiserver) as (api, ns):
+        await api.create(PODS, pod("unbound"), ns)
+        binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "unbound"},
+                   "target": {"apiVersion": "v1", "kind": "Node", "name": "node-7"}}
+        await api.create_subresource(PODS, "unbound", "binding", binding, ns)
+        assert (await api.get(PODS, "unbound", ns))["spec"]["nodeName"] == "node-7"
+        deploy = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+                  "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "d"}},
+                           "template": {"metadata": {"labels": {"app": "d"}},
+                                        "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}}
+        await api.create(DEPLOYMENTS, deploy, ns)
+        scale = await api.get(DEPLOYMENTS, "d", ns, subresource="scale")
+        assert scale["kind"] == "Scale" and scale["spec"]["replicas"] == 1
+        await api.patch(DEPLOYMENTS, "d", {"spec": {"replicas": 4}}, ns, subresource="scale")
+        assert (await api.get(DEPLOYMENTS, "d", ns))["spec"]["replicas"] == 4
