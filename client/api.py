@@ -25,7 +25,7 @@ from typing import Any
 import aiohttp
 
 from client import request as rq
-from client.kubeconfig import ClusterConfig, load_kubeconfig
+from client.kubeconfig import ClusterConfig, load_config, load_kubeconfig
 from client.labels import Selector, selector_from_set
 from client.ratelimit import TokenBucket
 from client.request import DeleteOptions, ListOptions, PatchType, PropagationPolicy
@@ -75,7 +75,14 @@ class ApiClient:
     @classmethod
     def from_kubeconfig(cls, path: str | os.PathLike[str] | None = None, context: str | None = None,
                         **kwargs: Any) -> ApiClient:
+        """From a kubeconfig (explicit path, else $KUBECONFIG, else ~/.kube/config)."""
         return cls(load_kubeconfig(path, context), **kwargs)
+
+    @classmethod
+    def from_environment(cls, path: str | os.PathLike[str] | None = None, context: str | None = None,
+                         **kwargs: Any) -> ApiClient:
+        """From a kubeconfig if one is named, else in-cluster credentials inside a pod, else ~/.kube/config."""
+        return cls(load_config(path, context), **kwargs)
 
     @property
     def default_namespace(self) -> str:

@@ -273,3 +273,13 @@ def load_in_cluster(sa_dir: Path = SERVICE_ACCOUNT_DIR) -> ClusterConfig:
     namespace = ns_file.read_text().strip() if ns_file.exists() else "default"
     return ClusterConfig(server=f"https://{host}:{port}", ssl_context=make_ssl_context(ca_pem=ca_pem),
                          credentials=creds, namespace=namespace, context_name="in-cluster")
+
+
+def load_config(path: str | os.PathLike[str] | None = None, context: str | None = None) -> ClusterConfig:
+    """What a component should use: an explicit or ``$KUBECONFIG`` kubeconfig, else the in-cluster
+    service account when running in a pod, else ``~/.kube/config`` (client-go's order)."""
+    if path or os.environ.get("KUBECONFIG"):
+        return load_kubeconfig(path, context)
+    if os.environ.get("KUBERNETES_SERVICE_HOST") and (SERVICE_ACCOUNT_DIR / "token").exists():
+        return load_in_cluster()
+    return load_kubeconfig(None, context)

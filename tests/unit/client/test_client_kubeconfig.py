@@ -205,3 +205,16 @@ async def test_server_with_unknown_ca_is_refused(tmp_path: Path, pki: Path) -> N
         assert seen == []
     finally:
         await server.close()
+
+
+def test_load_config_prefers_kubeconfig_env_over_in_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from client.kubeconfig import load_config
+
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
+    monkeypatch.setenv("KUBECONFIG", str(write_config(tmp_path / "c", server="http://from-file:1")))
+    assert load_config().server == "http://from-file:1"
+    monkeypatch.delenv("KUBECONFIG")
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.kube/config and no service account here
+    with pytest.raises(KubeconfigError):
+        load_config()
