@@ -103,10 +103,10 @@ class APIServer:
         await self._serve_stored_crds()
         self.ctx.cache.add_listener(crds.CRD_PREFIX, crds.follow)
         await self.ctx.cache.start()
-        self._runner = web.AppRunner(self.app, access_log=None, handler_cancellation=True)
+        self._runner = web.AppRunner(self.app, access_log=None, handler_cancellation=True,
+                                     shutdown_timeout=5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.config.bind, self.config.port, reuse_address=True,
-                           shutdown_timeout=5)
+        site = web.TCPSite(self._runner, self.config.bind, self.config.port, reuse_address=True)
         await site.start()
         server = site._server
         if server is not None and getattr(server, "sockets", None):
