@@ -407,3 +407,7 @@ async def test_subresources_binding_and_scale(apiserver: ApiServerProcess) -> No
         assert scale["kind"] == "Scale" and scale["spec"]["replicas"] == 1
         await api.patch(DEPLOYMENTS, "d", {"spec": {"replicas": 4}}, ns, subresource="scale")
         assert (await api.get(DEPLOYMENTS, "d", ns))["spec"]["replicas"] == 4
+        # a group resource takes the same DeleteOptions body; Foreground leaves it for the GC to finish
+        answer = await api.delete(DEPLOYMENTS, "d", ns, propagation_policy="Foreground")
+        assert answer["kind"] == "Deployment" and answer["metadata"]["deletionTimestamp"]
+        assert "foregroundDeletion" in answer["metadata"].get("finalizers", [])
