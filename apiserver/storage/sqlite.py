@@ -399,5 +399,9 @@ class SQLiteStore(Store):
                     if ev.revision >= next_rev:
                         next_rev = ev.revision + 1
                         yield ev
+        except Unavailable:
+            if self._closed:
+                return  # the store closed under a replay: end like any watch on close
+            raise
         finally:
             self._watchers.discard(w)
