@@ -123,7 +123,11 @@ class Controller:
     # -- running -------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start informers not yet running, wait for their caches, then start the workers."""
+        """Start informers not yet running, wait for their caches, then start the workers.
+
+        Informers shared through an ``InformerFactory`` should be started by the factory's owner
+        first; the controller then neither starts nor stops them.
+        """
         for inf in self.informers:
             if not inf.running:
                 inf.start()

@@ -17,7 +17,8 @@ state, changed ones ``on_update``, new ones ``on_add``.
 
 Handlers run synchronously inside the loop and must only be cheap and non-blocking: the
 intended use is enqueueing a key (see ``client.controller``). A handler that raises is logged and
-does not stop the informer. ``resync_period`` replays ``on_update(obj, obj)`` for every cached
+does not stop the informer. Handlers receive the cache's own objects: they must not change them
+(``client.objects.deep_copy`` first). ``resync_period`` replays ``on_update(obj, obj)`` for every cached
 object periodically, so a controller that missed acting on something gets another chance.
 
 ``InformerFactory`` hands out one informer per (resource, namespace, selectors), so several
