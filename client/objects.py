@@ -7,7 +7,7 @@ Objects are plain dicts shaped like Kubernetes JSON. Two disciplines keep them s
   queues carry keys, never objects, so a worker always reads the latest state.
 - **Copies.** Objects handed out by an informer's cache are shared by every reader. Never change
   one in place: ``deep_copy`` it first, change the copy, send the copy. ``deep_copy`` goes through
-  JSON-shaped values only, which is all an API object holds, and is several times faster than
+  JSON-shaped values only, which is all an API object holds, and is about twice as fast as
   ``copy.deepcopy``.
 
 Owner references follow upstream's rules: at most one owner has ``controller: true``; an
