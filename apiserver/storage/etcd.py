@@ -67,7 +67,9 @@ def grpc_target(endpoints: list[tuple[str, int]]) -> str:
             ip = ipaddress.ip_address(host)
             addrs = [str(ip)]
         except ValueError:
-            addrs = sorted({str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)})
+            addrs = sorted(
+                {str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)}
+            )
         for addr in addrs:
             if ipaddress.ip_address(addr).version == 4:
                 v4.append(f"{addr}:{port}")
@@ -86,7 +88,11 @@ def _map_rpc_error(e: grpc.aio.AioRpcError) -> Exception:
         return _RevisionCompacted(details)
     if "future revision" in details:
         return FutureRevision(0, 0)
-    if e.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED):
+    if e.code() in (
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.CANCELLED,
+    ):
         return Unavailable(f"etcd unavailable: {e.code().name}: {details}")
     return StorageError(f"etcd error: {e.code().name}: {details}")
 
@@ -157,20 +163,26 @@ class EtcdStore(Store):
         try:
             return await self._call(self._kv.Range(req, timeout=self._timeout))
         except _RevisionCompacted as e:
-            raise Compacted(req.revision, await self.compacted_revision(), await self.current_revision()) from e
+            raise Compacted(
+                req.revision, await self.compacted_revision(), await self.current_revision()
+            ) from e
         except FutureRevision as e:
             raise FutureRevision(req.revision, await self.current_revision()) from e
 
     # ---- reads ----
 
     async def current_revision(self) -> int:
-        resp = await self._call(self._kv.Range(rpc.RangeRequest(key=_PROBE_KEY, keys_only=True), timeout=self._timeout))
+        resp = await self._call(
+            self._kv.Range(rpc.RangeRequest(key=_PROBE_KEY, keys_only=True), timeout=self._timeout)
+        )
         return resp.header.revision
 
     async def _readable(self, revision: int) -> bool:
         try:
             await self._call(
-                self._kv.Range(rpc.RangeRequest(key=_PROBE_KEY, revision=revision, keys_only=True), timeout=self._timeout)
+                self._kv.Range(
+                    rpc.RangeRequest(key=_PROBE_KEY, revision=revision, keys_only=True), timeout=self._timeout
+                )
             )
         except _RevisionCompacted:
             return False
@@ -237,7 +249,9 @@ class EtcdStore(Store):
         k = key.encode()
         resp = await self._txn(
             rpc.TxnRequest(
-                compare=[rpc.Compare(key=k, target=rpc.Compare.CREATE, result=rpc.Compare.EQUAL, create_revision=0)],
+                compare=[
+                    rpc.Compare(key=k, target=rpc.Compare.CREATE, result=rpc.Compare.EQUAL, create_revision=0)
+                ],
                 success=[rpc.RequestOp(request_put=rpc.PutRequest(key=k, value=value))],
             )
         )
@@ -279,7 +293,9 @@ class EtcdStore(Store):
     async def compact(self, revision: int) -> None:
         try:
             await self._call(
-                self._kv.Compact(rpc.CompactionRequest(revision=revision, physical=True), timeout=self._timeout)
+                self._kv.Compact(
+                    rpc.CompactionRequest(revision=revision, physical=True), timeout=self._timeout
+                )
             )
         except _RevisionCompacted:
             return  # already compacted at or past it
@@ -327,7 +343,9 @@ class EtcdStore(Store):
         except grpc.aio.AioRpcError as e:
             err = _map_rpc_error(e)
             if isinstance(err, _RevisionCompacted):
-                raise Compacted(start_revision, await self.compacted_revision(), await self.current_revision()) from e
+                raise Compacted(
+                    start_revision, await self.compacted_revision(), await self.current_revision()
+                ) from e
             raise err from e
         except asyncio.CancelledError:
             task = asyncio.current_task()

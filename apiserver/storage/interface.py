@@ -63,9 +63,7 @@ class RevisionConflict(StorageError):
     """The caller's expected mod_revision is stale; ``current`` is what the store holds now."""
 
     def __init__(self, key: str, expected: int, current: KeyValue) -> None:
-        super().__init__(
-            f"key {key!r}: expected mod_revision {expected}, current is {current.mod_revision}"
-        )
+        super().__init__(f"key {key!r}: expected mod_revision {expected}, current is {current.mod_revision}")
         self.key = key
         self.expected = expected
         self.current = current

@@ -8,9 +8,10 @@ Watch: one poller task per store fans log rows with id > the last id it has seen
 watcher whose prefix matches. After a commit by this process the writer hands it the rows it
 appended; when they follow the last seen id without a hole they go out as they are, otherwise
 (another process wrote in between) the poller reads the table. It also reads the table every
-``poll_interval``, which is how writes from other processes sharing the file are picked up. SQLite serialises writers, ids are assigned under the write lock and
-become visible in id order, so reading "id > last" can never skip a row that commits later;
-the only holes in the id sequence are rows deleted by compaction. Compaction in this process
+``poll_interval``, which is how writes from other processes sharing the file are picked up.
+SQLite serialises writers, ids are assigned under the write lock and become visible in id
+order, so reading "id > last" can never skip a row that commits later; the only holes in the
+id sequence are rows deleted by compaction. Compaction in this process
 waits for the poller to pass the target first; a hole left by another process's compaction
 ends the affected watchers with Compacted, the way etcd cancels a watcher that fell behind.
 
@@ -226,7 +227,9 @@ class SQLiteStore(Store):
         return row.key_value()
 
     async def update(self, key: str, value: bytes, expected_mod_revision: int) -> KeyValue:
-        row = await self._write(lambda conn: sqlite_log.insert_update(conn, key, value, expected_mod_revision))
+        row = await self._write(
+            lambda conn: sqlite_log.insert_update(conn, key, value, expected_mod_revision)
+        )
         return row.key_value()
 
     async def delete(self, key: str, expected_mod_revision: int = 0) -> KeyValue:
@@ -348,7 +351,9 @@ class SQLiteStore(Store):
         cursor = start
         while cursor <= upto:
             rows, compacted, current = await self._read(
-                functools.partial(sqlite_log.log_page, after=cursor - 1, upto=upto, limit=_BATCH, prefix=prefix)
+                functools.partial(
+                    sqlite_log.log_page, after=cursor - 1, upto=upto, limit=_BATCH, prefix=prefix
+                )
             )
             if cursor <= compacted:
                 raise Compacted(cursor, compacted, current)

@@ -113,7 +113,9 @@ def connect(path: str, busy_timeout_ms: int = 10_000) -> sqlite3.Connection:
     (NORMAL would only survive an application crash). The busy timeout covers other processes
     holding the write lock on the same file.
     """
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000)
+    conn = sqlite3.connect(
+        path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000
+    )
     conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
     mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
     if str(mode).lower() != "wal":
@@ -196,7 +198,8 @@ def _range_clause(prefix: str, start_key: str) -> tuple[str, list[object]]:
 def _live_at(revision_param: bool) -> str:
     """SQL condition: row ``kv`` is the newest row of its name (at or below a revision)."""
     bound = " AND newer.id <= ?" if revision_param else ""
-    return f"kv.id = (SELECT MAX(newer.id) FROM {TABLE} AS newer WHERE newer.name = kv.name{bound}) AND kv.deleted = 0"
+    newest = f"SELECT MAX(newer.id) FROM {TABLE} AS newer WHERE newer.name = kv.name{bound}"
+    return f"kv.id = ({newest}) AND kv.deleted = 0"
 
 
 def list_rows(conn: sqlite3.Connection, prefix: str, revision: int, start_key: str, limit: int) -> list[Row]:
@@ -261,7 +264,8 @@ def log_page(
 
 def _insert(conn: sqlite3.Connection, row: tuple[object, ...]) -> int:
     cur = conn.execute(
-        f"INSERT INTO {TABLE} (name, created, deleted, create_revision, prev_revision, lease, value, old_value)"
+        f"INSERT INTO {TABLE}"
+        " (name, created, deleted, create_revision, prev_revision, lease, value, old_value)"
         " VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
         row,
     )
@@ -322,7 +326,8 @@ def delete_superseded(conn: sqlite3.Connection, after: int, upto: int) -> int:
     """
     dead = conn.execute(
         f"SELECT id FROM {TABLE} WHERE id > ? AND id <= ? AND deleted = 1 AND name != ?"
-        f" UNION SELECT prev_revision FROM {TABLE} WHERE id > ? AND id <= ? AND prev_revision != 0 AND name != ?",
+        f" UNION SELECT prev_revision FROM {TABLE}"
+        " WHERE id > ? AND id <= ? AND prev_revision != 0 AND name != ?",
         (after, upto, COMPACT_KEY, after, upto, COMPACT_KEY),
     ).fetchall()
     # Collected first, deleted second: a row can be both a replacing row and a replaced one.

@@ -104,7 +104,9 @@ class SQLiteWriter:
         finally:
             self._conn.close()
 
-    def _commit_batch(self, batch: list[tuple[WriteOp, asyncio.AbstractEventLoop, asyncio.Future[Any]]]) -> None:
+    def _commit_batch(
+        self, batch: list[tuple[WriteOp, asyncio.AbstractEventLoop, asyncio.Future[Any]]]
+    ) -> None:
         conn = self._conn
         assert conn is not None
         outcomes: list[tuple[Any, BaseException | None]] = []

@@ -281,7 +281,9 @@ def test_concurrent_writers_get_distinct_revisions_and_lose_no_write(backend):
         start = await store.current_revision() + 1
         watch = store.watch(backend.prefix, start)
         n = 200
-        created = await asyncio.gather(*(store.create(backend.key(f"k{i:03d}"), str(i).encode()) for i in range(n)))
+        created = await asyncio.gather(
+            *(store.create(backend.key(f"k{i:03d}"), str(i).encode()) for i in range(n))
+        )
         revs = sorted(kv.mod_revision for kv in created)
         assert revs == list(range(start, start + n))  # no duplicates, no holes
         items, _, _ = await store.list(backend.prefix)

@@ -20,7 +20,9 @@ def conn(tmp_path: Path) -> sqlite3.Connection:
 
 
 def rows(conn: sqlite3.Connection) -> list[tuple]:
-    return conn.execute(f"SELECT id, name, created, deleted, prev_revision FROM {L.TABLE} ORDER BY id").fetchall()
+    return conn.execute(
+        f"SELECT id, name, created, deleted, prev_revision FROM {L.TABLE} ORDER BY id"
+    ).fetchall()
 
 
 def test_connections_use_wal_and_fsync_every_commit(conn):
@@ -70,7 +72,12 @@ def test_rows_become_watch_events_with_previous_values(conn):
     L.insert_delete(conn, "/a", 0)
     create, update, delete = [r.event() for r in L.rows_after(conn, 0, None, 10)]
     assert (create.type, create.kv.value, create.prev_kv) == ("PUT", b"1", None)
-    assert (update.type, update.kv.value, update.prev_kv.value, update.prev_kv.mod_revision) == ("PUT", b"2", b"1", 2)
+    assert (update.type, update.kv.value, update.prev_kv.value, update.prev_kv.mod_revision) == (
+        "PUT",
+        b"2",
+        b"1",
+        2,
+    )
     assert (delete.type, delete.kv.value, delete.kv.mod_revision) == ("DELETE", b"2", 4)
     assert delete.kv.create_revision == 2
 
