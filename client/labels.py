@@ -193,6 +193,11 @@ class Requirement:
 def new_requirement(key: str, operator: Operator, values: Iterable[str] = ()) -> Requirement:
     """A validated requirement; raises SelectorError naming the bad key, value or value count."""
     vals = tuple(values)
+    if not isinstance(key, str):
+        raise SelectorError(f"invalid label key {key!r}: must be a string")
+    for v in vals:
+        if not isinstance(v, str):
+            raise SelectorError(f"invalid label value {v!r} for key {key!r}: must be a string")
     errs = validate_label_key(key)
     if errs:
         raise SelectorError(f"invalid label key {key!r}: {'; '.join(errs)}")

@@ -20,6 +20,7 @@ from typing import Any
 
 from apiserver.kinds.registry import ResourceType, custom_schema
 from apiserver.kinds.validation.schema import normalize_custom_object
+from apiserver.openapi.typecheck import decode_errors
 
 Obj = dict[str, Any]
 
@@ -410,6 +411,8 @@ def apply_defaults(rt: ResourceType, obj: Obj) -> None:
     if rt.custom:
         normalize_custom_object(obj, custom_schema(rt.group, rt.version, rt.plural))
         return
+    if decode_errors(rt, obj):
+        return  # ill-typed: validation refuses it; defaulting it would only hide the problem
     defaulter = _DEFAULTERS.get((rt.api_version, rt.kind))
     if defaulter is not None:
         defaulter(obj)

@@ -17,6 +17,7 @@ import copy
 from typing import Any
 
 from apiserver.kinds.registry import ResourceType
+from apiserver.openapi.typecheck import decode_errors
 from client.quantity import QuantityError, parse_quantity
 
 Obj = dict[str, Any]
@@ -83,13 +84,19 @@ def _nonzero(values: dict) -> bool:
 
 
 def _job_selector(obj: Obj) -> None:
-    spec = obj.setdefault("spec", {})
-    if spec.get("manualSelector") is True:
+    spec = obj.get("spec")
+    if not isinstance(spec, dict) or spec.get("manualSelector") is True:
         return
     meta = obj.get("metadata") or {}
     uid, name = meta.get("uid", ""), meta.get("name", "")
-    template = spec.setdefault("template", {})
-    labels = template.setdefault("metadata", {}).setdefault("labels", {})
+    template = spec.get("template")
+    if not isinstance(template, dict):
+        return  # validation reports the missing template
+    if not isinstance(template.get("metadata"), dict):
+        template["metadata"] = {}
+    if not isinstance(template["metadata"].get("labels"), dict):
+        template["metadata"]["labels"] = {}
+    labels = template["metadata"]["labels"]
     labels.setdefault("batch.kubernetes.io/controller-uid", uid)
     labels.setdefault("batch.kubernetes.io/job-name", name)
     labels.setdefault("controller-uid", uid)
@@ -101,7 +108,9 @@ def _job_selector(obj: Obj) -> None:
 def prepare_for_create(rt: ResourceType, obj: Obj) -> None:
     """Server-owned fields of a new object; call after uid/name are assigned, before validation."""
     key = (rt.api_version, rt.kind)
-    meta = obj.setdefault("metadata", {})
+    if not isinstance(obj.get("metadata"), dict) or decode_errors(rt, obj):
+        return  # ill-typed: validation refuses it
+    meta = obj["metadata"]
     if tracks_generation(rt):
         meta["generation"] = 1
     if key in _RESET_STATUS_KINDS:
@@ -112,7 +121,9 @@ def prepare_for_create(rt: ResourceType, obj: Obj) -> None:
         obj["status"] = {"phase": "Pending", "qosClass": pod_qos_class(obj)}
     elif key == ("v1", "Namespace"):
         obj["status"] = {"phase": "Active"}
-        obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+        if not isinstance(obj.get("spec"), dict):
+            obj["spec"] = {}
+        obj["spec"].setdefault("finalizers", ["kubernetes"])
     elif key == ("batch/v1", "Job"):
         _job_selector(obj)
 
@@ -143,6 +154,8 @@ def _keep_service_allocations(obj: Obj, old: Obj) -> None:
 
 def prepare_for_update(rt: ResourceType, obj: Obj, old: Obj) -> None:
     """Main-resource update: keep the stored status where ``/status`` owns it; bump generation."""
+    if not isinstance(obj.get("metadata"), dict) or decode_errors(rt, obj):
+        return  # ill-typed: validation refuses it
     if (rt.api_version, rt.kind) == ("v1", "Service"):
         _keep_service_allocations(obj, old)
     if "status" in rt.subresources:

@@ -10,6 +10,7 @@ none.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,8 @@ from apiserver.kinds import printers_core as c
 from apiserver.kinds.age import since
 from apiserver.kinds.jsonpath import JSONPathError, find
 from apiserver.kinds.registry import ResourceType, custom_printer_columns
+
+log = logging.getLogger(__name__)
 
 _PRINTERS: dict[tuple[str, str], p.Printer] = {
     ("v1", "Pod"): p.POD,
@@ -108,7 +111,19 @@ def table_row(rt: ResourceType, obj: dict, now: datetime, printer_columns: list[
         name = (obj.get("metadata") or {}).get("name", "")
         return [name] + [_custom_cell(obj, col, now) for col in custom]
     printer = _PRINTERS.get((rt.api_version, rt.kind), _GENERIC)
-    return printer.row(obj, now)
+    try:
+        return printer.row(obj, now)
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError):
+        # An object stored in a shape the printer does not expect must not fail the whole list.
+        log.warning("table row fell back to name and age", extra={"kind": rt.kind}, exc_info=True)
+        meta = obj.get("metadata") if isinstance(obj, dict) and isinstance(obj.get("metadata"), dict) else {}
+        cells: list[Any] = [None] * len(printer.columns)
+        for i, column in enumerate(printer.columns):
+            if column.name == "Name":
+                cells[i] = meta.get("name", "")
+            elif column.name == "Age":
+                cells[i] = since(meta.get("creationTimestamp"), now)
+        return cells
 
 
 def table(rt: ResourceType, objects: list[dict], now: datetime, list_meta: dict | None = None,

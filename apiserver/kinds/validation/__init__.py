@@ -30,6 +30,7 @@ from apiserver.kinds.validation.errors import (
 )
 from apiserver.kinds.validation.pod import validate_pod_spec, validate_pod_update
 from apiserver.kinds.validation.schema import validate_against_schema
+from apiserver.openapi.typecheck import decode_errors
 
 __all__ = ["Cause", "validate", "validate_status_update", "invalid_message", "qualified_kind"]
 
@@ -94,6 +95,16 @@ def _type_meta(rt: ResourceType, obj: dict) -> list[Cause]:
     return causes
 
 
+def type_causes(rt: ResourceType, obj: dict) -> list[Cause]:
+    """Values of the wrong JSON type, as causes (upstream refuses these while decoding, with 400)."""
+    causes = []
+    for message in decode_errors(rt, obj):
+        path = message.split(" into Go struct field ", 1)[-1].split(" of type ")[0]
+        field = path.split(".", 1)[1] if "." in path else path
+        causes.append(Cause("FieldValueTypeInvalid", field, message))
+    return causes
+
+
 def validate(rt: ResourceType, obj: dict, old: dict | None = None, schema: dict | None = None) -> list[Cause]:
     """All causes that make ``obj`` unacceptable; create when ``old`` is None, else update.
 
@@ -101,6 +112,9 @@ def validate(rt: ResourceType, obj: dict, old: dict | None = None, schema: dict 
     """
     if not isinstance(obj, dict):
         return [invalid("", obj, "must be an object")]
+    type_errors = type_causes(rt, obj)
+    if type_errors:
+        return type_errors
     causes = _type_meta(rt, obj)
     meta = obj.get("metadata")
     causes += validate_object_meta(meta, rt.namespaced, name_validator(rt))
@@ -124,12 +138,18 @@ def validate(rt: ResourceType, obj: dict, old: dict | None = None, schema: dict 
 
 def validate_status_update(rt: ResourceType, obj: dict, old: dict) -> list[Cause]:
     """A ``/status`` write: identity must not change; the status itself is the writer's business."""
+    if not isinstance(obj, dict):
+        return [invalid("", obj, "must be an object")]
+    type_errors = type_causes(rt, obj)
+    if type_errors:
+        return type_errors
     causes = _type_meta(rt, obj)
     meta = obj.get("metadata")
     if isinstance(meta, dict):
         causes += validate_object_meta_update(meta, old.get("metadata") or {})
     if rt.api_version == "v1" and rt.kind == "Pod":
-        phase = (obj.get("status") or {}).get("phase")
+        status = obj.get("status")
+        phase = status.get("phase") if isinstance(status, dict) else None
         if phase not in (None, "Pending", "Running", "Succeeded", "Failed", "Unknown"):
             causes.append(not_supported("status.phase", phase,
                                         ("Pending", "Running", "Succeeded", "Failed", "Unknown")))

@@ -300,8 +300,10 @@ def validate_crd(obj: dict, old: dict | None) -> list[Cause]:
         schema = get_path(version, "schema", "openAPIV3Schema")
         if schema is None:
             causes.append(required(f"{f}.schema.openAPIV3Schema", "schemas are required"))
-        elif not isinstance(schema, dict) or (schema.get("type") not in (None, "object")):
-            causes.append(invalid(f"{f}.schema.openAPIV3Schema.type", (schema or {}).get("type"),
+        elif not isinstance(schema, dict):
+            causes.append(invalid(f"{f}.schema.openAPIV3Schema", schema, "must be an object"))
+        elif schema.get("type") not in (None, "object"):
+            causes.append(invalid(f"{f}.schema.openAPIV3Schema.type", schema.get("type"),
                                   "must be object at the root"))
         for j, col in enumerate((version or {}).get("additionalPrinterColumns") or []):
             cf = f"{f}.additionalPrinterColumns[{j}]"
