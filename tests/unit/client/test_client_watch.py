@@ -147,3 +147,40 @@ async def test_watch_gives_up_after_bounded_reconnect_failures() -> None:
         with pytest.raises(errors.TransportError):
             async for _ in api.watch(PODS, "default", resource_version="1", max_reconnects=2):
                 pass
+
+
+async def test_events_split_across_chunks_or_packed_together_are_parsed() -> None:
+    import json
+
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    from client.api import ApiClient
+    from client.kubeconfig import ClusterConfig
+
+    lines = b"".join(json.dumps({"type": "ADDED", "object": {"metadata": {"name": f"p{i}", "resourceVersion":
+                                                                          str(i)}}}).encode() + b"\n"
+                     for i in range(50))
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse()
+        resp.enable_chunked_encoding()
+        await resp.prepare(request)
+        cuts = [0, 7, 8, 300, 301, 2000, len(lines)]  # mid-line, mid-object, many lines at once
+        for a, b in zip(cuts, cuts[1:], strict=False):
+            await resp.write(lines[a:b])
+            await asyncio.sleep(0.01)
+        await resp.write_eof()
+        return resp
+
+    app = web.Application()
+    app.router.add_get("/api/v1/namespaces/default/pods", handler)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with ApiClient(ClusterConfig(server=str(server.make_url("")).rstrip("/"))) as api:
+            names = [e.object["metadata"]["name"]
+                     async for e in api.watch(PODS, "default", resource_version="0", timeout_seconds=5)]
+        assert names == [f"p{i}" for i in range(50)]
+    finally:
+        await server.close()
