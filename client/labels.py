@@ -432,3 +432,51 @@ def format_label_selector(ls: Mapping | None) -> str:
         return "<none>"
     sel = selector_from_label_selector(ls)
     return str(sel) if sel.requirements else "<none>"
+
+
+# ---------------------------------------------------------------------------------------------
+# node selectors (node affinity): terms are ORed, each term's requirements ANDed
+
+_NODE_OPERATORS = {"In": Operator.IN, "NotIn": Operator.NOT_IN, "Exists": Operator.EXISTS,
+                   "DoesNotExist": Operator.DOES_NOT_EXIST, "Gt": Operator.GREATER_THAN, "Lt": Operator.LESS_THAN}
+
+
+def selector_from_node_selector_requirements(requirements: Iterable[Mapping]) -> Selector:
+    """NodeSelectorRequirements (In, NotIn, Exists, DoesNotExist, Gt, Lt) as one selector."""
+    reqs = []
+    for r in requirements:
+        op = _NODE_OPERATORS.get(r.get("operator"))  # type: ignore[arg-type]
+        if op is None:
+            raise SelectorError(f"{r.get('operator')!r} is not a valid node selector operator")
+        reqs.append(new_requirement(r.get("key", ""), op, r.get("values") or ()))
+    return Selector(reqs)
+
+
+def node_selector_term_matches(term: Mapping | None, node_labels: Mapping[str, str] | None,
+                               node_name: str = "") -> bool:
+    """One NodeSelectorTerm: all matchExpressions (on labels) and matchFields (metadata.name) hold.
+    An empty term matches no node, as upstream defines it."""
+    if not term:
+        return False
+    expressions = term.get("matchExpressions") or []
+    fields = term.get("matchFields") or []
+    if not expressions and not fields:
+        return False
+    if expressions and not selector_from_node_selector_requirements(expressions).matches(node_labels or {}):
+        return False
+    if fields:
+        for f in fields:
+            if f.get("key") != "metadata.name":
+                raise SelectorError(f"{f.get('key')!r} is not a supported node field selector key")
+        if not selector_from_node_selector_requirements(fields).matches({"metadata.name": node_name}):
+            return False
+    return True
+
+
+def node_selector_matches(node_selector: Mapping | None, node_labels: Mapping[str, str] | None,
+                          node_name: str = "") -> bool:
+    """A NodeSelector (requiredDuringScheduling node affinity): any of its terms matches."""
+    if node_selector is None:
+        return True
+    return any(node_selector_term_matches(t, node_labels, node_name)
+               for t in node_selector.get("nodeSelectorTerms") or [])

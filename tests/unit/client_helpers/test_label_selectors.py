@@ -139,3 +139,36 @@ def test_selector_from_set_and_format():
 def test_nothing_selector():
     assert not Selector.nothing().matches({"a": "b"})
     assert Operator.IN.value == "in"
+
+
+def test_node_selector_terms_are_ored_and_requirements_anded():
+    from client.labels import node_selector_matches
+    ns = {"nodeSelectorTerms": [
+        {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]},
+                              {"key": "gpu", "operator": "Exists"}]},
+        {"matchExpressions": [{"key": "cores", "operator": "Gt", "values": ["8"]}]},
+    ]}
+    assert node_selector_matches(ns, {"zone": "a", "gpu": "1"})
+    assert not node_selector_matches(ns, {"zone": "a"})
+    assert node_selector_matches(ns, {"cores": "16"})
+    assert not node_selector_matches(ns, {"cores": "4"})
+
+
+def test_node_selector_match_fields_and_empty_terms():
+    from client.labels import node_selector_matches, node_selector_term_matches
+    term = {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n1"]}]}
+    assert node_selector_term_matches(term, {}, "n1")
+    assert not node_selector_term_matches(term, {}, "n2")
+    assert not node_selector_term_matches({}, {"a": "b"}, "n1")
+    assert not node_selector_matches({"nodeSelectorTerms": [{}]}, {"a": "b"})
+    assert node_selector_matches(None, {})
+
+
+def test_node_selector_lt_and_bad_operator():
+    from client.labels import selector_from_node_selector_requirements
+    assert selector_from_node_selector_requirements([{"key": "n", "operator": "Lt", "values": ["3"]}]).matches(
+        {"n": "2"})
+    with pytest.raises(SelectorError):
+        selector_from_node_selector_requirements([{"key": "n", "operator": "Gt", "values": ["x"]}])
+    with pytest.raises(SelectorError):
+        selector_from_node_selector_requirements([{"key": "n", "operator": "Near"}])
