@@ -13,7 +13,6 @@ cleanup finalizer does.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -36,10 +35,16 @@ class ScalePaths:
 
 _scale_paths: dict[tuple[str, str], ScalePaths] = {}
 _served: dict[str, list[tuple[str, str, str]]] = {}  # CRD name -> registered (group, version, plural)
+_printer_columns: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
 
 
 def scale_paths(group: str, plural: str) -> ScalePaths | None:
     return _scale_paths.get((group, plural))
+
+
+def printer_columns(rt: ResourceType) -> list[dict[str, Any]] | None:
+    """The served version's ``additionalPrinterColumns`` (None: the default NAME, AGE)."""
+    return _printer_columns.get((rt.group, rt.version, rt.plural))
 
 
 def types_of(crd: dict[str, Any]) -> list[tuple[ResourceType, dict[str, Any] | None]]:
@@ -78,6 +83,13 @@ def register(crd: dict[str, Any]) -> None:
             log.warning("custom resource not served", extra={"crd": name, "error": str(e)})
     _served[name] = keys
     for v in (crd.get("spec") or {}).get("versions") or []:
+        columns = v.get("additionalPrinterColumns")
+        key = ((crd.get("spec") or {}).get("group", ""), v.get("name", ""),
+               ((crd.get("spec") or {}).get("names") or {}).get("plural", ""))
+        if columns:
+            _printer_columns[key] = columns
+        else:
+            _printer_columns.pop(key, None)
         scale = (v.get("subresources") or {}).get("scale")
         if scale and v.get("storage", False):
             _scale_paths[(crd["spec"].get("group", ""), crd["spec"]["names"].get("plural", ""))] = ScalePaths(
@@ -89,6 +101,7 @@ def unregister(name: str) -> None:
     for key in _served.pop(name, []):
         unregister_custom(*key)
         _scale_paths.pop((key[0], key[2]), None)
+        _printer_columns.pop(key, None)
 
 
 def follow(ev: CachedEvent) -> None:
@@ -134,7 +147,3 @@ def set_path(obj: dict[str, Any], path: str, value: Any) -> None:
             nxt = cur[part] = {}
         cur = nxt
     cur[parts[-1]] = value
-
-
-def stored_crd_value(value: bytes) -> dict[str, Any]:
-    return json.loads(value)

@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from apiserver import errors
+from apiserver import crds, errors
 from apiserver.codec import Rendering
+from apiserver.kinds import tables
 from apiserver.kinds.registry import ResourceType
 
 INCLUDE_OBJECT = ("None", "Metadata", "Object")
@@ -31,9 +32,7 @@ def partial_metadata(obj: dict[str, Any], version: str = "v1") -> dict[str, Any]
 
 
 def _row(rt: ResourceType, obj: dict[str, Any], now: datetime, include: str, version: str) -> dict[str, Any]:
-    from apiserver.kinds import tables
-
-    row: dict[str, Any] = {"cells": tables.table_row(rt, obj, now)}
+    row: dict[str, Any] = {"cells": tables.table_row(rt, obj, now, crds.printer_columns(rt) if rt.custom else None)}
     if include == "Object":
         row["object"] = obj
     elif include == "Metadata":
@@ -43,14 +42,12 @@ def _row(rt: ResourceType, obj: dict[str, Any], now: datetime, include: str, ver
 
 def table(rt: ResourceType, objs: list[dict[str, Any]], rendering: Rendering, include: str,
           list_meta: dict[str, Any] | None = None) -> dict[str, Any]:
-    from apiserver.kinds import tables
-
     now = datetime.now(UTC)
     return {
         "kind": "Table",
         "apiVersion": f"meta.k8s.io/{rendering.version}",
         "metadata": list_meta or {},
-        "columnDefinitions": tables.table_columns(rt),
+        "columnDefinitions": tables.table_columns(rt, crds.printer_columns(rt) if rt.custom else None),
         "rows": [_row(rt, o, now, include, rendering.version) for o in objs],
     }
 

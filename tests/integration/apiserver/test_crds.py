@@ -17,6 +17,8 @@ def crd() -> dict[str, Any]:
             "spec": {"group": "example.com", "scope": "Namespaced",
                      "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "shortNames": ["wd"]},
                      "versions": [{"name": "v1", "served": True, "storage": True,
+                                   "additionalPrinterColumns": [{"name": "Size", "type": "integer",
+                                                                 "jsonPath": ".spec.size"}],
                                    "schema": {"openAPIV3Schema": schema},
                                    "subresources": {"status": {}, "scale": {
                                        "specReplicasPath": ".spec.replicas",
@@ -42,6 +44,9 @@ def test_crd_lifecycle(api) -> None:
     assert created.body["metadata"]["generation"] == 1
     assert api.request("GET", f"{WIDGETS}/w1").body["spec"]["size"] == 3
     assert [w["metadata"]["name"] for w in api.request("GET", WIDGETS).body["items"]] == ["w1"]
+    table = api.request("GET", WIDGETS, headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"}).body
+    assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Size"]
+    assert table["rows"][0]["cells"] == ["w1", 3]
 
     bad = api.request("POST", WIDGETS, widget("w2", size="big"))
     assert bad.status == 422 and bad.body["details"]["causes"][0]["field"] == "spec.size"
