@@ -22,6 +22,7 @@ from runtime.service.containers import ContainerCalls
 from runtime.service.exec import ExecCalls
 from runtime.service.pods import PodCalls
 from runtime.service.stats import StatsCalls
+from runtime.streaming.server import StreamingServer
 
 RUNTIME_NAME = "kybernetes"
 RUNTIME_VERSION = "0.1.0"
@@ -30,8 +31,9 @@ KUBELET_API_VERSION = "0.1.0"
 
 
 class RuntimeService(PodCalls, ContainerCalls, ExecCalls, StatsCalls, api_pb2_grpc.RuntimeServiceServicer):
-    def __init__(self, ctx: RuntimeContext) -> None:
+    def __init__(self, ctx: RuntimeContext, streaming: StreamingServer | None = None) -> None:
         self.ctx = ctx
+        self.streaming = streaming
         self.root = ctx.root
         self.containers = ContainerManager(ctx)
         self.sandboxes = SandboxManager(ctx, self.containers)

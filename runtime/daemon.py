@@ -37,6 +37,7 @@ from runtime.images.registry_config import load_registry_config
 from runtime.images.service import ImageServiceServicer
 from runtime.images.store import ImageStore
 from runtime.service.errors import ErrorInterceptor
+from runtime.streaming.server import StreamingServer
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +127,10 @@ class RuntimeDaemon:
 
     def __init__(
         self, socket_path: Path, root: Path, max_workers: int = 16, registry_config: Path | None = None,
-        cgroup_root: str = "/kyb", network: Any = None,
+        cgroup_root: str = "/kyb", network: Any = None, streaming_address: str = "127.0.0.1:0",
     ) -> None:
+        self.streaming_address = streaming_address
+        self._streaming: StreamingServer | None = None
         self.socket_path = socket_path
         self.root = root
         self.registry_config = registry_config
@@ -166,7 +169,11 @@ class RuntimeDaemon:
             server = grpc.server(
                 futures.ThreadPoolExecutor(max_workers=self.max_workers), interceptors=[ErrorInterceptor()]
             )
+            host, _, port = self.streaming_address.rpartition(":")
             runtime_service = RuntimeService(ctx)
+            self._streaming = StreamingServer(runtime_service.containers, host or "127.0.0.1", int(port or 0))
+            self._streaming.start()
+            runtime_service.streaming = self._streaming
             api_pb2_grpc.add_RuntimeServiceServicer_to_server(runtime_service, server)
             image_service = ImageServiceServicer(
                 images, in_use=runtime_service.containers.in_use, registry_config=registries
@@ -177,6 +184,8 @@ class RuntimeDaemon:
             server.start()
             os.chmod(self.socket_path, 0o660)
         except BaseException:
+            if self._streaming is not None:
+                self._streaming.stop()
             if self._context is not None:
                 self._context.forkserver.stop()
             self._ownership.release()
@@ -188,6 +197,9 @@ class RuntimeDaemon:
         if self._server is not None:
             self._server.stop(SHUTDOWN_GRACE_SECONDS).wait(SHUTDOWN_GRACE_SECONDS + 1)
             self._server = None
+        if self._streaming is not None:
+            self._streaming.stop()
+            self._streaming = None
         if self._context is not None:
             self._context.forkserver.stop()
         self._ownership.release()

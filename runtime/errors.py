@@ -33,3 +33,7 @@ class InternalError(RuntimeFailure):
 
 class Timeout(RuntimeFailure):
     """The operation did not finish within the time the caller gave it."""
+
+
+class Unimplemented(RuntimeFailure):
+    """A CRI call this runtime does not serve; the message says what to use instead."""

@@ -128,14 +128,20 @@ class ForkServerConnection:
         self.sock = sock
 
     def receive(self, timeout: float | None) -> dict:
+        return self.receive_with_fds(timeout)[0]
+
+    def receive_with_fds(self, timeout: float | None) -> tuple[dict, list[int]]:
+        """The next message and any file descriptors passed with it (a terminal's master)."""
         self.sock.settimeout(timeout)
         try:
-            data = self.sock.recv(MAX_MESSAGE)
+            data, fds, _flags, _addr = socket.recv_fds(self.sock, MAX_MESSAGE, 4)
         except TimeoutError as e:
             raise ForkServerError("no answer from the fork server child in time") from e
         if not data:
+            for fd in fds:
+                os.close(fd)
             raise ForkServerError("the fork server child exited without answering")
-        return json.loads(data)
+        return json.loads(data), fds
 
     def close(self) -> None:
         self.sock.close()

@@ -40,6 +40,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the whole cluster's pod CIDR (default: the pod CIDR); traffic leaving it is masqueraded",
     )
     parser.add_argument("--bridge", default="kyb0", help="the node's pod bridge (default: kyb0)")
+    parser.add_argument(
+        "--streaming-address", default="127.0.0.1:0",
+        help="host:port of the exec streaming server whose URLs Exec returns (default: 127.0.0.1, any port)",
+    )
     logging_setup.add_log_level_argument(parser)
 
 
@@ -69,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         registry_config=args.registry_config.absolute() if args.registry_config else None,
         cgroup_root=args.cgroup_root,
         network=_pod_network(args),
+        streaming_address=args.streaming_address,
     )
     try:
         daemon.serve_until_signalled()

@@ -1,4 +1,4 @@
-"""ExecSync here; Exec, Attach and PortForward need the streaming server (not built yet)."""
+"""ExecSync, and Exec through the streaming server; Attach and PortForward are not served."""
 
 from __future__ import annotations
 
@@ -7,11 +7,38 @@ import grpc
 from cri import api_pb2
 from runtime.container.exec_sync import exec_sync
 from runtime.container.manager import ContainerManager
+from runtime.errors import InvalidArgument, Unimplemented
+from runtime.streaming.server import StreamingServer
+from runtime.streaming.tokens import StreamRequest
 
 
 class ExecCalls:
     containers: ContainerManager
+    streaming: StreamingServer | None
 
     def ExecSync(self, request: api_pb2.ExecSyncRequest, context: grpc.ServicerContext) -> api_pb2.ExecSyncResponse:
         result = exec_sync(self.containers, request.container_id, list(request.cmd), float(request.timeout))
         return api_pb2.ExecSyncResponse(stdout=result.stdout, stderr=result.stderr, exit_code=result.exit_code)
+
+    def Exec(self, request: api_pb2.ExecRequest, context: grpc.ServicerContext) -> api_pb2.ExecResponse:
+        if self.streaming is None:
+            raise Unimplemented("this runtime was started without a streaming server")
+        if not request.cmd:
+            raise InvalidArgument("exec needs a command (cmd is empty)")
+        if not (request.stdin or request.stdout or request.stderr):
+            raise InvalidArgument("one of stdin, stdout or stderr must be set")
+        if request.tty and request.stderr:
+            raise InvalidArgument("tty and stderr cannot both be set: a terminal has one output stream")
+        record = self.containers.require_running(request.container_id)
+        url = self.streaming.issue(StreamRequest(
+            kind="exec", container_id=record["id"], cmd=list(request.cmd), tty=request.tty,
+            stdin=request.stdin, stdout=request.stdout, stderr=request.stderr,
+        ))
+        return api_pb2.ExecResponse(url=url)
+
+    def Attach(self, request: api_pb2.AttachRequest, context: grpc.ServicerContext) -> api_pb2.AttachResponse:
+        self.containers.get(request.container_id)
+        raise Unimplemented("attach is not supported by this runtime yet; use exec, or read the container log")
+
+    def PortForward(self, request: api_pb2.PortForwardRequest, context: grpc.ServicerContext) -> api_pb2.PortForwardResponse:
+        raise Unimplemented("port-forward is not supported by this runtime yet; reach the pod by its IP")

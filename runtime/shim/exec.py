@@ -8,9 +8,12 @@ answers the daemon with the command's pid (so a timeout can kill it), then with 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import socket
+import struct
+import termios
 
 from runtime.atomic_json import read_json
 from runtime.linux.syscalls import Kernel
@@ -25,6 +28,19 @@ def _send(conn: socket.socket, message: dict) -> None:
         pass
 
 
+TIOCGPTN = 0x80045430
+TIOCSPTLCK = 0x40045431
+
+
+def container_pty() -> tuple[int, int]:
+    """Open a pseudo-terminal pair in the current mount namespace's /dev/pts."""
+    master = os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))
+    number = struct.unpack("I", fcntl.ioctl(master, TIOCGPTN, struct.pack("I", 0)))[0]
+    slave = os.open(f"/dev/pts/{number}", os.O_RDWR | os.O_NOCTTY)
+    return master, slave
+
+
 def run_exec(kernel: Kernel, conn: socket.socket, request: dict, stdio: list[int]) -> None:
     """Exec ``request['args']`` in the container whose init has host pid ``request['pid']``."""
     spec = read_json(os.path.join(request["container_dir"], "spec.json"))
@@ -36,6 +52,14 @@ def run_exec(kernel: Kernel, conn: socket.socket, request: dict, stdio: list[int
     except OSError as e:
         _send(conn, {"error": f"cannot enter container: {e}"})
         os._exit(1)
+    master = -1
+    if request.get("tty"):
+        try:
+            master, slave = container_pty()
+        except OSError as e:
+            _send(conn, {"error": f"cannot open a terminal in the container: {e}"})
+            os._exit(1)
+        stdio = [slave, slave, slave]
     errpipe_r, errpipe_w = os.pipe()
     child = os.fork()
     if child == 0:
@@ -45,14 +69,16 @@ def run_exec(kernel: Kernel, conn: socket.socket, request: dict, stdio: list[int
             os.setsid()
             for target, fd in enumerate(stdio):
                 os.dup2(fd, target)
+            if request.get("tty"):
+                fcntl.ioctl(0, termios.TIOCSCTTY, 0)
             os.closerange(3, errpipe_w)
             os.closerange(errpipe_w + 1, 1 << 16)
-            process = dict(spec["process"], args=request["args"], tty=False)
+            process = dict(spec["process"], args=request["args"], tty=bool(request.get("tty")))
             apply_process(kernel, process)
         except BaseException as e:  # noqa: B036 - report everything to the parent
             report_failure(errpipe_w, e)
     os.close(errpipe_w)
-    for fd in stdio:
+    for fd in set(stdio):
         os.close(fd)
     chunks = []
     while chunk := os.read(errpipe_r, 65536):
@@ -66,7 +92,16 @@ def run_exec(kernel: Kernel, conn: socket.socket, request: dict, stdio: list[int
             message = b"".join(chunks).decode(errors="replace")
         _send(conn, {"error": message})
         os._exit(1)
-    _send(conn, {"pid": child})
+    if master >= 0:
+        # The terminal lives in the container's devpts, so the command sees a real /dev/pts/N;
+        # its master goes to the daemon, which copies it to and from the client.
+        try:
+            socket.send_fds(conn, [json.dumps({"pid": child}).encode()], [master])
+        except OSError:
+            pass
+        os.close(master)
+    else:
+        _send(conn, {"pid": child})
     _, status = os.waitpid(child, 0)
     code = 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
     _send(conn, {"exit_code": code})

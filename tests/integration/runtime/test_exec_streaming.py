@@ -1,0 +1,128 @@
+"""Exec returns a one-time URL of a streaming server speaking Kubernetes' WebSocket
+remote-command protocol (v5.channel.k8s.io): stdin, stdout, stderr, exit status, tty."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import aiohttp
+import pytest
+from runtime_harness import RuntimeUnderTest, container_config, pod_config
+
+from cri import api_pb2
+from cri.client import CRIError, RuntimeClient
+from runtime.linux.syscalls import CLONE_NEWNET, LibcKernel
+
+T = TypeVar("T")
+
+pytestmark = pytest.mark.root
+
+
+def in_netns(netns: str, coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run the client in the daemon's network namespace, where its streaming server listens."""
+    result: list[T] = []
+    errors: list[BaseException] = []
+
+    def client() -> None:
+        try:
+            with open(f"/run/netns/{netns}") as f:
+                LibcKernel().setns(f.fileno(), CLONE_NEWNET)  # this thread only
+            result.append(asyncio.run(asyncio.wait_for(coroutine, 20)))
+        except BaseException as e:  # noqa: B036 - re-raised in the test's thread
+            errors.append(e)
+
+    thread = threading.Thread(target=client)
+    thread.start()
+    thread.join(30)
+    if errors:
+        raise errors[0]
+    return result[0]
+
+
+@pytest.fixture
+def running(cri: RuntimeClient, runtime: RuntimeUnderTest) -> tuple[str, str]:
+    """(container id, the daemon's netns)"""
+    runtime.in_netns("ip", "link", "set", "lo", "up")
+    pod = pod_config("stream")
+    sandbox = cri.run_pod_sandbox(pod)
+    container = cri.create_container(sandbox, container_config("c", ["sleep", "300"]), pod)
+    cri.start_container(container)
+    return container, runtime.netns
+
+
+def exec_url(cri: RuntimeClient, container: str, cmd: list[str], **flags: bool) -> str:
+    request = api_pb2.ExecRequest(container_id=container, cmd=cmd, **flags)
+    return cri._call(cri.runtime, "Exec", request).url
+
+
+async def session(url: str, stdin: bytes | None = None, resize: tuple[int, int] | None = None) -> dict[int, bytes]:
+    received: dict[int, bytes] = {}
+    async with aiohttp.ClientSession() as http, http.ws_connect(url, protocols=["v5.channel.k8s.io"]) as ws:
+        assert ws.protocol == "v5.channel.k8s.io"
+        if resize is not None:
+            await ws.send_bytes(b"\x04" + json.dumps({"Width": resize[0], "Height": resize[1]}).encode())
+        if stdin is not None:
+            await ws.send_bytes(b"\x00" + stdin)
+            await ws.send_bytes(bytes([255, 0]))
+        async for message in ws:
+            if message.type == aiohttp.WSMsgType.BINARY:
+                received[message.data[0]] = received.get(message.data[0], b"") + message.data[1:]
+    return received
+
+
+def test_exec_streams_stdin_to_stdout_and_reports_success(cri: RuntimeClient, running: tuple[str, str]) -> None:
+    container, netns = running
+    url = exec_url(cri, container, ["sh", "-c", "cat; echo done >&2"], stdin=True, stdout=True, stderr=True)
+    out = in_netns(netns, session(url, stdin=b"hello stream\n"))
+    assert out[1] == b"hello stream\n"
+    assert out[2] == b"done\n"
+    assert json.loads(out[3])["status"] == "Success"
+
+
+def test_exec_reports_a_non_zero_exit_code(cri: RuntimeClient, running: tuple[str, str]) -> None:
+    container, netns = running
+    url = exec_url(cri, container, ["sh", "-c", "exit 5"], stdout=True, stderr=True)
+    status = json.loads(in_netns(netns, session(url))[3])
+    assert status["reason"] == "NonZeroExitCode"
+    assert status["details"]["causes"] == [{"reason": "ExitCode", "message": "5"}]
+
+
+def test_exec_with_a_tty_gets_a_terminal_of_the_requested_size(cri: RuntimeClient, running: tuple[str, str]) -> None:
+    container, netns = running
+    url = exec_url(cri, container, ["sh", "-c", "sleep 0.5; tty; stty size"], stdout=True, tty=True)
+    out = in_netns(netns, session(url, resize=(100, 40)))
+    lines = out[1].decode().split()
+    assert lines[0].startswith("/dev/pts/")
+    assert lines[1:] == ["40", "100"]
+
+
+def test_a_streaming_url_works_once(cri: RuntimeClient, running: tuple[str, str]) -> None:
+    container, netns = running
+    url = exec_url(cri, container, ["true"], stdout=True)
+    in_netns(netns, session(url))
+    with pytest.raises(aiohttp.WSServerHandshakeError):
+        in_netns(netns, session(url))
+
+
+def test_exec_requests_are_validated(cri: RuntimeClient, running: tuple[str, str]) -> None:
+    container, netns = running
+    with pytest.raises(CRIError) as err:
+        exec_url(cri, container, ["true"])
+    assert err.value.code.name == "INVALID_ARGUMENT"
+    with pytest.raises(CRIError) as err:
+        exec_url(cri, container, ["true"], tty=True, stdout=True, stderr=True)
+    assert err.value.code.name == "INVALID_ARGUMENT"
+    with pytest.raises(CRIError) as err:
+        exec_url(cri, "0" * 64, ["true"], stdout=True)
+    assert err.value.code.name == "NOT_FOUND"
+
+
+def test_attach_and_port_forward_answer_unimplemented_with_a_reason(cri: RuntimeClient, running: tuple[str, str]) -> None:
+    container, netns = running
+    with pytest.raises(CRIError) as err:
+        cri._call(cri.runtime, "Attach", api_pb2.AttachRequest(container_id=container, stdout=True))
+    assert err.value.code.name == "UNIMPLEMENTED" and "attach" in err.value.details
