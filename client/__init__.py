@@ -8,6 +8,7 @@ Layers, bottom up (each module's docstring says more):
 - ``api`` (``ApiClient``) and ``watch``: the REST verbs and a resuming watch;
 - ``cache`` / ``informer``: list+watch into an indexed local cache, with event handlers;
 - ``workqueue`` / ``ratelimit`` / ``clock`` / ``controller``: keys, backoff and reconcile workers;
+- ``discovery``: which types the server serves (for the GC and namespace controller);
 - ``conflicts``, ``wait``, ``events``, ``leaderelection``: read-change-write retries, waiting on an
   object, recording Events, and one-active-replica election over a Lease;
 - ``objects``, ``labels``, ``fields``, ``quantity``: helpers for object dicts.

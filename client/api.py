@@ -97,6 +97,10 @@ class ApiClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    async def send(self, req: rq.Request) -> dict[str, Any]:
+        """Send any prepared request (discovery, a verb this class has no method for)."""
+        return await self.transport.send_object(req)
+
     # -- reads -----------------------------------------------------------------------------------
 
     async def get(self, resource: Resource, name: str, namespace: str | None = None, *,

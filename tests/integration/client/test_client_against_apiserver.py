@@ -411,3 +411,16 @@ async def test_subresources_binding_and_scale(apiserver: ApiServerProcess) -> No
         answer = await api.delete(DEPLOYMENTS, "d", ns, propagation_policy="Foreground")
         assert answer["kind"] == "Deployment" and answer["metadata"]["deletionTimestamp"]
         assert "foregroundDeletion" in answer["metadata"].get("finalizers", [])
+
+
+async def test_discovery_lists_the_servers_types(apiserver: ApiServerProcess) -> None:
+    from client.discovery import discover, server_version, with_verbs
+    from client.resources import BUILTIN
+
+    async with ApiClient.from_kubeconfig(apiserver.kubeconfig) as api:
+        found = {r.resource: r for r in await discover(api)}
+        assert (await server_version(api))["major"] == "1"
+    for builtin in BUILTIN:  # the client's table agrees with what the server says
+        assert builtin in found, f"{builtin} not served"
+    assert "status" in found[PODS].subresources and "binding" in found[PODS].subresources
+    assert PODS in {r.resource for r in with_verbs(found.values(), "list", "watch", "deletecollection")}
