@@ -1,0 +1,100 @@
+"""The cgroup drivers on real kernels: v1 on this machine's hierarchies, v2 on a cgroup2 mount
+of our own (the unified hierarchy; controllers are enabled where the kernel offers them)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from runtime.cgroups import Resources, detect_version
+from runtime.cgroups.v1 import V1Driver
+from runtime.cgroups.v2 import V2Driver
+
+pytestmark = pytest.mark.root
+
+
+@pytest.fixture
+def sleeper() -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(["sleep", "300"])
+    try:
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait(5)
+
+
+@pytest.fixture
+def v1_path() -> Iterator[tuple[V1Driver, str]]:
+    if detect_version() != 1:
+        pytest.skip("this machine mounts cgroup v2 at /sys/fs/cgroup")
+    driver = V1Driver.from_mountinfo()
+    path = f"/kybt-cg-{secrets.token_hex(4)}/pod/c"
+    try:
+        yield driver, path
+    finally:
+        driver.remove("/" + path.split("/")[1])
+
+
+def test_v1_limits_land_in_the_kernels_files(v1_path: tuple[V1Driver, str], sleeper: subprocess.Popen[bytes]) -> None:
+    driver, path = v1_path
+    driver.create(path, Resources(cpu_shares=256, cpu_quota=30000, cpu_period=100000, memory_limit=48 << 20, pids_limit=30))
+    assert Path(f"/sys/fs/cgroup/cpu{path}/cpu.shares").read_text().strip() == "256"
+    assert Path(f"/sys/fs/cgroup/cpu{path}/cpu.cfs_quota_us").read_text().strip() == "30000"
+    assert int(Path(f"/sys/fs/cgroup/memory{path}/memory.limit_in_bytes").read_text()) == 48 << 20
+    assert Path(f"/sys/fs/cgroup/pids{path}/pids.max").read_text().strip() == "30"
+    driver.add_process(path, sleeper.pid)
+    assert driver.pids(path) == [sleeper.pid]
+    stats = driver.stats(path)
+    assert stats.pids == 1 and stats.memory_usage >= 0
+    driver.kill_all(path)
+    assert sleeper.wait(5) == -9
+    driver.remove("/" + path.split("/")[1])
+    assert not driver.exists(path)
+    assert not os.path.exists(f"/sys/fs/cgroup/cpu/{path.split('/')[1]}")
+
+
+@pytest.fixture
+def cgroup2() -> Iterator[str]:
+    mountpoint = tempfile.mkdtemp(prefix="kybt-cg2-")
+    subprocess.run(["mount", "-t", "cgroup2", "none", mountpoint], check=True)
+    top = f"{mountpoint}/kybt-{secrets.token_hex(4)}"
+    try:
+        yield top
+    finally:
+        for dirpath, _dirs, _files in sorted(os.walk(top, topdown=False), key=lambda w: -len(w[0])):
+            for _ in range(50):
+                try:
+                    os.rmdir(dirpath)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.05)
+        subprocess.run(["umount", mountpoint], check=False)
+        os.rmdir(mountpoint)
+
+
+def test_v2_driver_on_a_real_cgroup2_mount(cgroup2: str, sleeper: subprocess.Popen[bytes]) -> None:
+    root, top = os.path.dirname(cgroup2), os.path.basename(cgroup2)
+    driver = V2Driver(root)
+    path = f"/{top}/pod/c"
+    available = Path(root, "cgroup.controllers").read_text().split()
+    resources = Resources(pids_limit=20) if "pids" in available else Resources()
+    driver.create(path, resources)
+    assert driver.exists(path)
+    if "pids" in available:
+        assert Path(root, top, "pod", "c", "pids.max").read_text().strip() == "20"
+    driver.add_process(path, sleeper.pid)
+    assert driver.pids(path) == [sleeper.pid]
+    assert driver.stats(path).cpu_usage_ns >= 0
+    driver.kill_all(f"/{top}")
+    assert sleeper.wait(5) == -9
+    driver.remove(f"/{top}")
+    assert not os.path.exists(cgroup2)
