@@ -11,7 +11,7 @@ Layers, bottom up (each module's docstring says more):
 - ``discovery``: which types the server serves (for the GC and namespace controller);
 - ``conflicts``, ``wait``, ``events``, ``leaderelection``: read-change-write retries, waiting on an
   object, recording Events, and one-active-replica election over a Lease;
-- ``objects``, ``labels``, ``fields``, ``quantity``: helpers for object dicts.
+- ``objects``, ``patches``, ``labels``, ``fields``, ``quantity``: helpers for object dicts.
 
 Importing ``client`` gives the everyday names (``ApiClient``, the errors, ``Resource``); the
 rest is imported from its module (``from client.informer import Informer``).

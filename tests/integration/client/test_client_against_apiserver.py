@@ -424,3 +424,19 @@ async def test_discovery_lists_the_servers_types(apiserver: ApiServerProcess) ->
         assert builtin in found, f"{builtin} not served"
     assert "status" in found[PODS].subresources and "binding" in found[PODS].subresources
     assert PODS in {r.resource for r in with_verbs(found.values(), "list", "watch", "deletecollection")}
+
+
+async def test_merge_patch_of_a_difference_and_its_precondition(apiserver: ApiServerProcess) -> None:
+    from client.patches import merge_patch, with_precondition
+
+    async with connected(apiserver) as (api, ns):
+        read = await api.create(CONFIGMAPS, cm("c", a="1", b="2"), ns)
+        await api.patch(CONFIGMAPS, "c", {"metadata": {"labels": {"other": "writer"}}}, ns)
+        mine = deep_copy(read)
+        mine["data"] = {"a": "1", "c": "3"}
+        patch = merge_patch(read, mine)
+        assert patch == {"data": {"b": None, "c": "3"}}
+        with pytest.raises(errors.Conflict):  # pinned to the version we read, which is gone
+            await api.patch(CONFIGMAPS, "c", with_precondition(patch, read["metadata"]["resourceVersion"]), ns)
+        result = await api.patch(CONFIGMAPS, "c", patch, ns)
+        assert result["data"] == {"a": "1", "c": "3"} and result["metadata"]["labels"] == {"other": "writer"}

@@ -58,7 +58,7 @@ def status(code: int, reason: str, message: str, **details: Any) -> Obj:
     return out
 
 
-def _merge(target: Any, patch: Any) -> Any:
+def apply_merge_patch(target: Any, patch: Any) -> Any:
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
     out = dict(target) if isinstance(target, dict) else {}
@@ -66,7 +66,7 @@ def _merge(target: Any, patch: Any) -> Any:
         if v is None:
             out.pop(k, None)
         else:
-            out[k] = _merge(out.get(k), v)
+            out[k] = apply_merge_patch(out.get(k), v)
     return out
 
 
@@ -295,7 +295,7 @@ class FakeApiServer:
             return web.json_response(status(404, "NotFound", f'{plural} "{name}" not found'), status=404)
         if request.content_type == "application/json-patch+json":
             return web.json_response(status(415, "UnsupportedMediaType", "json patch not emulated"), status=415)
-        new = _merge(current, body)
+        new = apply_merge_patch(current, body)
         return web.json_response(self._commit(plural, key, new, "MODIFIED"))
 
     async def _delete(self, request: web.Request, plural: str, ns: str, name: str, sub: str,
