@@ -87,16 +87,17 @@ def _grace_period(rt: ResourceType, obj: dict[str, Any], opts: dict[str, Any]) -
 
 
 def _finalizers_for(opts: dict[str, Any], current: list[str]) -> list[str]:
+    """The object's finalizers after this delete: the policy's GC finalizer replaces any earlier one."""
     policy = opts.get("propagationPolicy")
     if policy is None and opts.get("orphanDependents") is not None:
         policy = "Orphan" if opts["orphanDependents"] else "Background"
-    wanted = list(current)
-    if policy == "Foreground" and FOREGROUND not in wanted:
-        wanted.append(FOREGROUND)
-    if policy == "Orphan" and ORPHAN not in wanted:
+    if policy is None:
+        return list(current)  # no new instruction: an earlier delete's policy stands
+    wanted = [f for f in current if f not in (ORPHAN, FOREGROUND)]
+    if policy == "Orphan":
         wanted.append(ORPHAN)
-    if policy in ("Background", "Foreground"):
-        wanted = [f for f in wanted if f != ORPHAN] if policy == "Background" else wanted
+    elif policy == "Foreground":
+        wanted.append(FOREGROUND)
     return wanted
 
 

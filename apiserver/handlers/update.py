@@ -143,10 +143,8 @@ def apply_patch(content_type: str, current: dict[str, Any], patch: Any, rt: Reso
 
 async def read_patch(call: Call) -> tuple[str, Any]:
     content_type = codec.content_type_of(call.request)
-    if content_type == codec.APPLY_PATCH:
-        apply_patch(content_type, {}, None, call.rt)
     if content_type not in (codec.MERGE_PATCH, codec.JSON_PATCH, codec.STRATEGIC_MERGE_PATCH):
-        apply_patch(content_type, {}, None, call.rt)
+        apply_patch(content_type, {}, None, call.rt)  # raises the 415 that names what is supported
     raw = await codec.read_body(call.request)
     return content_type, codec.decode_document(raw, content_type)
 

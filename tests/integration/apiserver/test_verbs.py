@@ -234,3 +234,14 @@ def test_deletecollection_deletes_the_selected_objects(api) -> None:
     assert r.status == 200 and len(r.body["items"]) == 2
     left = api.request("GET", f"{PODS}?labelSelector=coll").body["items"]
     assert [p["metadata"]["name"] for p in left] == ["coll-2"]
+
+
+def test_a_later_background_delete_replaces_an_orphan_finalizer(api) -> None:
+    path = "/api/v1/namespaces/default/configmaps/policy-change"
+    api.request("POST", "/api/v1/namespaces/default/configmaps",
+                {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "policy-change",
+                                                                        "finalizers": ["example.com/keep"]}})
+    r = api.request("DELETE", f"{path}?propagationPolicy=Orphan")
+    assert r.body["metadata"]["finalizers"] == ["example.com/keep", "orphan"]
+    r = api.request("DELETE", f"{path}?propagationPolicy=Background")
+    assert r.body["metadata"]["finalizers"] == ["example.com/keep"]
