@@ -19,8 +19,10 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
 import termios
+import threading
 import tty
 from typing import Any
 
@@ -62,6 +64,10 @@ async def stream_exec(url: str, stdin: bool, use_tty: bool, out: Any, err: Any) 
                 pump = asyncio.create_task(_pump_stdin(ws, loop))
             if use_tty:
                 await _send_size(ws)
+                try:
+                    loop.add_signal_handler(signal.SIGWINCH, lambda: loop.create_task(_send_size(ws)))
+                except (NotImplementedError, RuntimeError):
+                    pass
             async for msg in ws:
                 if msg.type != aiohttp.WSMsgType.BINARY or not msg.data:
                     if msg.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE):
@@ -85,12 +91,49 @@ async def stream_exec(url: str, stdin: bool, use_tty: bool, out: Any, err: Any) 
 
 
 async def _pump_stdin(ws: Any, loop: asyncio.AbstractEventLoop) -> None:
+    """Copy our stdin to channel 0 until it ends.
+
+    Reads are driven by the event loop (add_reader) so nothing blocks when the remote command
+    ends first; stdin that epoll cannot watch (a regular file) is read by a daemon thread,
+    which the process does not wait for at exit.
+    """
     fd = sys.stdin.fileno()
-    while True:
-        data = await loop.run_in_executor(None, os.read, fd, 32 * 1024)
-        if not data:
+    chunks: asyncio.Queue[bytes] = asyncio.Queue()
+
+    def readable() -> None:
+        try:
+            data = os.read(fd, 32 * 1024)
+        except BlockingIOError:
             return
-        await ws.send_bytes(bytes([STDIN]) + data)
+        except OSError:
+            data = b""
+        if not data:
+            loop.remove_reader(fd)
+        chunks.put_nowait(data)
+
+    try:
+        loop.add_reader(fd, readable)
+        watched = True
+    except (PermissionError, ValueError, OSError):
+        watched = False
+
+        def read_in_thread() -> None:
+            while True:
+                data = os.read(fd, 32 * 1024)
+                loop.call_soon_threadsafe(chunks.put_nowait, data)
+                if not data:
+                    return
+
+        threading.Thread(target=read_in_thread, name="exec-stdin", daemon=True).start()
+    try:
+        while True:
+            data = await chunks.get()
+            if not data:
+                return
+            await ws.send_bytes(bytes([STDIN]) + data)
+    finally:
+        if watched:
+            loop.remove_reader(fd)
 
 
 async def _send_size(ws: Any) -> None:

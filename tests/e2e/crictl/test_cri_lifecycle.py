@@ -188,8 +188,53 @@ def test_exec_streams_through_the_runtime_streaming_url(
         assert (result.returncode, result.stdout, result.stderr) == (4, "streamed\n", "to-err\n")
         piped = rt.kyb("exec", "-i", ctr_id, "head", "-n", "1", in_netns=True, stdin="from stdin\n")
         assert (piped.returncode, piped.stdout) == (0, "from stdin\n")
+        code, screen = _exec_in_terminal(rt, ctr_id, [b"tty; echo $((6*7))\r", b"exit 3\r"])
+        assert code == 3
+        assert b"/dev/pts/" in screen and b"\r\n42\r\n" in screen
     finally:
         rt.kyb("rmp", "-f", pod_id)
+
+
+def _exec_in_terminal(rt, ctr_id: str, keystrokes: list[bytes]) -> tuple[int, bytes]:  # type: ignore[no-untyped-def]
+    """`kyb cri exec -it CTR sh` on a pseudo-terminal, typing `keystrokes`; (exit code, screen)."""
+    import pty
+    import select
+    import sys
+
+    cmd = [*nsenter_prefix(rt.netns), sys.executable, "-m", "kyb", "cri", "-r", rt.endpoint]
+    cmd += ["exec", "-it", ctr_id, "sh"]
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child becomes the client
+        os.execvp(cmd[0], cmd)
+    screen = b""
+
+    def read_for(seconds: float) -> None:
+        nonlocal screen
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if ready:
+                try:
+                    screen += os.read(fd, 4096)
+                except OSError:
+                    return
+
+    try:
+        read_for(3)
+        for keys in keystrokes:
+            os.write(fd, keys)
+            read_for(2)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return os.waitstatus_to_exitcode(status), screen
+            read_for(0.2)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise AssertionError(f"exec -it did not end: {screen[-300:]!r}")
+    finally:
+        os.close(fd)
 
 
 def test_unknown_ids_fail_in_one_line_with_the_grpc_code(request: pytest.FixtureRequest, cri_runtime) -> None:  # type: ignore[no-untyped-def]
