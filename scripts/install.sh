@@ -12,7 +12,7 @@ fi
 # Debian packages: the kernel tools the runtime and its tests use, the offline busybox, and the
 # real peers the tests and benchmarks run against (registry, skopeo, etcd, runc/crun/containerd).
 packages=(
-  iptables iproute2 util-linux procps psmisc busybox-static
+  iptables iproute2 util-linux procps psmisc openssl busybox-static
   docker-registry skopeo etcd-server etcd-client
   runc crun containerd containernetworking-plugins
 )

@@ -7,4 +7,5 @@ cd "$(dirname "$0")/.."
 
 bash scripts/install.sh
 .venv/bin/ruff check .
+.venv/bin/mypy
 exec .venv/bin/pytest -n 2 --dist loadfile "$@"
