@@ -46,12 +46,16 @@ def _builtin_components(group: str, version: str) -> dict[str, Schema]:
 
 def _builtin_schema(rt: ResourceType) -> tuple[Schema | None, dict[str, Schema]]:
     components = _builtin_components(rt.group, rt.version)
-    for schema in components.values():
+    return _find_kind(rt.group, rt.version, rt.kind), components
+
+
+@functools.lru_cache(maxsize=128)
+def _find_kind(group: str, version: str, kind: str) -> Schema | None:
+    for schema in _builtin_components(group, version).values():
         for gvk in schema.get("x-kubernetes-group-version-kind") or []:
-            if gvk.get("group", "") == rt.group and gvk.get("version") == rt.version and \
-                    gvk.get("kind") == rt.kind:
-                return schema, components
-    return None, components
+            if gvk.get("group", "") == group and gvk.get("version") == version and gvk.get("kind") == kind:
+                return schema
+    return None
 
 
 def schema_for(rt: ResourceType) -> tuple[Schema | None, dict[str, Schema]]:

@@ -245,3 +245,19 @@ def test_a_later_background_delete_replaces_an_orphan_finalizer(api) -> None:
     assert r.body["metadata"]["finalizers"] == ["example.com/keep", "orphan"]
     r = api.request("DELETE", f"{path}?propagationPolicy=Background")
     assert r.body["metadata"]["finalizers"] == ["example.com/keep"]
+
+
+def test_unknown_fields_are_refused_warned_or_ignored_as_asked(api) -> None:
+    body = pod("unknown-fields")
+    body["spec"]["foo"] = "bar"
+    body["spec"]["containers"][0]["bogus"] = 1
+    strict = api.request("POST", f"{PODS}?fieldValidation=Strict", body)
+    assert strict.status == 400
+    assert strict.body["message"] == ('strict decoding error: unknown field "spec.containers[0].bogus",'
+                                      ' unknown field "spec.foo"')
+    warned = api.request("POST", PODS, body)
+    assert warned.status == 201 and 'unknown field \\"spec.foo\\"' in warned.headers["warning"]
+    assert warned.body["spec"]["foo"] == "bar"  # unknown fields are kept
+    body["metadata"]["name"] = "unknown-ignored"
+    ignored = api.request("POST", f"{PODS}?fieldValidation=Ignore", body)
+    assert ignored.status == 201 and "warning" not in ignored.headers
