@@ -120,6 +120,23 @@ def test_two_apiservers_on_one_etcd_see_each_others_writes_in_watches(tmp_path: 
             assert status == 201, body
             ips.add(body["spec"]["clusterIP"])
         assert len(ips) == 4
+        # A CRD stored through one server is served by the other once its watch delivers it.
+        crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+               "metadata": {"name": "gadgets.example.com"},
+               "spec": {"group": "example.com", "scope": "Namespaced",
+                        "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"},
+                        "versions": [{"name": "v1", "served": True, "storage": True, "schema": {
+                            "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}}
+        status, body = _post(a.url, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
+        assert status == 201, body
+        gadget = {"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g1"}}
+        deadline = time.monotonic() + 10
+        while True:
+            status, body = _post(b.url, "/apis/example.com/v1/namespaces/default/gadgets", gadget)
+            if status == 201 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert status == 201, body
     finally:
         stop_apiserver(a)
         stop_apiserver(b)
