@@ -283,6 +283,27 @@ def _print_container_status_table(
         session.print(f"Info: {dict(response.info)}")
 
 
+def run_update(session: Session, args: argparse.Namespace) -> int:
+    """crictl's `update`: new CPU/memory limits for running containers (Linux resources)."""
+    resources = api_pb2.LinuxContainerResources(
+        cpu_period=args.cpu_period,
+        cpu_quota=args.cpu_quota,
+        cpu_shares=args.cpu_share,
+        memory_limit_in_bytes=args.memory,
+        cpuset_cpus=args.cpuset_cpus,
+        cpuset_mems=args.cpuset_mems,
+    )
+    for container_id in args.ids:
+        request = api_pb2.UpdateContainerResourcesRequest(container_id=container_id, linux=resources)
+        session.call_raw(
+            session.runtime.runtime.UpdateContainerResources,
+            request,
+            f"updating container resources for {container_id}",
+        )
+        session.print(container_id)
+    return 0
+
+
 def run_stop(session: Session, args: argparse.Namespace) -> int:
     ids = list(args.ids)
     if args.all:
@@ -394,6 +415,18 @@ def register(sub: Any) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="do not show verbose information")
     _add_list_filters(p)
     p.set_defaults(_cri_run=run_inspect)
+
+    p = sub.add_parser("update", help="update one or more running containers' resources")
+    p.add_argument("ids", nargs="+", metavar="CONTAINER-ID")
+    p.add_argument(
+        "--cpu-period", type=int, default=0, help="CPU CFS period in microseconds (0: runtime default)"
+    )
+    p.add_argument("--cpu-quota", type=int, default=0, help="CPU CFS quota in microseconds per period")
+    p.add_argument("--cpu-share", type=int, default=0, help="CPU shares (relative weight)")
+    p.add_argument("--memory", type=int, default=0, help="memory limit in bytes")
+    p.add_argument("--cpuset-cpus", default="", help="CPUs to use (e.g. 0-1)")
+    p.add_argument("--cpuset-mems", default="", help="memory nodes to use")
+    p.set_defaults(_cri_run=run_update)
 
     p = sub.add_parser("stop", help="stop one or more running containers")
     p.add_argument("ids", nargs="*", metavar="CONTAINER-ID")

@@ -1,4 +1,4 @@
-"""`exec`: run a command in a container, synchronously (ExecSync) or streamed (Exec + URL).
+"""`exec` and `attach`: a command in a container, synchronously (ExecSync) or streamed (URL).
 
 `exec -s` calls ExecSync and prints the command's stdout and stderr to ours, then exits with the
 command's exit code. Without `-s`, crictl's default, we call Exec: the runtime answers with a URL
@@ -167,21 +167,39 @@ def run_exec(session: Session, args: argparse.Namespace) -> int:
     url = session.call_raw(
         session.runtime.runtime.Exec, request, f"execing command in container {container_id}"
     ).url
+    return _stream(session, url, args.interactive, args.tty)
+
+
+def _stream(session: Session, url: str, stdin: bool, use_tty: bool) -> int:
+    """Run the remote-command client on our stdio, the terminal raw while a tty is in use."""
     if url.startswith("/"):
         url = "http://127.0.0.1:10250" + url  # crictl's default for runtimes answering with a path
     out = getattr(session.out, "buffer", session.out)
     err = getattr(session.err, "buffer", session.err)
     saved = None
-    if args.tty and sys.stdin.isatty():
+    if use_tty and sys.stdin.isatty():
         saved = termios.tcgetattr(sys.stdin.fileno())
         tty.setraw(sys.stdin.fileno())
     try:
-        return asyncio.run(stream_exec(url, args.interactive, args.tty, out, err))
+        return asyncio.run(stream_exec(url, stdin, use_tty, out, err))
     except KeyboardInterrupt:
         return 130
     finally:
         if saved is not None:
             termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, saved)
+
+
+def run_attach(session: Session, args: argparse.Namespace) -> int:
+    """crictl's `attach`: the container's own stdio through the streaming URL, until it exits."""
+    if args.tty and not args.stdin:
+        raise UsageError("tty=true must be specified with stdin=true (-it)")
+    request = api_pb2.AttachRequest(
+        container_id=args.container_id, stdin=args.stdin, tty=args.tty, stdout=True, stderr=not args.tty
+    )
+    url = session.call_raw(
+        session.runtime.runtime.Attach, request, f"attaching to container {args.container_id}"
+    ).url
+    return _stream(session, url, args.stdin, args.tty)
 
 
 def _write_bytes(stream: Any, data: bytes) -> None:
@@ -207,3 +225,9 @@ def register(sub: Any) -> None:
     p.add_argument("container_id", metavar="CONTAINER-ID")
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND [ARG...]")
     p.set_defaults(_cri_run=run_exec)
+
+    p = sub.add_parser("attach", help="attach to a running container")
+    p.add_argument("-i", "--stdin", action="store_true", help="pass our stdin to the container")
+    p.add_argument("-t", "--tty", action="store_true", help="stdin is a TTY")
+    p.add_argument("container_id", metavar="CONTAINER-ID")
+    p.set_defaults(_cri_run=run_attach)

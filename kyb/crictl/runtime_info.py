@@ -1,4 +1,4 @@
-"""Runtime-wide verbs: `version` (the Version call) and `info` (the Status call)."""
+"""Runtime-wide verbs: `version` (Version), `info` (Status) and `runtime-config` (RuntimeConfig)."""
 
 from __future__ import annotations
 
@@ -40,6 +40,13 @@ def run_info(session: Session, args: argparse.Namespace) -> int:
     return 0
 
 
+def run_runtime_config(session: Session, args: argparse.Namespace) -> int:
+    with session.attempt("getting the runtime config"):
+        r = session.runtime.runtime_config()
+    session.print(output.dumps(output.message_to_dict(r), args.output), end="")
+    return 0
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser("version", help="display runtime version information")
     p.set_defaults(_cri_run=run_version)
@@ -48,3 +55,7 @@ def register(sub: Any) -> None:
     add_output_flag(p, "json", ("json", "yaml"))
     p.add_argument("-q", "--quiet", action="store_true", help="do not show verbose information")
     p.set_defaults(_cri_run=run_info)
+
+    p = sub.add_parser("runtime-config", help="retrieve the container runtime configuration (cgroup driver)")
+    add_output_flag(p, "json", ("json", "yaml"))
+    p.set_defaults(_cri_run=run_runtime_config)

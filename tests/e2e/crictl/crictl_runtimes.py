@@ -96,6 +96,8 @@ POD_CALLS = (
     "ContainerStatus",
     "ExecSync",
     "Exec",
+    "Attach",
+    "UpdateContainerResources",
     "ListContainerStats",
     "StopContainer",
     "RemoveContainer",

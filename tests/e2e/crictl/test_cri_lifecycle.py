@@ -23,7 +23,7 @@ from crictl_runtimes import POD_CALLS as ALL_POD_CALLS
 
 from bench.references.netns import nsenter_prefix
 
-POD_CALLS = tuple(c for c in ALL_POD_CALLS if c != "Exec")
+POD_CALLS = tuple(c for c in ALL_POD_CALLS if c not in ("Exec", "Attach"))
 
 pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -140,6 +140,14 @@ def test_full_pod_lifecycle_from_config_files(
     assert inspected["status"]["state"] == "CONTAINER_RUNNING"
     assert inspected["status"]["logPath"].endswith("worker.log")
 
+    assert _ok(rt.kyb("update", "--memory", str(64 << 20), ctr_id)).strip() == ctr_id
+    limits = [
+        int(open(os.path.join(d, "memory.limit_in_bytes")).read())
+        for d, _, files in os.walk(f"/sys/fs/cgroup/memory{rt.cgroup_parent}")
+        if "memory.limit_in_bytes" in files and ctr_id in d
+    ]
+    assert limits == [64 << 20]
+
     assert _ok(rt.kyb("stop", "-t", "1", ctr_id)).strip() == ctr_id
     stopped = json.loads(_ok(rt.kyb("inspect", ctr_id)))["status"]
     assert stopped["state"] == "CONTAINER_EXITED"
@@ -191,6 +199,24 @@ def test_exec_streams_through_the_runtime_streaming_url(
         code, screen = _exec_in_terminal(rt, ctr_id, [b"tty; echo $((6*7))\r", b"exit 3\r"])
         assert code == 3
         assert b"/dev/pts/" in screen and b"\r\n42\r\n" in screen
+    finally:
+        rt.kyb("rmp", "-f", pod_id)
+
+
+def test_attach_streams_the_containers_output_until_it_exits(
+    request: pytest.FixtureRequest, cri_runtime, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    rt = cri_runtime
+    rt.needs(request, *POD_CALLS, "Attach")
+    pod_cfg = _pod_config(tmp_path, rt, "attached")
+    ctr_cfg = _container_config(tmp_path, rt, "talker", "sleep 2; echo attached; sleep 1; exit 5")
+    pod_id = _ok(rt.kyb("runp", str(pod_cfg))).strip()
+    try:
+        ctr_id = _ok(rt.kyb("create", pod_id, str(ctr_cfg), str(pod_cfg))).strip()
+        _ok(rt.kyb("start", ctr_id))
+        result = rt.kyb("attach", ctr_id, in_netns=True, timeout=60)
+        assert "attached\n" in result.stdout, result.stderr
+        assert json.loads(_ok(rt.kyb("inspect", ctr_id)))["status"]["exitCode"] == 5
     finally:
         rt.kyb("rmp", "-f", pod_id)
 
