@@ -1,0 +1,243 @@
+"""Server-side apply (``application/apply-patch+yaml``) and field ownership.
+
+Each field manager (``kubectl``, a controller, ...) owns a field set recorded in
+``metadata.managedFields``. Applying a configuration as manager M:
+
+1. the configuration's own field set is computed (lists merge per their list type: keyed lists
+   by their keys, set-like lists by value, atomic lists as a whole);
+2. a field M now applies that another manager owns *with a different value* is a conflict:
+   409 unless ``force``, which moves ownership to M;
+3. the configuration is merged into the live object;
+4. fields M applied last time but no longer does, and that no one else owns, are removed;
+5. M's ``Apply`` entry in managedFields is replaced by the new field set.
+
+Ordinary writes (create, update, patch) record the fields they changed for their manager with
+``record_update``, so an apply that would override, say, ``kubectl scale``'s replicas reports a
+conflict, as upstream does.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Any
+
+from apiserver.kinds.registry import ResourceType, custom_schema
+from apiserver.openapi.types import definition_for
+from apiserver.patch.errors import PatchError
+from apiserver.patch.fieldsets import (
+    OBJECT,
+    Path,
+    Shape,
+    decode,
+    element_shape,
+    encode,
+    field_set,
+    field_values,
+    format_path,
+    get_at,
+    key_token,
+    member_shape,
+    remove_at,
+    shape_of_schema,
+)
+
+
+class ApplyConflict(PatchError):
+    """Applied fields are owned by other managers with other values (HTTP 409)."""
+
+    def __init__(self, conflicts: list[tuple[str, str, Path]]) -> None:
+        self.conflicts = conflicts
+        lines = [f'conflict with "{m}"' + (f" using {v}" if v else "") + f": {format_path(p)}"
+                 for m, v, p in conflicts]
+        noun = "conflict" if len(conflicts) == 1 else "conflicts"
+        super().__init__(f"Apply failed with {len(conflicts)} {noun}: " + "\n".join(lines))
+
+    def causes(self) -> list[dict[str, str]]:
+        return [{"reason": "FieldManagerConflict", "message": f'conflict with "{m}"' + (f" using {v}" if v else ""),
+                 "field": format_path(p)} for m, v, p in self.conflicts]
+
+
+def root_shape(rt: ResourceType) -> Shape:
+    if rt.custom:
+        schema = custom_schema(rt.group, rt.version, rt.plural)
+        base = shape_of_schema(schema) if schema else OBJECT
+        return Shape("object", schema=_with_metadata(base.schema)) if base.schema is not None else OBJECT
+    d = definition_for(rt.group, rt.version, rt.kind)
+    return Shape("object", definition=d) if d is not None else OBJECT
+
+
+def _with_metadata(schema: dict | None) -> dict:
+    """A CRD schema with ``metadata`` typed like every object's, so labels merge key by key."""
+    schema = dict(schema or {})
+    props = dict(schema.get("properties") or {})
+    props.setdefault("metadata", {"type": "object", "properties": {
+        "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+        "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
+        "finalizers": {"type": "array", "items": {"type": "string"}, "x-kubernetes-list-type": "set"},
+        "ownerReferences": {"type": "array", "x-kubernetes-list-type": "map",
+                            "x-kubernetes-list-map-keys": ["uid"], "items": {"type": "object"}}}})
+    schema["properties"] = props
+    return schema
+
+
+def _strip_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_strip_nulls(v) for v in value]
+    return value
+
+
+def merge(live: Any, applied: Any, shape: Shape) -> Any:
+    """``applied`` merged into ``live`` according to ``shape``; inputs are not modified."""
+    if shape.kind == "object" and isinstance(applied, dict):
+        result = copy.deepcopy(live) if isinstance(live, dict) else {}
+        for name, value in applied.items():
+            result[name] = merge(result.get(name), value, member_shape(shape, name))
+        return result
+    if shape.kind == "map-list" and isinstance(applied, list):
+        result = copy.deepcopy(live) if isinstance(live, list) else []
+        inner = element_shape(shape)
+        for element in applied:
+            if not isinstance(element, dict):
+                result.append(copy.deepcopy(element))
+                continue
+            token = key_token(element, shape.keys)
+            index = next((i for i, e in enumerate(result)
+                          if isinstance(e, dict) and key_token(e, shape.keys) == token), None)
+            if index is None:
+                result.append(copy.deepcopy(element))
+            else:
+                result[index] = merge(result[index], element, inner)
+        return result
+    if shape.kind == "set-list" and isinstance(applied, list):
+        result = copy.deepcopy(live) if isinstance(live, list) else []
+        for item in applied:
+            if item not in result:
+                result.append(copy.deepcopy(item))
+        return result
+    return copy.deepcopy(applied)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _entries(obj: dict) -> list[dict]:
+    entries = (obj.get("metadata") or {}).get("managedFields") or []
+    return [e for e in entries if isinstance(e, dict)]
+
+
+def _set_entries(obj: dict, entries: list[dict]) -> None:
+    meta = obj.setdefault("metadata", {})
+    kept = [e for e in entries if e.get("fieldsV1")]
+    if kept:
+        meta["managedFields"] = kept
+    else:
+        meta.pop("managedFields", None)
+
+
+def _entry(manager: str, operation: str, api_version: str, paths: set[Path], now: str,
+           subresource: str = "") -> dict:
+    e = {"manager": manager, "operation": operation, "apiVersion": api_version, "time": now,
+         "fieldsType": "FieldsV1", "fieldsV1": encode(paths)}
+    if subresource:
+        e["subresource"] = subresource
+    return e
+
+
+def _identity(e: dict) -> tuple[str, str, str]:
+    return e.get("manager", ""), e.get("operation", ""), e.get("subresource", "")
+
+
+def apply_server_side(live: dict | None, applied: dict, rt: ResourceType, manager: str, force: bool = False,
+                      now: str | None = None) -> dict:
+    """The object after ``manager`` applies ``applied`` to ``live`` (None: the object is created)."""
+    if not manager:
+        raise PatchError("PATCH requests with application/apply-patch+yaml must set fieldManager", malformed=True)
+    if not isinstance(applied, dict):
+        raise PatchError("an apply patch must be an object", malformed=True)
+    if applied.get("apiVersion") != rt.api_version or applied.get("kind") != rt.kind:
+        raise PatchError(f"apply patches must name apiVersion {rt.api_version!r} and kind {rt.kind!r}",
+                         malformed=True)
+    now = now or _now()
+    shape = root_shape(rt)
+    applied = _strip_nulls(applied)
+    (applied.get("metadata") or {}).pop("managedFields", None)
+    current = copy.deepcopy(live) if isinstance(live, dict) else {}
+    entries = _entries(current)
+    me = (manager, "Apply", "")
+    previous = next((decode(e.get("fieldsV1")) for e in entries if _identity(e) == me), set())
+    wanted = field_set(applied, shape)
+
+    conflicts: list[tuple[str, str, Path]] = []
+    for e in entries:
+        if _identity(e) == me:
+            continue
+        for path in sorted(wanted & decode(e.get("fieldsV1"))):
+            if path[-1].startswith("k:"):
+                continue  # sharing a list element is not a conflict; its fields may be
+            _, have = get_at(current, path)
+            _, want = get_at(applied, path)
+            if have != want:
+                conflicts.append((e.get("manager", ""), e.get("apiVersion", ""), path))
+    if conflicts and not force:
+        raise ApplyConflict(conflicts)
+
+    taken = {p for _, _, p in conflicts}
+    updated: list[dict] = []
+    for e in entries:
+        if _identity(e) == me:
+            continue
+        if taken:
+            e = dict(e)
+            e["fieldsV1"] = encode(decode(e.get("fieldsV1")) - taken)
+        updated.append(e)
+    others: set[Path] = set()
+    for e in updated:
+        others |= decode(e.get("fieldsV1"))
+
+    result = merge(current, applied, shape)
+    removed: list[Path] = []
+    for path in sorted(previous - wanted, key=len):
+        if any(path[:len(r)] == r for r in removed):
+            continue  # inside something already removed
+        if any(o[:len(path)] == path for o in others):
+            continue  # someone else still owns it (or part of it)
+        remove_at(result, path)
+        removed.append(path)
+    if wanted:
+        updated.append(_entry(manager, "Apply", rt.api_version, wanted, now))
+    _set_entries(result, updated)
+    return result
+
+
+def record_update(old: dict | None, new: dict, rt: ResourceType, manager: str, now: str | None = None,
+                  subresource: str = "") -> None:
+    """Give ``manager`` ownership of the fields this non-apply write set or changed (in place on ``new``);
+    other managers keep only what they owned that still exists and was not changed."""
+    if not manager:
+        return
+    now = now or _now()
+    shape = root_shape(rt)
+    after = field_values(new, shape)
+    before = field_values(old, shape) if old is not None else {}
+    changed = {p for p, v in after.items() if p not in before or before[p] != v}
+    if subresource == "status":
+        changed = {p for p in changed if p[:1] == ("f:status",)}
+    present = after.keys()
+    entries = _entries(new)
+    me = (manager, "Update", subresource)
+    mine = next((decode(e.get("fieldsV1")) for e in entries if _identity(e) == me), set())
+    updated = []
+    for e in entries:
+        if _identity(e) == me:
+            continue
+        e = dict(e)
+        e["fieldsV1"] = encode((decode(e.get("fieldsV1")) - changed) & present)
+        updated.append(e)
+    owned = (mine | changed) & present
+    if owned:
+        updated.append(_entry(manager, "Update", rt.api_version, owned, now, subresource))
+    _set_entries(new, updated)

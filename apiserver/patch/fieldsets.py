@@ -1,0 +1,248 @@
+"""Field sets: which fields of an object a field manager owns (``managedFields[].fieldsV1``).
+
+A field set is a set of paths; a path is a tuple of tokens in upstream's fieldsV1 notation:
+``f:<field>`` for a member of an object, ``k:<json keys>`` for an element of a list keyed by its
+list-map keys (containers by ``{"name": ...}``), ``v:<json value>`` for a member of a set-like
+list (finalizers). A path ending in a ``k:`` token stands for the element itself. Atomic lists
+and scalars are leaves. Which lists are keyed, set-like or atomic comes from ``Shape``, a small
+view over either the built-in type model or a CRD's structural schema.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from apiserver.openapi.model import Definition, Prop, lookup
+
+Path = tuple[str, ...]
+
+# Identity and server-owned metadata is never owned by a field manager.
+_UNOWNED_METADATA = {"name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp",
+                     "deletionTimestamp", "deletionGracePeriodSeconds", "managedFields", "selfLink"}
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How a value merges: as an object (with member shapes), a keyed list, a set, or atomically."""
+
+    kind: str  # "object", "map-list", "set-list", "atomic"
+    keys: tuple[str, ...] = ()
+    definition: Definition | None = None
+    schema: dict | None = None
+    element: Shape | None = None
+
+    def member(self, name: str) -> Shape:
+        if self.definition is not None:
+            prop = self.definition.properties.get(name)
+            return shape_of_prop(prop) if prop is not None else ATOMIC
+        if self.schema is not None:
+            props = self.schema.get("properties") or {}
+            if name in props:
+                return shape_of_schema(props[name])
+            additional = self.schema.get("additionalProperties")
+            if isinstance(additional, dict):
+                return shape_of_schema(additional)
+        return OBJECT
+
+
+ATOMIC = Shape("atomic")
+OBJECT = Shape("object")  # a free-form object: members merge, unknown members are objects too
+
+
+@functools.lru_cache(maxsize=2048)
+def shape_of_prop(prop: Prop, element: bool = False) -> Shape:
+    if prop.array and not element:
+        inner = shape_of_prop(prop, element=True)
+        if prop.list_type == "map" and prop.list_map_keys:
+            return Shape("map-list", prop.list_map_keys, element=inner)
+        if prop.merge_key and prop.list_type != "atomic":
+            return Shape("map-list", (prop.merge_key,), element=inner)
+        if prop.list_type == "set" or (not prop.merge_key and "merge" in prop.strategy.split(",")):
+            return Shape("set-list", element=inner)
+        return ATOMIC
+    if prop.map and not element:
+        inner = shape_of_prop(prop, element=True)
+        return Shape("object", element=inner)
+    if prop.type == "map-string":
+        return Shape("object", element=ATOMIC)
+    if prop.type == "object":
+        return OBJECT
+    target = lookup(prop.ref) if prop.ref else None
+    if target is not None and target.properties:
+        return Shape("object", definition=target)
+    return ATOMIC
+
+
+def shape_of_schema(schema: Any) -> Shape:
+    if not isinstance(schema, dict):
+        return ATOMIC
+    kind = schema.get("type")
+    if kind == "array":
+        list_type = schema.get("x-kubernetes-list-type", "atomic")
+        items = shape_of_schema(schema.get("items"))
+        if list_type == "map":
+            return Shape("map-list", tuple(schema.get("x-kubernetes-list-map-keys") or ()), element=items)
+        if list_type == "set":
+            return Shape("set-list", element=items)
+        return ATOMIC
+    if kind == "object" or "properties" in schema:
+        if schema.get("x-kubernetes-map-type") == "atomic":
+            return ATOMIC
+        return Shape("object", schema=schema)
+    return ATOMIC
+
+
+def element_shape(shape: Shape) -> Shape:
+    return shape.element or OBJECT
+
+
+def key_token(element: dict, keys: tuple[str, ...]) -> str:
+    return "k:" + json.dumps({k: element.get(k) for k in keys}, sort_keys=True, separators=(",", ":"))
+
+
+def value_token(value: Any) -> str:
+    return "v:" + json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def member_shape(shape: Shape, name: str) -> Shape:
+    if shape.definition is None and shape.schema is None and shape.element is not None:
+        return shape.element  # a map: every member has the element shape
+    return shape.member(name)
+
+
+def field_set(value: Any, shape: Shape, prefix: Path = (), root: bool = True) -> set[Path]:
+    """The paths a manager owns by applying ``value``."""
+    return set(field_values(value, shape, prefix, root))
+
+
+def field_values(value: Any, shape: Shape, prefix: Path = (), root: bool = True) -> dict[Path, Any]:
+    """Every owned path of ``value`` with the value found there (elements map to themselves)."""
+    out: dict[Path, Any] = {}
+    _walk(value, shape, prefix, root, out)
+    return out
+
+
+def _walk(value: Any, shape: Shape, prefix: Path, root: bool, out: dict[Path, Any]) -> None:
+    if shape.kind == "object" and isinstance(value, dict):
+        if not value and prefix:
+            out[prefix] = value
+            return
+        for name, member in value.items():
+            if root and name in ("apiVersion", "kind"):
+                continue
+            if prefix == ("f:metadata",) and name in _UNOWNED_METADATA:
+                continue
+            _walk(member, member_shape(shape, name), prefix + (f"f:{name}",), False, out)
+        return
+    if shape.kind == "map-list" and isinstance(value, list):
+        inner = element_shape(shape)
+        for element in value:
+            if not isinstance(element, dict):
+                continue
+            path = prefix + (key_token(element, shape.keys),)
+            out[path] = element
+            for name, member in element.items():
+                _walk(member, member_shape(inner, name), path + (f"f:{name}",), False, out)
+        return
+    if shape.kind == "set-list" and isinstance(value, list):
+        for item in value:
+            out[prefix + (value_token(item),)] = item
+        return
+    if prefix:
+        out[prefix] = value
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_token(rest: str) -> Any:
+    return json.loads(rest)
+
+
+def get_at(obj: Any, path: Path) -> tuple[bool, Any]:
+    """(found, value) at ``path``."""
+    cur = obj
+    for token in path:
+        kind, _, rest = token.partition(":")
+        if kind == "f":
+            if not isinstance(cur, dict) or rest not in cur:
+                return False, None
+            cur = cur[rest]
+        elif kind == "k":
+            keys = _parse_token(rest)
+            match = [e for e in cur if isinstance(e, dict) and all(e.get(k) == v for k, v in keys.items())] \
+                if isinstance(cur, list) else []
+            if not match:
+                return False, None
+            cur = match[0]
+        elif kind == "v":
+            value = _parse_token(rest)
+            if not isinstance(cur, list) or value not in cur:
+                return False, None
+            cur = value
+        else:
+            return False, None
+    return True, cur
+
+
+def remove_at(obj: Any, path: Path) -> None:
+    """Delete the field, keyed element or set member at ``path`` if present."""
+    if not path:
+        return
+    found, parent = get_at(obj, path[:-1])
+    if not found:
+        return
+    kind, _, rest = path[-1].partition(":")
+    if kind == "f" and isinstance(parent, dict):
+        parent.pop(rest, None)
+    elif kind == "k" and isinstance(parent, list):
+        keys = json.loads(rest)
+        parent[:] = [e for e in parent if not (isinstance(e, dict) and all(e.get(k) == v for k, v in keys.items()))]
+    elif kind == "v" and isinstance(parent, list):
+        value = json.loads(rest)
+        parent[:] = [e for e in parent if e != value]
+
+
+def encode(paths: set[Path]) -> dict:
+    """A field set as a fieldsV1 document."""
+    root: dict = {}
+    for path in sorted(paths):
+        node = root
+        for token in path:
+            node = node.setdefault(token, {})
+        if path and path[-1].startswith("k:"):
+            node.setdefault(".", {})
+    return root
+
+
+def decode(fields: Any, prefix: Path = ()) -> set[Path]:
+    """The field set of a fieldsV1 document."""
+    out: set[Path] = set()
+    if not isinstance(fields, dict):
+        return out
+    for token, child in fields.items():
+        if token == ".":
+            out.add(prefix)
+            continue
+        path = prefix + (token,)
+        if isinstance(child, dict) and child:
+            out |= decode(child, path)
+        else:
+            out.add(path)
+    return out
+
+
+def format_path(path: Path) -> str:
+    """A path the way conflict messages print it: ``.spec.containers[name="web"].image``."""
+    parts = []
+    for token in path:
+        kind, _, rest = token.partition(":")
+        if kind == "f":
+            parts.append("." + rest)
+        elif kind == "k":
+            keys = json.loads(rest)
+            parts.append("[" + ",".join(f"{k}={json.dumps(v)}" for k, v in keys.items()) + "]")
+        else:
+            parts.append(f"[={rest}]")
+    return "".join(parts)
