@@ -17,7 +17,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from apiserver import errors
@@ -42,7 +42,8 @@ class OutOfRange(Exception):
 class ItemRange:
     """A set of string items (IPs, ports, CIDRs) backed by one key per allocated item."""
 
-    def __init__(self, store: Store, name: str, size: int, item_at: callable, index_of: callable) -> None:  # type: ignore[valid-type]
+    def __init__(self, store: Store, name: str, size: int, item_at: Callable[[int], str],
+                 index_of: Callable[[str], int]) -> None:
         self.store = store
         self.prefix = f"{RANGES_PREFIX}{name}/"
         self.size = size
@@ -362,4 +363,4 @@ def services_in_use(services: list[dict[str, Any]]) -> tuple[set[str], set[str]]
 
 
 def cidrs_in_use(nodes: list[dict[str, Any]]) -> set[str]:
-    return {(n.get("spec") or {}).get("podCIDR") for n in nodes if (n.get("spec") or {}).get("podCIDR")}
+    return {str((n.get("spec") or {})["podCIDR"]) for n in nodes if (n.get("spec") or {}).get("podCIDR")}

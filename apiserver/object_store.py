@@ -13,6 +13,7 @@ caller-supplied precondition turns a lost race into 409 Conflict instead of a re
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -137,14 +138,14 @@ class ObjectStore:
 
     async def list(
         self, rt: ResourceType, namespace: str = "", revision: int = 0, start_key: str = "", limit: int = 0
-    ) -> tuple[list[tuple[str, dict[str, Any]]], int, bool]:
+    ) -> tuple[builtins.list[tuple[str, dict[str, Any]]], int, bool]:
         """(key, object) pairs under the type (or one namespace), the revision, and whether more remain."""
         kvs, rev, more = await self.store.list(object_prefix(rt, namespace), revision, start_key, limit)
         return [(kv.key, decode(kv, rt)) for kv in kvs], rev, more
 
     async def list_raw(
         self, rt: ResourceType, namespace: str = "", revision: int = 0, start_key: str = "", limit: int = 0
-    ) -> tuple[list[tuple[str, bytes]], int, bool]:
+    ) -> tuple[builtins.list[tuple[str, bytes]], int, bool]:
         """Like ``list`` but the objects as JSON bytes, for lists served without filtering."""
         kvs, rev, more = await self.store.list(object_prefix(rt, namespace), revision, start_key, limit)
         out = []

@@ -108,9 +108,9 @@ class APIServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.bind, self.config.port, reuse_address=True)
         await site.start()
-        server = site._server
-        if server is not None and getattr(server, "sockets", None):
-            self.port = server.sockets[0].getsockname()[1]
+        sockets = getattr(site._server, "sockets", None)
+        if sockets:
+            self.port = sockets[0].getsockname()[1]
         # Bound first (so the kubernetes Service knows the real port), ready only after this.
         await self._bootstrap()
         write_kubeconfig(self.config.kubeconfig_path, self.url)
@@ -236,10 +236,10 @@ class APIServer:
         assert ep_rt is not None and slice_rt is not None
         meta = {"name": "kubernetes", "namespace": "default", "labels": {
             "endpointslice.kubernetes.io/skip-mirror": "true"}}
-        endpoints = {"apiVersion": "v1", "kind": "Endpoints", "metadata": meta,
+        endpoints: dict[str, Any] = {"apiVersion": "v1", "kind": "Endpoints", "metadata": meta,
                      "subsets": [{"addresses": [{"ip": ip}],
                                   "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}]}
-        slice_ = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
+        slice_: dict[str, Any] = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
                   "metadata": {"name": "kubernetes", "namespace": "default",
                                "labels": {"kubernetes.io/service-name": "kubernetes"}},
                   "endpoints": [{"addresses": [ip], "conditions": {"ready": True}}],

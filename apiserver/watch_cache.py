@@ -207,14 +207,18 @@ class WatchCache:
 
     def open_stream(self, tprefix: str, prefix: str, after: int) -> EventStream:
         """Every event under ``prefix`` after ``after``: from memory if possible, else the store."""
-        sub = self.subscribe(tprefix, prefix, after)
-        if sub is not None:
-            return EventStream(sub, lambda: self.unsubscribe(tprefix, sub), cached=True)
+        cached = self.subscribe(tprefix, prefix, after)
+        if cached is not None:
+            return EventStream(cached, lambda: self.unsubscribe(tprefix, cached), cached=True)
         sub = Subscriber(prefix, after)
         pump = asyncio.create_task(self._pump(prefix, after, sub), name="watch-store-fallback")
         self._pumps.add(pump)
         pump.add_done_callback(self._pumps.discard)
-        return EventStream(sub, pump.cancel, cached=False)
+
+        def stop() -> None:
+            pump.cancel()
+
+        return EventStream(sub, stop, cached=False)
 
     async def _pump(self, prefix: str, after: int, sub: Subscriber) -> None:
         try:

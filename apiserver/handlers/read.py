@@ -98,7 +98,7 @@ async def collect(call: Call, raw: bool = False) -> tuple[list[Any], int, str]:
     else:
         revision = await list_revision(call)
         start = ""
-    items: list[dict[str, Any]] = []
+    items: list[Any] = []  # objects, or their JSON bytes on the raw path
     last_key = ""
     rev = revision
     try:
