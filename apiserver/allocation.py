@@ -43,12 +43,13 @@ class ItemRange:
     """A set of string items (IPs, ports, CIDRs) backed by one key per allocated item."""
 
     def __init__(self, store: Store, name: str, size: int, item_at: Callable[[int], str],
-                 index_of: Callable[[str], int]) -> None:
+                 index_of: Callable[[str], int], sequential: bool = False) -> None:
         self.store = store
         self.prefix = f"{RANGES_PREFIX}{name}/"
         self.size = size
         self._item_at = item_at
         self._index_of = index_of
+        self.sequential = sequential  # first free item (podCIDRs) rather than a random one (IPs, ports)
 
     def _key(self, item: str) -> str:
         return self.prefix + item.replace("/", "_")
@@ -68,7 +69,7 @@ class ItemRange:
         taken = await self.taken()
         if len(taken) >= self.size:
             raise RangeFull()
-        start = random.randrange(self.size)
+        start = 0 if self.sequential else random.randrange(self.size)
         for i in _scan(start, self.size):
             item = self._item_at(i)
             if item in taken:
@@ -147,7 +148,7 @@ def subnet_range(store: Store, cidr: str, mask: int, name: str) -> ItemRange:
             raise ValueError(item)
         return (int(sub.network_address) - base) // step
 
-    return ItemRange(store, name, 1 << (mask - net.prefixlen), item_at, index_of)
+    return ItemRange(store, name, 1 << (mask - net.prefixlen), item_at, index_of, sequential=True)
 
 
 class Reservation:
