@@ -295,8 +295,8 @@ def run_update(session: Session, args: argparse.Namespace) -> int:
     )
     for container_id in args.ids:
         request = api_pb2.UpdateContainerResourcesRequest(container_id=container_id, linux=resources)
-        session.call_raw(
-            session.runtime.runtime.UpdateContainerResources,
+        session.call_runtime(
+            "UpdateContainerResources",
             request,
             f"updating container resources for {container_id}",
         )

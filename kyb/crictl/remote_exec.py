@@ -164,9 +164,7 @@ def run_exec(session: Session, args: argparse.Namespace) -> int:
         stdout=True,
         stderr=not args.tty,
     )
-    url = session.call_raw(
-        session.runtime.runtime.Exec, request, f"execing command in container {container_id}"
-    ).url
+    url = session.call_runtime("Exec", request, f"execing command in container {container_id}").url
     return _stream(session, url, args.interactive, args.tty)
 
 
@@ -196,9 +194,7 @@ def run_attach(session: Session, args: argparse.Namespace) -> int:
     request = api_pb2.AttachRequest(
         container_id=args.container_id, stdin=args.stdin, tty=args.tty, stdout=True, stderr=not args.tty
     )
-    url = session.call_raw(
-        session.runtime.runtime.Attach, request, f"attaching to container {args.container_id}"
-    ).url
+    url = session.call_runtime("Attach", request, f"attaching to container {args.container_id}").url
     return _stream(session, url, args.stdin, args.tty)
 
 

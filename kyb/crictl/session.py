@@ -107,18 +107,17 @@ class Session:
     def warn(self, text: str) -> None:
         self.err.write(f"kyb cri: {text}\n")
 
-    def call_raw(self, method: Any, request: Any, what: str) -> Any:
-        """Call a stub method the typed client has no wrapper for, with the same error shape."""
+    def call_runtime(self, method: str, request: Any, what: str) -> Any:
+        """Call a RuntimeService method the typed client has no wrapper for (Exec, Attach, ...).
+
+        Failures take the same one-line shape as `attempt`: '<what>: <Method>: <CODE>: <message>'.
+        """
         try:
-            return method(request, timeout=self.timeout)
+            return getattr(self.runtime.runtime, method)(request, timeout=self.timeout)
         except grpc.RpcError as e:
             code = e.code().name if isinstance(e, grpc.Call) else "UNKNOWN"
             details = (e.details() if isinstance(e, grpc.Call) else None) or str(e)
-            name = getattr(method, "_method", b"")
-            method_name = (name.decode() if isinstance(name, bytes) else str(name)).rsplit("/", 1)[
-                -1
-            ] or "call"
-            raise CRIFailure(one_line(f"{what}: {method_name}: {code}: {details}")) from e
+            raise CRIFailure(one_line(f"{what}: {method}: {code}: {details}")) from e
 
     @contextmanager
     def attempt(self, what: str) -> Iterator[None]:
