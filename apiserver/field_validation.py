@@ -104,13 +104,20 @@ def unknown_fields(value: Any, schema: Schema | None, components: dict[str, Sche
     return found
 
 
-def check(call: Call, obj: dict[str, Any]) -> list[str]:
-    """Warnings to send (Warn), nothing (Ignore), or 400 (Strict), for ``obj``'s unknown fields."""
+def check(call: Call, obj: dict[str, Any], old: dict[str, Any] | None = None) -> list[str]:
+    """Warnings to send (Warn), nothing (Ignore), or 400 (Strict), for ``obj``'s unknown fields.
+
+    On updates only fields the stored object does not already carry count: unknown fields are
+    kept, so an object stored with one must stay writable (``kubectl label`` asks for Strict).
+    """
     mode = call.field_validation
     if mode == "Ignore":
         return []
     schema, components = schema_for(call.rt)
     found = unknown_fields(obj, schema, components) if schema else []
+    if found and old is not None:
+        before = set(unknown_fields(old, schema, components))
+        found = [f for f in found if f not in before]
     if not found:
         return []
     messages = [f'unknown field "{f}"' for f in found]

@@ -103,10 +103,11 @@ async def replace_object(call: Call, transform: Transform, precondition_rv: int 
 
 async def update(call: Call) -> web.Response:
     body = await read_object(call)
-    warnings = field_validation.check(call, body)
+    warnings: list[str] = []
     precondition = parse_resource_version((body.get("metadata") or {}).get("resourceVersion", ""))
 
     def transform(current: dict[str, Any]) -> dict[str, Any]:
+        warnings[:] = field_validation.check(call, body, current)
         return copy.deepcopy(body)
 
     return await replace(call, transform, precondition, call.target.subresource, warnings)
@@ -155,11 +156,12 @@ async def patch(call: Call) -> web.Response:
 
     def transform(current: dict[str, Any]) -> dict[str, Any]:
         current["metadata"].pop("resourceVersion", None)
+        before = copy.deepcopy(current)
         patched = apply_patch(content_type, current, doc, call.rt)
         if not isinstance(patched, dict):
             raise errors.BadRequest("the patched object is not a JSON object")
         check_type(patched, call.rt.api_version, call.rt.kind)
-        warnings[:] = field_validation.check(call, patched)
+        warnings[:] = field_validation.check(call, patched, before)
         return patched
 
     return await replace(call, transform, 0, call.target.subresource, warnings)

@@ -261,3 +261,15 @@ def test_unknown_fields_are_refused_warned_or_ignored_as_asked(api) -> None:
     body["metadata"]["name"] = "unknown-ignored"
     ignored = api.request("POST", f"{PODS}?fieldValidation=Ignore", body)
     assert ignored.status == 201 and "warning" not in ignored.headers
+
+
+def test_an_object_stored_with_unknown_fields_stays_patchable_in_strict_mode(api) -> None:
+    body = pod("kept-unknown")
+    body["spec"]["foo"] = "bar"
+    assert api.request("POST", PODS, body).status == 201
+    r = api.request("PATCH", f"{PODS}/kept-unknown?fieldValidation=Strict", {"metadata": {"labels": {"x": "1"}}},
+                    content_type="application/merge-patch+json")
+    assert r.status == 200, r.body
+    r = api.request("PATCH", f"{PODS}/kept-unknown?fieldValidation=Strict", {"spec": {"bar": 1}},
+                    content_type="application/merge-patch+json")
+    assert r.status == 400 and r.body["message"] == 'strict decoding error: unknown field "spec.bar"'
