@@ -103,9 +103,9 @@ def merge(live: Any, applied: Any, shape: Shape) -> Any:
             if not isinstance(element, dict):
                 result.append(copy.deepcopy(element))
                 continue
-            token = key_token(element, shape.keys)
+            token = key_token(element, shape.keys, shape.key_defaults)
             index = next((i for i, e in enumerate(result)
-                          if isinstance(e, dict) and key_token(e, shape.keys) == token), None)
+                          if isinstance(e, dict) and key_token(e, shape.keys, shape.key_defaults) == token), None)
             if index is None:
                 result.append(copy.deepcopy(element))
             else:
@@ -125,12 +125,17 @@ def _now() -> str:
 
 
 def _entries(obj: dict) -> list[dict]:
-    entries = (obj.get("metadata") or {}).get("managedFields") or []
-    return [e for e in entries if isinstance(e, dict)]
+    meta = obj.get("metadata")
+    entries = meta.get("managedFields") if isinstance(meta, dict) else None
+    return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
 
 
 def _set_entries(obj: dict, entries: list[dict]) -> None:
-    meta = obj.setdefault("metadata", {})
+    if obj.get("metadata") is None:
+        obj["metadata"] = {}
+    meta = obj["metadata"]
+    if not isinstance(meta, dict):
+        return  # an ill-typed object; validation refuses it
     kept = [e for e in entries if e.get("fieldsV1")]
     if kept:
         meta["managedFields"] = kept
@@ -161,10 +166,12 @@ def apply_server_side(live: dict | None, applied: dict, rt: ResourceType, manage
     if applied.get("apiVersion") != rt.api_version or applied.get("kind") != rt.kind:
         raise PatchError(f"apply patches must name apiVersion {rt.api_version!r} and kind {rt.kind!r}",
                          malformed=True)
+    if not isinstance(applied.get("metadata", {}), dict):
+        raise PatchError("metadata of an apply patch must be an object", malformed=True)
     now = now or _now()
     shape = root_shape(rt)
     applied = _strip_nulls(applied)
-    (applied.get("metadata") or {}).pop("managedFields", None)
+    applied.get("metadata", {}).pop("managedFields", None)
     current = copy.deepcopy(live) if isinstance(live, dict) else {}
     entries = _entries(current)
     me = (manager, "Apply", "")
@@ -178,8 +185,8 @@ def apply_server_side(live: dict | None, applied: dict, rt: ResourceType, manage
         for path in sorted(wanted & decode(e.get("fieldsV1"))):
             if path[-1].startswith("k:"):
                 continue  # sharing a list element is not a conflict; its fields may be
-            _, have = get_at(current, path)
-            _, want = get_at(applied, path)
+            _, have = get_at(current, path, shape)
+            _, want = get_at(applied, path, shape)
             if have != want:
                 conflicts.append((e.get("manager", ""), e.get("apiVersion", ""), path))
     if conflicts and not force:
@@ -205,7 +212,7 @@ def apply_server_side(live: dict | None, applied: dict, rt: ResourceType, manage
             continue  # inside something already removed
         if any(o[:len(path)] == path for o in others):
             continue  # someone else still owns it (or part of it)
-        remove_at(result, path)
+        remove_at(result, path, shape)
         removed.append(path)
     if wanted:
         updated.append(_entry(manager, "Apply", rt.api_version, wanted, now))
@@ -217,7 +224,7 @@ def record_update(old: dict | None, new: dict, rt: ResourceType, manager: str, n
                   subresource: str = "") -> None:
     """Give ``manager`` ownership of the fields this non-apply write set or changed (in place on ``new``);
     other managers keep only what they owned that still exists and was not changed."""
-    if not manager:
+    if not manager or not isinstance(new, dict):
         return
     now = now or _now()
     shape = root_shape(rt)

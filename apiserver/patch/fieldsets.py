@@ -30,6 +30,7 @@ class Shape:
 
     kind: str  # "object", "map-list", "set-list", "atomic"
     keys: tuple[str, ...] = ()
+    key_defaults: tuple[tuple[str, Any], ...] = ()  # list-map keys that default when left out
     definition: Definition | None = None
     schema: dict | None = None
     element: Shape | None = None
@@ -57,7 +58,9 @@ def shape_of_prop(prop: Prop, element: bool = False) -> Shape:
     if prop.array and not element:
         inner = shape_of_prop(prop, element=True)
         if prop.list_type == "map" and prop.list_map_keys:
-            return Shape("map-list", prop.list_map_keys, element=inner)
+            # Port lists are keyed by (port, protocol) and protocol defaults to TCP.
+            defaults = (("protocol", "TCP"),) if "protocol" in prop.list_map_keys else ()
+            return Shape("map-list", prop.list_map_keys, defaults, element=inner)
         if prop.merge_key and prop.list_type != "atomic":
             return Shape("map-list", (prop.merge_key,), element=inner)
         if prop.list_type == "set" or (not prop.merge_key and "merge" in prop.strategy.split(",")):
@@ -84,7 +87,11 @@ def shape_of_schema(schema: Any) -> Shape:
         list_type = schema.get("x-kubernetes-list-type", "atomic")
         items = shape_of_schema(schema.get("items"))
         if list_type == "map":
-            return Shape("map-list", tuple(schema.get("x-kubernetes-list-map-keys") or ()), element=items)
+            keys = tuple(schema.get("x-kubernetes-list-map-keys") or ())
+            item_props = (schema.get("items") or {}).get("properties") or {}
+            defaults = tuple((k, item_props[k]["default"]) for k in keys
+                             if isinstance(item_props.get(k), dict) and "default" in item_props[k])
+            return Shape("map-list", keys, defaults, element=items)
         if list_type == "set":
             return Shape("set-list", element=items)
         return ATOMIC
@@ -99,8 +106,10 @@ def element_shape(shape: Shape) -> Shape:
     return shape.element or OBJECT
 
 
-def key_token(element: dict, keys: tuple[str, ...]) -> str:
-    return "k:" + json.dumps({k: element.get(k) for k in keys}, sort_keys=True, separators=(",", ":"))
+def key_token(element: dict, keys: tuple[str, ...], defaults: tuple[tuple[str, Any], ...] = ()) -> str:
+    fallback = dict(defaults)
+    values = {k: element[k] if element.get(k) is not None else fallback.get(k) for k in keys}
+    return "k:" + json.dumps(values, sort_keys=True, separators=(",", ":"))
 
 
 def value_token(value: Any) -> str:
@@ -142,7 +151,7 @@ def _walk(value: Any, shape: Shape, prefix: Path, root: bool, out: dict[Path, An
         for element in value:
             if not isinstance(element, dict):
                 continue
-            path = prefix + (key_token(element, shape.keys),)
+            path = prefix + (key_token(element, shape.keys, shape.key_defaults),)
             out[path] = element
             for name, member in element.items():
                 _walk(member, member_shape(inner, name), path + (f"f:{name}",), False, out)
@@ -160,8 +169,32 @@ def _parse_token(rest: str) -> Any:
     return json.loads(rest)
 
 
-def get_at(obj: Any, path: Path) -> tuple[bool, Any]:
-    """(found, value) at ``path``."""
+def _find(items: list, token: str, shape: Shape | None) -> int | None:
+    """Index of the element a ``k:`` token names; the list's shape fills in defaulted keys."""
+    if shape is not None and shape.kind == "map-list":
+        for i, e in enumerate(items):
+            if isinstance(e, dict) and key_token(e, shape.keys, shape.key_defaults) == token:
+                return i
+        return None
+    keys = _parse_token(token[2:])
+    for i, e in enumerate(items):
+        if isinstance(e, dict) and all(e.get(k) == v for k, v in keys.items()):
+            return i
+    return None
+
+
+def _step(shape: Shape | None, token: str) -> Shape | None:
+    if shape is None:
+        return None
+    if token.startswith("f:"):
+        return member_shape(shape, token[2:])
+    if token.startswith("k:"):
+        return element_shape(shape)
+    return None
+
+
+def get_at(obj: Any, path: Path, shape: Shape | None = None) -> tuple[bool, Any]:
+    """(found, value) at ``path``; with the object's ``shape``, keyed elements match by defaulted keys."""
     cur = obj
     for token in path:
         kind, _, rest = token.partition(":")
@@ -170,12 +203,10 @@ def get_at(obj: Any, path: Path) -> tuple[bool, Any]:
                 return False, None
             cur = cur[rest]
         elif kind == "k":
-            keys = _parse_token(rest)
-            match = [e for e in cur if isinstance(e, dict) and all(e.get(k) == v for k, v in keys.items())] \
-                if isinstance(cur, list) else []
-            if not match:
+            index = _find(cur, token, shape) if isinstance(cur, list) else None
+            if index is None:
                 return False, None
-            cur = match[0]
+            cur = cur[index]
         elif kind == "v":
             value = _parse_token(rest)
             if not isinstance(cur, list) or value not in cur:
@@ -183,24 +214,29 @@ def get_at(obj: Any, path: Path) -> tuple[bool, Any]:
             cur = value
         else:
             return False, None
+        shape = _step(shape, token)
     return True, cur
 
 
-def remove_at(obj: Any, path: Path) -> None:
+def remove_at(obj: Any, path: Path, shape: Shape | None = None) -> None:
     """Delete the field, keyed element or set member at ``path`` if present."""
     if not path:
         return
-    found, parent = get_at(obj, path[:-1])
+    parent_shape = shape
+    for token in path[:-1]:
+        parent_shape = _step(parent_shape, token)
+    found, parent = get_at(obj, path[:-1], shape)
     if not found:
         return
     kind, _, rest = path[-1].partition(":")
     if kind == "f" and isinstance(parent, dict):
         parent.pop(rest, None)
     elif kind == "k" and isinstance(parent, list):
-        keys = json.loads(rest)
-        parent[:] = [e for e in parent if not (isinstance(e, dict) and all(e.get(k) == v for k, v in keys.items()))]
+        index = _find(parent, path[-1], parent_shape)
+        if index is not None:
+            del parent[index]
     elif kind == "v" and isinstance(parent, list):
-        value = json.loads(rest)
+        value = _parse_token(rest)
         parent[:] = [e for e in parent if e != value]
 
 

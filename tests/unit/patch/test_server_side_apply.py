@@ -127,3 +127,18 @@ def test_record_update_on_create_owns_everything_it_set():
     record_update(None, obj, DEPLOYMENTS, "python-client", now=NOW)
     assert ("f:spec", "f:replicas") in owned(obj, "python-client", "Update")
     assert ("f:metadata", "f:name") not in owned(obj, "python-client", "Update")
+
+
+def test_port_keys_default_protocol_so_defaulted_live_ports_match():
+    from apiserver.kinds.defaults import apply_defaults
+
+    containers = [{"name": "web", "image": "a", "ports": [{"containerPort": 80}]}]
+    live = apply_server_side(None, config(containers=containers), DEPLOYMENTS, "kubectl")
+    apply_defaults(DEPLOYMENTS, live)  # the stored object has protocol: TCP
+    other = config(containers=[{"name": "web", "image": "a", "ports": [{"containerPort": 80}]}], replicas=2)
+    out = apply_server_side(live, other, DEPLOYMENTS, "ci")  # same values: no conflict
+    assert out["spec"]["template"]["spec"]["containers"][0]["ports"] == [{"containerPort": 80, "protocol": "TCP"}]
+    dropped = apply_server_side(out, config(containers=[{"name": "web", "image": "a"}]), DEPLOYMENTS, "kubectl")
+    # ci still owns the port, so kubectl dropping it does not remove it
+    assert dropped["spec"]["template"]["spec"]["containers"][0]["ports"] == [{"containerPort": 80,
+                                                                              "protocol": "TCP"}]
