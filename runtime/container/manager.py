@@ -293,7 +293,10 @@ class ContainerManager:
 
     # ----------------------------------------------------------------- stop / remove
     def stop(self, id_or_prefix: str, timeout: int) -> None:
-        container_id = self.ctx.containers.resolve(id_or_prefix)
+        try:
+            container_id = self.ctx.containers.resolve(id_or_prefix)
+        except NotFound:
+            return  # StopContainer is idempotent: a container that is gone is stopped (CRI, critest)
         with self.ctx.containers.lock(container_id):
             record = self.refresh(container_id)
             if record["state"] == ContainerState.CREATED.value:
