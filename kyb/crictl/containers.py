@@ -19,14 +19,8 @@ from cri import api_pb2
 from kyb.crictl import output
 from kyb.crictl.config import load_container_config, load_pod_config
 from kyb.crictl.images import auth_from_flags, pull_flags
-from kyb.crictl.pods import (
-    add_output_flag,
-    compile_pattern,
-    cut_to_latest,
-    parse_labels,
-    print_map,
-    print_statuses,
-)
+from kyb.crictl.listing import compile_pattern, cut_to_latest, parse_labels
+from kyb.crictl.output import add_output_flag, print_map, print_statuses
 from kyb.crictl.session import CRIFailure, Session, UsageError, parse_duration
 
 CONTAINER_STATES = {

@@ -15,7 +15,8 @@ from typing import Any
 from cri import api_pb2
 from kyb.crictl import output
 from kyb.crictl.config import load_pod_config
-from kyb.crictl.pods import add_output_flag, parse_labels, print_statuses
+from kyb.crictl.listing import parse_labels
+from kyb.crictl.output import add_output_flag, print_statuses
 from kyb.crictl.session import CRIFailure, Session, UsageError, parse_duration
 
 

@@ -9,14 +9,18 @@ are rewritten to RFC3339 like crictl does, so people read dates rather than nano
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from google.protobuf import json_format
 from google.protobuf.message import Message
+
+if TYPE_CHECKING:
+    from kyb.crictl.session import Session
 
 TRUNCATED_ID_LEN = 13
 OUTPUT_FORMATS = ("json", "yaml", "table")
@@ -137,3 +141,24 @@ def status_document(status: Message, info: dict[str, str], timestamps: dict[str,
 def sorted_items(mapping: Any) -> list[tuple[str, str]]:
     """Map entries sorted by key, for the 'Labels:' and 'Annotations:' blocks."""
     return sorted((str(k), str(v)) for k, v in dict(mapping).items())
+
+
+def add_output_flag(parser: argparse.ArgumentParser, default: str | None, formats: tuple[str, ...]) -> None:
+    parser.add_argument(
+        "-o", "--output", choices=formats, default=default, help=f"output format, one of: {'|'.join(formats)}"
+    )
+
+
+def print_map(session: Session, title: str, mapping: Any) -> None:
+    if len(mapping):
+        session.print(f"{title}:")
+        for key, value in sorted_items(mapping):
+            session.print(f"\t{key} -> {value}")
+
+
+def print_statuses(session: Session, documents: list[dict[str, Any]], fmt: str) -> None:
+    """One status prints as an object, several as a list (crictl's behaviour)."""
+    if not documents:
+        return
+    doc: Any = documents[0] if len(documents) == 1 else documents
+    session.print(dumps(doc, fmt), end="")

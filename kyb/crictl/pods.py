@@ -8,36 +8,17 @@ name and namespace regular expressions and sorts newest first on our side, as cr
 from __future__ import annotations
 
 import argparse
-import re
 from typing import Any
 
 from cri import api_pb2
 from kyb.crictl import output
 from kyb.crictl.config import load_pod_config
+from kyb.crictl.listing import compile_pattern, cut_to_latest, parse_labels
+from kyb.crictl.output import add_output_flag, print_map, print_statuses
 from kyb.crictl.session import CRIFailure, Session, UsageError
 
 POD_STATES = {"ready": api_pb2.SANDBOX_READY, "notready": api_pb2.SANDBOX_NOTREADY}
 _STATE_NAMES = {api_pb2.SANDBOX_READY: "Ready", api_pb2.SANDBOX_NOTREADY: "NotReady"}
-
-
-def parse_labels(pairs: list[str] | None) -> dict[str, str]:
-    """`key=value` flags to a dict; anything else is a usage error, as in crictl."""
-    labels: dict[str, str] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key or "=" in value:
-            raise UsageError(f"incorrectly specified label: {pair} (want key=value)")
-        labels[key] = value
-    return labels
-
-
-def compile_pattern(pattern: str | None, what: str) -> re.Pattern[str] | None:
-    if not pattern:
-        return None
-    try:
-        return re.compile(pattern)
-    except re.error as e:
-        raise UsageError(f"invalid {what} regular expression {pattern!r}: {e}") from None
 
 
 def state_name(state: int) -> str:
@@ -68,15 +49,6 @@ def list_pods(session: Session, args: argparse.Namespace) -> list[api_pb2.PodSan
     ]
     pods.sort(key=lambda p: p.created_at, reverse=True)
     return cut_to_latest(pods, getattr(args, "latest", False), getattr(args, "last", 0))
-
-
-def cut_to_latest(items: list[Any], latest: bool, last: int) -> list[Any]:
-    n = len(items)
-    if latest:
-        n = 1
-    if last and last > 0:
-        n = last
-    return items[:n]
 
 
 def run_runp(session: Session, args: argparse.Namespace) -> int:
@@ -136,21 +108,6 @@ def _print_pod_verbose(session: Session, pod: api_pb2.PodSandbox) -> None:
     print_map(session, "Annotations", pod.annotations)
     session.print(f"Runtime: {pod.runtime_handler or '(default)'}")
     session.print()
-
-
-def print_map(session: Session, title: str, mapping: Any) -> None:
-    if len(mapping):
-        session.print(f"{title}:")
-        for key, value in output.sorted_items(mapping):
-            session.print(f"\t{key} -> {value}")
-
-
-def print_statuses(session: Session, documents: list[dict[str, Any]], fmt: str) -> None:
-    """One status prints as an object, several as a list (crictl's behaviour)."""
-    if not documents:
-        return
-    doc: Any = documents[0] if len(documents) == 1 else documents
-    session.print(output.dumps(doc, fmt), end="")
 
 
 def run_inspectp(session: Session, args: argparse.Namespace) -> int:
@@ -228,12 +185,6 @@ def run_rmp(session: Session, args: argparse.Namespace) -> int:
             session.runtime.remove_pod_sandbox(pod_id)
         session.print(f"Removed sandbox {pod_id}")
     return 0
-
-
-def add_output_flag(parser: argparse.ArgumentParser, default: str | None, formats: tuple[str, ...]) -> None:
-    parser.add_argument(
-        "-o", "--output", choices=formats, default=default, help=f"output format, one of: {'|'.join(formats)}"
-    )
 
 
 def register(sub: Any) -> None:

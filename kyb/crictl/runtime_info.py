@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from kyb.crictl import output
-from kyb.crictl.pods import add_output_flag
+from kyb.crictl.output import add_output_flag
 from kyb.crictl.session import Session
 
 

@@ -13,7 +13,8 @@ from typing import Any
 
 from cri import api_pb2
 from kyb.crictl import output
-from kyb.crictl.pods import add_output_flag, parse_labels
+from kyb.crictl.listing import parse_labels
+from kyb.crictl.output import add_output_flag
 from kyb.crictl.session import Session
 
 
