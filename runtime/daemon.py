@@ -171,9 +171,12 @@ class RuntimeDaemon:
             )
             host, _, port = self.streaming_address.rpartition(":")
             runtime_service = RuntimeService(ctx)
-            self._streaming = StreamingServer(runtime_service.containers, host or "127.0.0.1", int(port or 0))
-            self._streaming.start()
-            runtime_service.streaming = self._streaming
+            streaming = StreamingServer(runtime_service.containers, host or "127.0.0.1", int(port or 0))
+            try:
+                streaming.start()
+                self._streaming = runtime_service.streaming = streaming
+            except OSError as e:  # Exec/Attach then answer UNAVAILABLE-style errors; the rest serves
+                log.warning("streaming server not started", extra={"address": self.streaming_address, "error": str(e)})
             api_pb2_grpc.add_RuntimeServiceServicer_to_server(runtime_service, server)
             image_service = ImageServiceServicer(
                 images, in_use=runtime_service.containers.in_use, registry_config=registries

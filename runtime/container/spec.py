@@ -161,6 +161,8 @@ def build_spec(
             "capabilities": caps,
             "no_new_privs": security.no_new_privs,
             "tty": config.tty,
+            "stdin": config.stdin,
+            "stdin_once": config.stdin_once,
             "oom_score_adj": adj if adj else None,
         },
         "namespaces": namespaces,

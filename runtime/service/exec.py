@@ -1,4 +1,4 @@
-"""ExecSync, and Exec through the streaming server; Attach and PortForward are not served."""
+"""ExecSync, and Exec/Attach through the streaming server; PortForward is not served."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import grpc
 from cri import api_pb2
 from runtime.container.exec_sync import exec_sync
 from runtime.container.manager import ContainerManager
-from runtime.errors import InvalidArgument, Unimplemented
+from runtime.errors import FailedPrecondition, InvalidArgument, Unimplemented
 from runtime.streaming.server import StreamingServer
 from runtime.streaming.tokens import StreamRequest
 
@@ -37,8 +37,19 @@ class ExecCalls:
         return api_pb2.ExecResponse(url=url)
 
     def Attach(self, request: api_pb2.AttachRequest, context: grpc.ServicerContext) -> api_pb2.AttachResponse:
-        self.containers.get(request.container_id)
-        raise Unimplemented("attach is not supported by this runtime yet; use exec, or read the container log")
+        if self.streaming is None:
+            raise Unimplemented("this runtime was started without a streaming server")
+        if not (request.stdin or request.stdout or request.stderr):
+            raise InvalidArgument("one of stdin, stdout or stderr must be set")
+        record = self.containers.require_running(request.container_id)
+        config = record["config"]
+        if request.stdin and not config.get("stdin"):
+            raise FailedPrecondition("the container was not created with stdin; it cannot take input")
+        url = self.streaming.issue(StreamRequest(
+            kind="attach", container_id=record["id"], tty=bool(config.get("tty")),
+            stdin=request.stdin, stdout=request.stdout, stderr=request.stderr,
+        ))
+        return api_pb2.AttachResponse(url=url)
 
     def PortForward(self, request: api_pb2.PortForwardRequest, context: grpc.ServicerContext) -> api_pb2.PortForwardResponse:
         raise Unimplemented("port-forward is not supported by this runtime yet; reach the pod by its IP")

@@ -25,6 +25,7 @@ import time
 
 from runtime.atomic_json import read_json, write_json
 from runtime.linux.syscalls import CLONE_NEWNS, CLONE_NEWPID, NAMESPACE_FLAGS, Kernel, set_process_name
+from runtime.shim.attach import AttachHub
 from runtime.shim.crilog import CriLogWriter
 from runtime.shim.process import apply_process, report_failure, reset_signals
 from runtime.shim.rootfs import setup_rootfs
@@ -106,17 +107,24 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str) -> None:
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     tty = bool(spec["process"].get("tty"))
+    wants_stdin = bool(spec["process"].get("stdin"))
+    stdin_w = terminal = -1
     if tty:
         master, slave = os.openpty()
         readers = {master: "stdout"}
         stdio = (slave, slave, slave)
         child_ends = [slave]
+        terminal = stdin_w = master
     else:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         readers = {out_r: "stdout", err_r: "stderr"}
-        stdio = (devnull, out_w, err_w)
-        child_ends = [out_w, err_w]
+        in_r = devnull
+        if wants_stdin:
+            in_r, stdin_w = os.pipe()
+        stdio = (in_r, out_w, err_w)
+        child_ends = [out_w, err_w] + ([in_r] if wants_stdin else [])
+    hub = AttachHub(container_dir, stdin_w, bool(spec["process"].get("stdin_once")), terminal)
     errpipe_r, errpipe_w = os.pipe()
 
     pid_ns = spec["namespaces"].get("pid_mode", "new")
@@ -152,22 +160,27 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str) -> None:
     _send(conn, {"pid": pid, "shim_pid": os.getpid(), "started_at": started_at})
     conn.close()
     write_json(os.path.join(container_dir, "shim.json"), {"shim_pid": os.getpid(), "pid": pid, "started_at": started_at})
-    status = _supervise(pid, readers, wake_r, reopen, CriLogWriter(spec.get("log_path", "")))
+    status = _supervise(pid, readers, wake_r, reopen, CriLogWriter(spec.get("log_path", "")), hub)
+    hub.close()
     _record_exit(container_dir, spec, status)
     os._exit(0)
 
 
-def _supervise(pid: int, readers: dict[int, str], wake_r: int, reopen: list, log: CriLogWriter) -> int:
-    """Copy output into the log until the container exits; return its wait status."""
+def _supervise(pid: int, readers: dict[int, str], wake_r: int, reopen: list, log: CriLogWriter, hub: AttachHub) -> int:
+    """Copy output into the log (and to attached clients) until the container exits."""
     open_readers = dict(readers)
     status: int | None = None
     while status is None or open_readers:
-        ready, _, _ = select.select([*open_readers, wake_r], [], [], 1.0 if status is None else 0.2)
+        attach_fds = hub.fds() if status is None else []
+        ready, _, _ = select.select([*open_readers, wake_r, *attach_fds], [], [], 1.0 if status is None else 0.2)
         if not ready and status is not None:
             break  # exited; descendants outside its pid namespace keep the pipe: stop waiting
         for fd in ready:
             if fd == wake_r:
                 os.read(wake_r, 512)
+                continue
+            if fd in attach_fds:
+                hub.handle(fd)
                 continue
             try:
                 data = os.read(fd, READ_CHUNK)
@@ -175,6 +188,7 @@ def _supervise(pid: int, readers: dict[int, str], wake_r: int, reopen: list, log
                 data = b""
             if data:
                 log.write(open_readers[fd], data)
+                hub.broadcast(open_readers[fd], data)
             else:
                 log.close_stream(open_readers.pop(fd))
                 os.close(fd)

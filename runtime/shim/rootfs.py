@@ -54,6 +54,19 @@ def root_propagation(mounts: list[dict]) -> int:
     return MS_PRIVATE
 
 
+def parent_mount_point(path: str, mountinfo: str = "/proc/self/mountinfo") -> str:
+    """The mount point under which `path` lives (the longest mount point that contains it)."""
+    path = os.path.realpath(path)
+    best = "/"
+    with open(mountinfo) as f:
+        for line in f:
+            point = line.split(" ")[4].encode().decode("unicode_escape")
+            inside = path == point or path.startswith(point.rstrip("/") + "/")
+            if inside and len(point) > len(best):
+                best = point
+    return best
+
+
 def _ensure_dir(path: str) -> None:
     os.makedirs(path, mode=0o755, exist_ok=True)
 
@@ -79,7 +92,12 @@ def setup_rootfs(kernel: Kernel, spec: dict) -> None:
     root = rootfs["target"]
     mounts = spec.get("mounts", [])
     privileged = spec.get("privileged", False)
-    kernel.mount(None, "/", None, MS_REC | root_propagation(mounts), None)
+    propagation = root_propagation(mounts)
+    kernel.mount(None, "/", None, MS_REC | propagation, None)
+    if propagation == MS_SHARED:
+        # pivot_root refuses a new root whose parent mount is shared (EINVAL); as runc does, make
+        # only that parent private, so rshared volumes keep their peers and the root leaks nothing.
+        kernel.mount(None, parent_mount_point(root), None, MS_PRIVATE, None)
     lower = ":".join(rootfs["lower"])
     kernel.mount("overlay", root, "overlay", 0, f"lowerdir={lower},upperdir={rootfs['upper']},workdir={rootfs['work']}")
 

@@ -1,4 +1,4 @@
-"""A streaming server for Exec: Kubernetes' WebSocket remote-command protocol.
+"""A streaming server for Exec and Attach: Kubernetes' WebSocket remote-command protocol.
 
 The client (the kubelet's proxy, or kubectl-like tools) opens ``/exec/<token>`` as a WebSocket
 with one of the channel subprotocols (``v5.channel.k8s.io``, ``v4.channel.k8s.io``,
@@ -8,8 +8,10 @@ with one of the channel subprotocols (``v5.channel.k8s.io``, ``v4.channel.k8s.io
 v5 adds ``[255, 0]``: the client closed stdin. As in the upstream server, an empty message on
 the first output channel tells the client the stream is open.
 
-The command itself runs like ExecSync's: the fork server forks it into the container with our
-pipe (or pty) ends. The server runs its own asyncio loop in a thread of the daemon.
+An exec'd command runs like ExecSync's: the fork server forks it into the container with our
+pipe ends (a terminal is made inside the container and its master passed back). Attach relays
+between the client and the container's shim, which owns the container's stdio (see
+``runtime.shim.attach``). The server runs its own asyncio loop in a thread of the daemon.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from aiohttp import WSMsgType, web
 
 from runtime.container.manager import ContainerManager
 from runtime.forkserver import ForkServerError
+from runtime.shim.attach import HEADER, SOCKET_NAME, frame
 from runtime.streaming.tokens import StreamRequest, TokenCache
 
 log = logging.getLogger(__name__)
@@ -90,6 +93,7 @@ class StreamingServer:
     async def _start_site(self) -> None:
         app = web.Application()
         app.router.add_get("/exec/{token}", self._exec)
+        app.router.add_get("/attach/{token}", self._attach)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -143,6 +147,55 @@ class StreamingServer:
                 _close(fd)
         if code is not None:
             await self._send(ws, ERROR, json.dumps(exit_status(code)).encode())
+        await ws.close()
+        return ws
+
+    # ------------------------------------------------------------------ attach
+    async def _attach(self, http: web.Request) -> web.StreamResponse:
+        request = self.tokens.consume(http.match_info["token"])
+        if request is None or request.kind != "attach":
+            raise web.HTTPNotFound(text="unknown or expired streaming token")
+        directory = str(self.containers.ctx.containers.path(request.container_id))
+        dir_fd = os.open(directory, os.O_PATH | os.O_CLOEXEC)
+        try:
+            reader, writer = await asyncio.open_unix_connection(f"/proc/self/fd/{dir_fd}/{SOCKET_NAME}")
+        except OSError:
+            raise web.HTTPConflict(text="the container is not running") from None
+        finally:
+            os.close(dir_fd)
+        ws = web.WebSocketResponse(protocols=PROTOCOLS, max_msg_size=0)
+        await ws.prepare(http)
+        v5 = ws.ws_protocol == "v5.channel.k8s.io"
+        await self._send(ws, STDOUT if request.stdout else STDERR, b"")
+        wanted = {STDOUT} if request.tty else {c for c, on in ((STDOUT, request.stdout), (STDERR, request.stderr)) if on}
+
+        async def from_client() -> None:
+            async for message in ws:
+                if message.type != WSMsgType.BINARY or not message.data:
+                    continue
+                channel, payload = message.data[0], message.data[1:]
+                if channel == STDIN and request.stdin:
+                    writer.write(frame(STDIN, payload))
+                elif channel == RESIZE and request.tty:
+                    writer.write(frame(RESIZE, payload))
+                elif v5 and channel == CLOSE and request.stdin:
+                    writer.write(frame(CLOSE, b""))
+                await writer.drain()
+
+        client = asyncio.ensure_future(from_client())
+        try:
+            while True:
+                header = await reader.readexactly(HEADER.size)
+                channel, length = HEADER.unpack(header)
+                payload = await reader.readexactly(length)
+                if channel in wanted:
+                    await self._send(ws, channel, payload)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            client.cancel()
+            writer.close()
+        await self._send(ws, ERROR, json.dumps(exit_status(0)).encode())
         await ws.close()
         return ws
 

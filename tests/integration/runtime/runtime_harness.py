@@ -93,6 +93,7 @@ class RuntimeUnderTest:
         self.logs.mkdir()
         ImageStore(self.root / "images").import_archive(busybox_archive)
         subprocess.run(["ip", "netns", "add", self.netns], check=True)
+        self.in_netns("ip", "link", "set", "lo", "up")  # the exec streaming server listens on 127.0.0.1
 
     def start(self) -> RuntimeClient:
         stderr = open(self.run_dir / "daemon.log", "ab")  # noqa: SIM115

@@ -46,7 +46,6 @@ def in_netns(netns: str, coroutine: Coroutine[Any, Any, T]) -> T:
 @pytest.fixture
 def running(cri: RuntimeClient, runtime: RuntimeUnderTest) -> tuple[str, str]:
     """(container id, the daemon's netns)"""
-    runtime.in_netns("ip", "link", "set", "lo", "up")
     pod = pod_config("stream")
     sandbox = cri.run_pod_sandbox(pod)
     container = cri.create_container(sandbox, container_config("c", ["sleep", "300"]), pod)
@@ -121,8 +120,27 @@ def test_exec_requests_are_validated(cri: RuntimeClient, running: tuple[str, str
     assert err.value.code.name == "NOT_FOUND"
 
 
-def test_attach_and_port_forward_answer_unimplemented_with_a_reason(cri: RuntimeClient, running: tuple[str, str]) -> None:
+def test_attach_streams_output_and_feeds_stdin(cri: RuntimeClient, runtime: RuntimeUnderTest) -> None:
+    pod = pod_config("attach")
+    sandbox = cri.run_pod_sandbox(pod)
+    config = container_config("echoer", ["sh", "-c", "while read line; do echo got:$line; done; echo stdin-closed"])
+    config.stdin = True
+    container = cri.create_container(sandbox, config, pod)
+    cri.start_container(container)
+    url = cri._call(cri.runtime, "Attach", api_pb2.AttachRequest(container_id=container, stdin=True, stdout=True)).url
+    out = in_netns(runtime.netns, session(url, stdin=b"one\ntwo\n"))
+    assert out[1] == b"got:one\ngot:two\nstdin-closed\n"
+    assert json.loads(out[3])["status"] == "Success"
+
+
+def test_attach_needs_a_container_created_with_stdin_for_input(cri: RuntimeClient, running: tuple[str, str]) -> None:
     container, netns = running
     with pytest.raises(CRIError) as err:
-        cri._call(cri.runtime, "Attach", api_pb2.AttachRequest(container_id=container, stdout=True))
-    assert err.value.code.name == "UNIMPLEMENTED" and "attach" in err.value.details
+        cri._call(cri.runtime, "Attach", api_pb2.AttachRequest(container_id=container, stdin=True, stdout=True))
+    assert err.value.code.name == "FAILED_PRECONDITION"
+
+
+def test_port_forward_answers_unimplemented_with_a_reason(cri: RuntimeClient, running: tuple[str, str]) -> None:
+    with pytest.raises(CRIError) as err:
+        cri._call(cri.runtime, "PortForward", api_pb2.PortForwardRequest(pod_sandbox_id="x", port=[80]))
+    assert err.value.code.name == "UNIMPLEMENTED" and "port-forward" in err.value.details
