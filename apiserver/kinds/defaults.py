@@ -190,7 +190,8 @@ def _secret(obj: Obj) -> None:
     # stringData is write-only: upstream merges it into data (base64) on every write and drops it.
     string_data = obj.pop("stringData", None)
     if isinstance(string_data, dict) and string_data:
-        data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
+        existing = obj.get("data")
+        data: Obj = existing if isinstance(existing, dict) else {}
         for key, value in string_data.items():
             text = value if isinstance(value, str) else str(value)
             data[key] = base64.b64encode(text.encode()).decode()
@@ -225,7 +226,8 @@ def _limit_range(obj: Obj) -> None:
         if item.get("type") != "Container":
             continue
         # An unset default is the max; an unset defaultRequest is the default (or the max).
-        maximum = item.get("max") if isinstance(item.get("max"), dict) else {}
+        given_max = item.get("max")
+        maximum: Obj = given_max if isinstance(given_max, dict) else {}
         default = _d(item, "default", {}) if maximum else item.get("default")
         if isinstance(default, dict):
             for name, value in maximum.items():

@@ -273,7 +273,8 @@ PERSISTENT_VOLUME_CLAIM = Printer((NAME, Column("Status", description="The phase
 
 def _quota_row(o: Obj, now: datetime) -> list[Any]:
     hard, used = spec_of(o).get("hard") or {}, status_of(o).get("used") or {}
-    requests, limits = [], []
+    requests: list[str] = []
+    limits: list[str] = []
     for name in sorted(hard):
         entry = f"{name}: {used.get(name, '0')}/{hard[name]}"
         (limits if name.startswith("limits.") else requests).append(entry)

@@ -116,7 +116,8 @@ def table_row(rt: ResourceType, obj: dict, now: datetime, printer_columns: list[
     except (AttributeError, TypeError, ValueError, KeyError, IndexError):
         # An object stored in a shape the printer does not expect must not fail the whole list.
         log.warning("table row fell back to name and age", extra={"kind": rt.kind}, exc_info=True)
-        meta = obj.get("metadata") if isinstance(obj, dict) and isinstance(obj.get("metadata"), dict) else {}
+        found = obj.get("metadata") if isinstance(obj, dict) else None
+        meta: dict[str, Any] = found if isinstance(found, dict) else {}
         cells: list[Any] = [None] * len(printer.columns)
         for i, column in enumerate(printer.columns):
             if column.name == "Name":

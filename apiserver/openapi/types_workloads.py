@@ -7,6 +7,7 @@ from apiserver.openapi.model import (
     BATCH,
     CORE,
     META,
+    Prop,
     arr,
     b,
     define,
@@ -22,7 +23,7 @@ _SELECTOR = "Label query over pods the controller owns; must match the template'
 _TEMPLATE = "The pod to create for each replica."
 
 
-def _conditions(kind: str) -> object:
+def _conditions(kind: str) -> Prop:
     """A ``<Kind>Condition`` definition and the status.conditions property that lists them."""
     name = APPS + kind + "Condition"
     define(name, f"A condition of a {kind} (such as Available, Progressing or ReplicaFailure).", {

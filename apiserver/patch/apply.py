@@ -92,12 +92,12 @@ def _strip_nulls(value: Any) -> Any:
 def merge(live: Any, applied: Any, shape: Shape) -> Any:
     """``applied`` merged into ``live`` according to ``shape``; inputs are not modified."""
     if shape.kind == "object" and isinstance(applied, dict):
-        result = copy.deepcopy(live) if isinstance(live, dict) else {}
+        merged: dict[str, Any] = copy.deepcopy(live) if isinstance(live, dict) else {}
         for name, value in applied.items():
-            result[name] = merge(result.get(name), value, member_shape(shape, name))
-        return result
+            merged[name] = merge(merged.get(name), value, member_shape(shape, name))
+        return merged
     if shape.kind == "map-list" and isinstance(applied, list):
-        result = copy.deepcopy(live) if isinstance(live, list) else []
+        result: list[Any] = copy.deepcopy(live) if isinstance(live, list) else []
         inner = element_shape(shape)
         for element in applied:
             if not isinstance(element, dict):
@@ -112,11 +112,11 @@ def merge(live: Any, applied: Any, shape: Shape) -> Any:
                 result[index] = merge(result[index], element, inner)
         return result
     if shape.kind == "set-list" and isinstance(applied, list):
-        result = copy.deepcopy(live) if isinstance(live, list) else []
+        members: list[Any] = copy.deepcopy(live) if isinstance(live, list) else []
         for item in applied:
-            if item not in result:
-                result.append(copy.deepcopy(item))
-        return result
+            if item not in members:
+                members.append(copy.deepcopy(item))
+        return members
     return copy.deepcopy(applied)
 
 

@@ -100,8 +100,8 @@ def apply_json_patch(obj: Any, ops: Any) -> Any:
         if not isinstance(op, dict):
             raise PatchError(f"operation {index} must be an object", malformed=True)
         name = op.get("op")
-        pointer = op.get("path")
-        parts = _parse_pointer(pointer, index)
+        parts = _parse_pointer(op.get("path"), index)
+        pointer: str = op["path"]
         if name in ("add", "replace", "test") and "value" not in op:
             raise PatchError(f"operation {index} ({name}) is missing 'value'", malformed=True)
         if name == "add":
@@ -116,8 +116,8 @@ def apply_json_patch(obj: Any, ops: Any) -> Any:
                 doc, _ = _remove(doc, parts, index, pointer)
                 doc = _add(doc, parts, copy.deepcopy(op["value"]), index, pointer)
         elif name in ("move", "copy"):
-            source = op.get("from")
-            from_parts = _parse_pointer(source, index)
+            from_parts = _parse_pointer(op.get("from"), index)
+            source: str = op["from"]
             if name == "move" and parts[:len(from_parts)] == from_parts and len(parts) > len(from_parts):
                 raise PatchError(f"operation {index}: cannot move {source!r} into its own child {pointer!r}")
             if name == "move":
