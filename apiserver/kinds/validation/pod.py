@@ -12,6 +12,7 @@ import copy
 import re
 from typing import Any
 
+from apiserver.kinds.validation.affinity import validate_affinity
 from apiserver.kinds.validation.common import (
     iana_svc_name_errors,
     non_negative,
@@ -307,6 +308,7 @@ def validate_pod_spec(spec: Any, field: str = "spec") -> list[Cause]:
     causes += positive(spec.get("activeDeadlineSeconds"), f"{field}.activeDeadlineSeconds")
     causes += validate_labels(spec.get("nodeSelector"), f"{field}.nodeSelector")
     causes += _validate_tolerations(spec.get("tolerations"), f"{field}.tolerations")
+    causes += validate_affinity(spec.get("affinity"), f"{field}.affinity")
     for key in ("hostname", "subdomain"):
         value = spec.get(key)
         if value:

@@ -369,3 +369,38 @@ def test_status_update_checks_identity_and_pod_phase():
         ("FieldValueNotSupported", "status.phase")]
     new["status"]["phase"] = "Running"
     assert validate_status_update(_rt("v1", "Pod"), new, old) == []
+
+
+def test_node_affinity_expressions():
+    affinity = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchExpressions": [{"key": "zone", "operator": "Near", "values": ["a"]},
+                              {"key": "cores", "operator": "Gt", "values": ["many"]},
+                              {"key": "gpu", "operator": "Exists", "values": ["x"]},
+                              {"key": "disk", "operator": "In"}]}]},
+        "preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 0, "preference": {}}]}}
+    prefix = "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]"
+    assert causes("v1", "Pod", pod(affinity=affinity)) == [
+        ("FieldValueInvalid", f"{prefix}.matchExpressions[0].operator"),
+        ("FieldValueInvalid", f"{prefix}.matchExpressions[1].values[0]"),
+        ("FieldValueForbidden", f"{prefix}.matchExpressions[2].values"),
+        ("FieldValueRequired", f"{prefix}.matchExpressions[3].values"),
+        ("FieldValueInvalid", "spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight"),
+    ]
+
+
+def test_pod_anti_affinity_needs_topology_key():
+    affinity = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"app": "web"}}}]}}
+    assert causes("v1", "Pod", pod(affinity=affinity)) == [
+        ("FieldValueRequired", "spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0]"
+                               ".topologyKey")]
+    affinity["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]["topologyKey"] = \
+        "kubernetes.io/hostname"
+    assert causes("v1", "Pod", pod(affinity=affinity)) == []
+
+
+def test_empty_required_node_selector_terms():
+    affinity = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": []}}}
+    assert causes("v1", "Pod", pod(affinity=affinity)) == [
+        ("FieldValueRequired",
+         "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms")]
