@@ -50,7 +50,11 @@ def settle_namespace(call: Call, obj: dict[str, Any]) -> None:
 
 
 async def create(call: Call) -> web.Response:
-    obj = await read_object(call)
+    return await create_object(call, await read_object(call))
+
+
+async def create_object(call: Call, obj: dict[str, Any]) -> web.Response:
+    """Create ``obj`` (a decoded, type-checked body) the way POST does; also PUT's create-on-update."""
     settle_namespace(call, obj)
     meta = obj["metadata"]
     warnings = field_validation.check(call, obj)

@@ -21,7 +21,7 @@ from aiohttp import web
 from apiserver import admission, codec, errors, field_validation
 from apiserver.allocation import Reservation
 from apiserver.handlers.call import Call, check_type, read_object
-from apiserver.handlers.create import check_valid
+from apiserver.handlers.create import check_valid, create_object
 from apiserver.kinds.defaults import apply_defaults
 from apiserver.kinds.registry import ResourceType
 from apiserver.object_store import parse_resource_version
@@ -110,7 +110,24 @@ async def update(call: Call) -> web.Response:
         warnings[:] = field_validation.check(call, body, current)
         return copy.deepcopy(body)
 
-    return await replace(call, transform, precondition, call.target.subresource, warnings)
+    try:
+        return await replace(call, transform, precondition, call.target.subresource, warnings)
+    except errors.NotFound:
+        if call.target.subresource or not creates_on_update(call.rt) or precondition:
+            raise
+    if body["metadata"].get("name", call.name) != call.name:
+        raise errors.BadRequest(f"the name of the object ({body['metadata'].get('name')}) does not match the name"
+                                f" on the URL ({call.name})")
+    body["metadata"]["name"] = call.name
+    return await create_object(call, body)
+
+
+# Kinds whose PUT creates a missing object, as upstream's strategies allow (AllowCreateOnUpdate).
+_CREATE_ON_UPDATE = {("", "endpoints"), ("", "events"), ("events.k8s.io", "events"), ("coordination.k8s.io", "leases")}
+
+
+def creates_on_update(rt: ResourceType) -> bool:
+    return not rt.custom and (rt.group, rt.plural) in _CREATE_ON_UPDATE
 
 
 def apply_patch(content_type: str, current: dict[str, Any], patch: Any, rt: ResourceType) -> dict[str, Any]:

@@ -273,3 +273,11 @@ def test_an_object_stored_with_unknown_fields_stays_patchable_in_strict_mode(api
     r = api.request("PATCH", f"{PODS}/kept-unknown?fieldValidation=Strict", {"spec": {"bar": 1}},
                     content_type="application/merge-patch+json")
     assert r.status == 400 and r.body["message"] == 'strict decoding error: unknown field "spec.bar"'
+
+
+def test_put_creates_a_missing_lease_but_not_a_missing_pod(api) -> None:
+    lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "holder"},
+             "spec": {"holderIdentity": "me", "leaseDurationSeconds": 15}}
+    r = api.request("PUT", "/apis/coordination.k8s.io/v1/namespaces/default/leases/holder", lease)
+    assert r.status == 201 and r.body["spec"]["holderIdentity"] == "me"
+    assert api.request("PUT", f"{PODS}/never-created", pod("never-created")).status == 404
