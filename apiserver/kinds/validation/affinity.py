@@ -12,6 +12,7 @@ from apiserver.kinds.validation.common import validate_label_selector, validate_
 from apiserver.kinds.validation.errors import Cause, forbidden, invalid, required
 from client.labels import validate_dns1123_label
 
+
 def _list(value: Any) -> list:
     """A list field's items; anything else (a malformed value) has none to check here."""
     return value if isinstance(value, list) else []
