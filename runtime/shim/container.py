@@ -29,6 +29,7 @@ from runtime.shim.attach import AttachHub
 from runtime.shim.crilog import CriLogWriter
 from runtime.shim.process import apply_process, report_failure, reset_signals
 from runtime.shim.rootfs import setup_rootfs
+from runtime.shim.terminal import container_pty
 
 READ_CHUNK = 32 * 1024
 
@@ -64,19 +65,26 @@ def enter_namespaces(kernel: Kernel, namespaces: dict, kinds: tuple[str, ...]) -
             os.close(fd)
 
 
-def _container_init(kernel: Kernel, spec: dict, stdio: tuple[int, int, int], tty: bool, errpipe: int) -> None:
+def _container_init(kernel: Kernel, spec: dict, stdio: tuple[int, int, int], terminal: socket.socket | None,
+                    errpipe: int) -> None:
     """First process of the container: runs between fork and execve."""
     try:
         reset_signals()
         os.setsid()
         for target, fd in enumerate(stdio):
             os.dup2(fd, target)
-        if tty:
-            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
         join_cgroup(spec.get("cgroup_procs", []))
         enter_namespaces(kernel, spec["namespaces"], ("ipc", "uts", "net"))
         kernel.unshare(CLONE_NEWNS)
         setup_rootfs(kernel, spec)
+        if terminal is not None:
+            master, slave = container_pty()
+            socket.send_fds(terminal, [b"pty"], [master])
+            os.close(master)
+            for target in (0, 1, 2):
+                os.dup2(slave, target)
+            os.close(slave)
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
         os.closerange(3, errpipe)
         os.closerange(errpipe + 1, 1 << 16)
         apply_process(kernel, spec["process"])
@@ -109,12 +117,12 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str) -> None:
     tty = bool(spec["process"].get("tty"))
     wants_stdin = bool(spec["process"].get("stdin"))
     stdin_w = terminal = -1
+    terminal_parent = terminal_child = None
     if tty:
-        master, slave = os.openpty()
-        readers = {master: "stdout"}
-        stdio = (slave, slave, slave)
-        child_ends = [slave]
-        terminal = stdin_w = master
+        terminal_parent, terminal_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        readers: dict[int, str] = {}
+        stdio = (devnull, devnull, devnull)
+        child_ends = []
     else:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
@@ -124,7 +132,6 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str) -> None:
             in_r, stdin_w = os.pipe()
         stdio = (in_r, out_w, err_w)
         child_ends = [out_w, err_w] + ([in_r] if wants_stdin else [])
-    hub = AttachHub(container_dir, stdin_w, bool(spec["process"].get("stdin_once")), terminal)
     errpipe_r, errpipe_w = os.pipe()
 
     pid_ns = spec["namespaces"].get("pid_mode", "new")
@@ -144,16 +151,27 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str) -> None:
     pid = os.fork()
     if pid == 0:
         os.close(errpipe_r)
-        _container_init(kernel, spec, stdio, tty, errpipe_w)
+        _container_init(kernel, spec, stdio, terminal_child, errpipe_w)
     os.close(errpipe_w)
     for fd in child_ends:
         os.close(fd)
+    if terminal_child is not None:
+        terminal_child.close()
     error = _read_error(errpipe_r)
     os.close(errpipe_r)
+    if error is None and terminal_parent is not None:
+        _msg, fds, _flags, _addr = socket.recv_fds(terminal_parent, 16, 1)
+        terminal_parent.close()
+        if fds:
+            terminal = stdin_w = fds[0]
+            readers = {terminal: "stdout"}
+        else:
+            error = "the container did not hand over its terminal"
     if error is not None:
         os.waitpid(pid, 0)
         _send(conn, {"error": error})
         os._exit(1)
+    hub = AttachHub(container_dir, stdin_w, bool(spec["process"].get("stdin_once")), terminal)
     started_at = time.time_ns()
     # Answer first (the daemon records the pids), then leave the same facts on disk for a
     # daemon that dies before recording them.

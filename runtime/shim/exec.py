@@ -12,13 +12,13 @@ import fcntl
 import json
 import os
 import socket
-import struct
 import termios
 
 from runtime.atomic_json import read_json
 from runtime.linux.syscalls import Kernel
 from runtime.shim.container import enter_namespaces, join_cgroup
 from runtime.shim.process import apply_process, report_failure, reset_signals
+from runtime.shim.terminal import container_pty
 
 
 def _send(conn: socket.socket, message: dict) -> None:
@@ -26,19 +26,6 @@ def _send(conn: socket.socket, message: dict) -> None:
         conn.send(json.dumps(message).encode())
     except OSError:
         pass
-
-
-TIOCGPTN = 0x80045430
-TIOCSPTLCK = 0x40045431
-
-
-def container_pty() -> tuple[int, int]:
-    """Open a pseudo-terminal pair in the current mount namespace's /dev/pts."""
-    master = os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
-    fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))
-    number = struct.unpack("I", fcntl.ioctl(master, TIOCGPTN, struct.pack("I", 0)))[0]
-    slave = os.open(f"/dev/pts/{number}", os.O_RDWR | os.O_NOCTTY)
-    return master, slave
 
 
 def run_exec(kernel: Kernel, conn: socket.socket, request: dict, stdio: list[int]) -> None:

@@ -121,10 +121,18 @@ def setup_rootfs(kernel: Kernel, spec: dict) -> None:
 
     cwd = spec["process"].get("cwd") or "/"
     _ensure_dir(resolve_in_root(root, cwd))
-    os.chdir(root)
-    kernel.pivot_root(".", ".")
-    kernel.mount(None, ".", None, MS_REC | MS_SLAVE, None)
-    kernel.umount2(".", MNT_DETACH)
+    # After pivot_root(".", ".") the old root sits on top of the new one. Step into the old root
+    # (as runc does) before making it rslave and detaching it: applied from the new root's cwd,
+    # the rslave would turn the new tree's rshared volumes into slaves.
+    old_root = os.open("/", os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.chdir(root)
+        kernel.pivot_root(".", ".")
+        os.fchdir(old_root)
+        kernel.mount(None, ".", None, MS_REC | MS_SLAVE, None)
+        kernel.umount2(".", MNT_DETACH)
+    finally:
+        os.close(old_root)
     os.chdir("/")
     if rootfs.get("readonly"):
         kernel.mount(None, "/", None, MS_BIND | MS_REMOUNT | MS_RDONLY, None)

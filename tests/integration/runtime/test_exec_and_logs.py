@@ -98,3 +98,15 @@ def test_reopen_container_log_starts_a_new_file(cri: RuntimeClient, pod: tuple[s
     cri.reopen_container_log(container)
     wait_for(lambda: log.exists() and b"tick" in log.read_bytes(), what="ticks in the reopened log")
     assert all(r == ("stdout", "F", b"tick") for r in records(log))
+
+
+def test_a_tty_container_gets_a_terminal_of_its_own_devpts(cri: RuntimeClient, pod: tuple[str, api_pb2.PodSandboxConfig]) -> None:
+    config = container_config("tty", ["sh", "-c", "tty; test -t 0 && echo interactive"], log_path="tty.log")
+    config.tty = True
+    container = cri.create_container(pod[0], config, pod[1])
+    cri.start_container(container)
+    status = wait_for(lambda: (s := cri.container_status(container).status).state == api_pb2.CONTAINER_EXITED and s,
+                      what="tty container to exit")
+    assert status.exit_code == 0
+    contents = [content.rstrip(b"\r") for _, _, content in records(Path(status.log_path))]
+    assert contents == [b"/dev/pts/0", b"interactive"]
