@@ -12,6 +12,7 @@ mounts win over the sandbox's own.
 from __future__ import annotations
 
 import os
+import stat
 
 from cri import api_pb2
 from runtime.errors import FailedPrecondition, InvalidArgument
@@ -93,6 +94,27 @@ def mounts_of(config: api_pb2.ContainerConfig) -> list[dict]:
     return mounts
 
 
+def devices_of(config: api_pb2.ContainerConfig) -> list[dict]:
+    """Host device nodes to recreate in the container's /dev (same type, numbers and mode)."""
+    devices = []
+    for d in config.devices:
+        if not d.container_path.startswith("/") or not d.host_path.startswith("/"):
+            raise InvalidArgument(f"device paths must be absolute: {d.host_path!r} -> {d.container_path!r}")
+        try:
+            st = os.stat(d.host_path)
+        except OSError as e:
+            raise InvalidArgument(f"device {d.host_path!r}: {e.strerror}") from e
+        if stat.S_ISCHR(st.st_mode):
+            kind = "c"
+        elif stat.S_ISBLK(st.st_mode):
+            kind = "b"
+        else:
+            raise InvalidArgument(f"{d.host_path!r} is not a device node")
+        devices.append({"path": os.path.normpath(d.container_path), "type": kind, "major": os.major(st.st_rdev),
+                        "minor": os.minor(st.st_rdev), "mode": stat.S_IMODE(st.st_mode)})
+    return devices
+
+
 def check_namespace_modes(options: api_pb2.NamespaceOption, where: str) -> None:
     for field in ("network", "pid", "ipc"):
         mode = getattr(options, field)
@@ -169,6 +191,7 @@ def build_spec(
         "etc_files": etc_files,
         "shm": shm,
         "mounts": mounts,
+        "devices": devices_of(config),
         "masked_paths": [] if privileged else masked,
         "readonly_paths": [] if privileged else readonly,
         "privileged": privileged,

@@ -156,6 +156,12 @@ def _setup_dev(kernel: Kernel, root: str, spec: dict) -> None:
         kernel.mount(shm, f"{dev}/shm", None, MS_BIND | MS_REC, None)
     else:
         kernel.mount("shm", f"{dev}/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k")
+    for device in spec.get("devices", []):
+        target = resolve_in_root(root, device["path"])
+        _ensure_dir(os.path.dirname(target))
+        kind = stat.S_IFCHR if device["type"] == "c" else stat.S_IFBLK
+        os.mknod(target, kind | device["mode"], os.makedev(device["major"], device["minor"]))
+        os.chmod(target, device["mode"])
     os.mkdir(f"{dev}/mqueue", 0o755)
     kernel.mount("mqueue", f"{dev}/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
 

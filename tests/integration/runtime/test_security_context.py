@@ -135,3 +135,14 @@ def test_env_and_working_dir(cri: RuntimeClient) -> None:
     assert "GREETING=hello world" in environ.splitlines()
     assert any(line.startswith("PATH=") for line in environ.splitlines())
     assert sh(cri, container, "readlink /proc/1/cwd") == "/work/dir"
+
+
+def test_host_devices_are_recreated_in_the_container(cri: RuntimeClient) -> None:
+    pod = pod_config("dev")
+    sandbox = cri.run_pod_sandbox(pod)
+    config = container_config("dev", ["sleep", "300"])
+    config.devices.append(api_pb2.Device(host_path="/dev/zero", container_path="/dev/myzero", permissions="rwm"))
+    container = cri.create_container(sandbox, config, pod)
+    cri.start_container(container)
+    assert sh(cri, container, "head -c 3 /dev/myzero | wc -c") == "3"
+    assert sh(cri, container, "stat -c '%t:%T' /dev/myzero") == "1:5"
