@@ -21,6 +21,7 @@ import pytest
 import yaml
 from crictl_runtimes import POD_CALLS as ALL_POD_CALLS
 
+from bench.references import busybox_image
 from bench.references.netns import nsenter_prefix
 
 POD_CALLS = tuple(c for c in ALL_POD_CALLS if c not in ("Exec", "Attach"))
@@ -292,11 +293,16 @@ def _bcrypt(password: str) -> str:
     return crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))
 
 
-def test_pull_with_creds_then_rmi_from_a_loopback_registry(
-    cri_runtime, busybox_archive: Path, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
-    """A registry that wants basic auth: no creds is refused in one line, --creds pulls."""
+def test_pull_with_creds_then_rmi_from_a_loopback_registry(cri_runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A registry that wants basic auth: no creds is refused in one line, --creds pulls.
+
+    The pulled image has a config of its own (another image id), so removing it leaves the
+    busybox image the other tests use alone.
+    """
     rt = cri_runtime
+    archive = busybox_image.write_oci_archive(
+        str(tmp_path / "pulled.tar"), "kybt/busybox:pulled", cmd=["echo", "pulled"]
+    ).path
     if shutil.which("docker-registry") is None or shutil.which("skopeo") is None:
         pytest.fail("docker-registry and skopeo are needed (apt-get install docker-registry skopeo)")
     storage = tmp_path / "registry"
@@ -325,7 +331,7 @@ def test_pull_with_creds_then_rmi_from_a_loopback_registry(
             "--dest-tls-verify=false",
             "--dest-creds",
             "kybt:s3cret",
-            f"oci-archive:{busybox_archive}",
+            f"oci-archive:{archive}",
             f"docker://{ref}",
         ]
 
