@@ -23,7 +23,7 @@ import json
 import logging
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from apiserver.storage.interface import Compacted, Event, Store
@@ -44,6 +44,13 @@ class CachedEvent:
     revision: int
     obj: dict[str, Any]
     prev: dict[str, Any] | None
+    _encoded: list[bytes] = field(default_factory=list, compare=False, repr=False)
+
+    def object_json(self) -> bytes:
+        """``obj`` as compact JSON, encoded once however many watchers send it."""
+        if not self._encoded:
+            self._encoded.append(json.dumps(self.obj, separators=(",", ":"), ensure_ascii=False).encode())
+        return self._encoded[0]
 
 
 def to_cached(ev: Event) -> CachedEvent:

@@ -28,6 +28,7 @@ from apiserver.object_store import object_prefix, parse_resource_version, type_p
 from apiserver.rendering import include_object, table
 from apiserver.selection import Selection, classify, parse_selection
 from apiserver.storage.interface import Compacted
+from apiserver.watch_cache import CachedEvent
 from client.fields import FieldRequirement, FieldSelector
 
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
@@ -47,6 +48,8 @@ class _EventWriter:
         self.response = response
         self.as_table = call.rendering.as_ == "Table"
         self.include = include_object(call.query) if self.as_table else ""
+        # Events sent as stored (no Table, no apiVersion rewrite, no conversion) reuse shared bytes.
+        self.verbatim = not self.as_table and not call.rt.custom and not is_new_event(call.rt)
 
     def _shape(self, obj: dict[str, Any]) -> dict[str, Any]:
         rt = self.call.rt
@@ -61,6 +64,9 @@ class _EventWriter:
         if event_type not in ("BOOKMARK", "ERROR"):
             obj = self._shape(obj)
         await self.response.write(codec.dumps({"type": event_type, "object": obj}) + b"\n")
+
+    async def send_cached(self, event_type: str, ev: CachedEvent) -> None:
+        await self.response.write(b'{"type":"%s","object":%s}\n' % (event_type.encode(), ev.object_json()))
 
     async def bookmark(self, revision: int, initial_end: bool = False) -> None:
         meta: dict[str, Any] = {"resourceVersion": str(revision)}
@@ -137,7 +143,10 @@ async def watch(call: Call) -> web.StreamResponse:
             event_type = classify(ev.type, obj, prev, selection)
             last_sent = ev.revision
             if event_type is not None:
-                await writer.send(event_type, obj)
+                if writer.verbatim:
+                    await writer.send_cached(event_type, ev)
+                else:
+                    await writer.send(event_type, obj)
     except ConnectionResetError:
         pass
     finally:
