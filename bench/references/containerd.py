@@ -239,6 +239,7 @@ class ContainerdHarness:
     def _pids(self) -> set[int]:
         pids = teardown.cgroup_pids(self.name)
         pids.update(self.shim_pids())
+        pids.update(teardown.pids_mentioning(self.base + "/"))
         return pids
 
     def shim_pids(self) -> list[int]:

@@ -141,6 +141,7 @@ class KybRuntimeHarness:
         pids = teardown.cgroup_pids(self.name)
         for comm in ("kyb-shim", "kyb-holder", "kyb-forkserver"):
             pids.update(self.helper_pids(comm))
+        pids.update(teardown.pids_mentioning(self.base + "/"))
         return pids
 
     def stop(self) -> None:

@@ -39,6 +39,26 @@ def remove_pods_via_cri(endpoint: str, timeout: float = 30.0) -> None:
         pass
 
 
+def pids_mentioning(path: str) -> set[int]:
+    """Processes whose command line names `path` (a daemon's --config/--root under it).
+
+    This finds a harness's daemon even when the harness object that started it is gone (its
+    owner was killed), so a later teardown still stops it.
+    """
+    needle = path.encode()
+    found: set[int] = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                if needle in f.read():
+                    found.add(int(entry))
+        except OSError:
+            continue
+    return found
+
+
 def cgroup_dirs(name: str) -> list[str]:
     """`/sys/fs/cgroup/<controller>/<name>` for every controller that has it."""
     found: list[str] = []
