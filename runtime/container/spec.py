@@ -115,6 +115,34 @@ def devices_of(config: api_pb2.ContainerConfig) -> list[dict]:
     return devices
 
 
+# Nodes the shim makes in every container's /dev itself, and /dev directories that are not devices.
+_HOST_DEV_SKIP = {"null", "zero", "full", "random", "urandom", "tty", "ptmx", "console"}
+_HOST_DEV_SKIP_DIRS = {"pts", "shm", "mqueue", "fd"}
+
+
+def host_devices(dev: str = "/dev") -> list[dict]:
+    """Every device node of the host's /dev: what a privileged container sees, as with containerd."""
+    devices = []
+    for dirpath, dirnames, filenames in os.walk(dev):
+        if dirpath == dev:
+            dirnames[:] = [d for d in dirnames if d not in _HOST_DEV_SKIP_DIRS]
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            relative = os.path.relpath(path, dev)
+            if relative in _HOST_DEV_SKIP:
+                continue
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            if not (stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)):
+                continue
+            devices.append({"path": "/dev/" + relative, "type": "c" if stat.S_ISCHR(st.st_mode) else "b",
+                            "major": os.major(st.st_rdev), "minor": os.minor(st.st_rdev),
+                            "mode": stat.S_IMODE(st.st_mode)})
+    return devices
+
+
 def check_namespace_modes(options: api_pb2.NamespaceOption, where: str) -> None:
     for field in ("network", "pid", "ipc"):
         mode = getattr(options, field)
@@ -167,6 +195,10 @@ def build_spec(
     namespaces["pid_mode"] = pid_mode
     namespaces["pid"] = pid_path
     adj = config.linux.resources.oom_score_adj
+    devices = devices_of(config)
+    if privileged:
+        requested = {d["path"] for d in devices}
+        devices = [d for d in host_devices() if d["path"] not in requested] + devices
     return {
         "rootfs": {
             "lower": [str(d) for d in reversed(layer_dirs)],
@@ -191,7 +223,7 @@ def build_spec(
         "etc_files": etc_files,
         "shm": shm,
         "mounts": mounts,
-        "devices": devices_of(config),
+        "devices": devices,
         "masked_paths": [] if privileged else masked,
         "readonly_paths": [] if privileged else readonly,
         "privileged": privileged,
