@@ -171,6 +171,10 @@ class RuntimeDaemon:
             )
             host, _, port = self.streaming_address.rpartition(":")
             runtime_service = RuntimeService(ctx)
+            try:
+                runtime_service.sandboxes.collect_half_made()
+            except Exception as e:  # leftovers must not keep the runtime from serving
+                log.warning("could not collect half-made objects", extra={"error": str(e)})
             streaming = StreamingServer(runtime_service.containers, host or "127.0.0.1", int(port or 0))
             try:
                 streaming.start()

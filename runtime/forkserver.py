@@ -89,7 +89,10 @@ def serve(socket_path: str) -> None:
     except FileNotFoundError:
         pass
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    listener.bind(socket_path)
+    # Bound relative to its directory: a long runtime root must not hit the 108-byte limit.
+    os.chdir(os.path.dirname(socket_path) or ".")
+    listener.bind(os.path.basename(socket_path))
+    os.chdir("/")
     os.chmod(socket_path, 0o600)
     listener.listen(128)
     listener.settimeout(1.0)
@@ -155,6 +158,7 @@ class ForkServerClient:
         self.log_path = log_path
         self._process: subprocess.Popen | None = None
         self._lock = threading.Lock()
+        self._dir_fd: int | None = None
 
     def start(self, timeout: float = 15.0) -> None:
         with self._lock:
@@ -192,12 +196,20 @@ class ForkServerClient:
                 self._start_locked(15.0)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
         try:
-            sock.connect(self.socket_path)
+            sock.connect(self._connect_path())
             socket.send_fds(sock, [json.dumps(message).encode()], fds or [])
         except OSError as e:
             sock.close()
             raise ForkServerError(f"cannot reach the fork server at {self.socket_path}: {e}") from e
         return ForkServerConnection(sock)
+
+    def _connect_path(self) -> str:
+        """The socket's path, through our open directory fd when the full path is too long."""
+        if len(self.socket_path) < 100:
+            return self.socket_path
+        if self._dir_fd is None:
+            self._dir_fd = os.open(os.path.dirname(self.socket_path), os.O_PATH | os.O_CLOEXEC)
+        return f"/proc/self/fd/{self._dir_fd}/{os.path.basename(self.socket_path)}"
 
     def call(self, message: dict, timeout: float = 60.0) -> dict:
         conn = self.request(message)

@@ -198,14 +198,14 @@ class SandboxManager:
                 except Exception:
                     log.exception("cleanup after failed RunPodSandbox", extra={"sandbox": sandbox_id})
             raise
-        log.info("sandbox ready", extra={"sandbox": sandbox_id, "holder": holder, "name": key})
+        log.info("sandbox ready", extra={"sandbox": sandbox_id, "holder": holder, "pod": key})
         return sandbox_id
 
     def _unmount(self, path: str) -> None:
         try:
             self.ctx.kernel.umount2(path, MNT_DETACH)
         except SyscallError as e:
-            if e.errno not in (22, 2):  # EINVAL: not mounted; ENOENT: gone
+            if e.errno not in (22, 2, 20):  # EINVAL: not mounted; ENOENT: gone; ENOTDIR
                 raise
 
     # ----------------------------------------------------------------- state
@@ -273,6 +273,32 @@ class SandboxManager:
                     os.rmdir(record["log_directory"])
             self.ctx.sandboxes.delete(sandbox_id)
         log.info("sandbox removed", extra={"sandbox": sandbox_id})
+
+    def collect_half_made(self) -> list[str]:
+        """Remove what a daemon that died in the middle of RunPodSandbox or CreateContainer left:
+        directories without a record, their /dev/shm mount, their cgroups and processes."""
+        removed = []
+        sandbox_cgroups = []
+        for sandbox_id in self.ctx.sandboxes.ids():
+            with contextlib.suppress(NotFound):
+                sandbox_cgroups.append(self.ctx.sandboxes.read(sandbox_id)["cgroup"])
+        for store, kind in ((self.ctx.containers, "container"), (self.ctx.sandboxes, "sandbox")):
+            known = set(store.ids())
+            for name in sorted(os.listdir(store.directory)):
+                if name in known or not (store.directory / name).is_dir():
+                    continue
+                if kind == "sandbox":
+                    self._unmount(str(store.directory / name / "shm"))
+                    cgroups = [f"{self.ctx.cgroup_root}/{name}"]
+                else:
+                    cgroups = [f"{parent}/{name}" for parent in sandbox_cgroups]
+                for cgroup in cgroups:
+                    if self.ctx.cgroups.exists(cgroup):
+                        self.ctx.cgroups.remove(cgroup)
+                shutil.rmtree(store.directory / name, ignore_errors=True)
+                removed.append(name)
+                log.warning("removed a half-made object", extra={"kind": kind, "id": name})
+        return removed
 
     def require_ready(self, id_or_prefix: str) -> dict[str, Any]:
         record = self.get(id_or_prefix)

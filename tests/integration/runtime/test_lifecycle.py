@@ -114,3 +114,11 @@ def test_removing_a_running_container_kills_it(runtime: RuntimeUnderTest, cri: R
     gone = pids - runtime.state_pids()
     assert gone
     wait_for(lambda: not [p for p in gone if os.path.exists(f"/proc/{p}")], timeout=5, what="processes to be reaped")
+
+
+def test_a_restarted_daemon_removes_what_a_crash_left_half_made(runtime: RuntimeUnderTest) -> None:
+    runtime.kill_daemon()
+    (runtime.root / "containers" / ("f" * 64) / "upper").mkdir(parents=True)
+    (runtime.root / "sandboxes" / ("e" * 64)).mkdir(parents=True)
+    runtime.start()
+    assert os.listdir(runtime.root / "containers") == [] and os.listdir(runtime.root / "sandboxes") == []
