@@ -60,6 +60,9 @@ def apply_sysctls(sysctls: dict[str, str]) -> None:
 
 def spawn_holder(kernel: Kernel, request: dict) -> int:
     """Create the pod's namespaces and the holder in them; return the holder's (host) pid."""
+    for procs in request.get("cgroup_procs", []):  # the holder inherits the pod's cgroup
+        with open(procs, "w") as f:
+            f.write(str(os.getpid()))
     flags = namespace_flags(request)
     if flags:
         kernel.unshare(flags)

@@ -122,3 +122,12 @@ def test_a_restarted_daemon_removes_what_a_crash_left_half_made(runtime: Runtime
     (runtime.root / "sandboxes" / ("e" * 64)).mkdir(parents=True)
     runtime.start()
     assert os.listdir(runtime.root / "containers") == [] and os.listdir(runtime.root / "sandboxes") == []
+
+
+def test_the_sandbox_holder_lives_in_the_pod_cgroup(runtime: RuntimeUnderTest, cri: RuntimeClient) -> None:
+    import json
+
+    sandbox = cri.run_pod_sandbox(pod_config("holder"))
+    info = json.loads(cri.pod_sandbox_status(sandbox, verbose=True).info["info"])
+    assert info["pid"] in runtime.cgroup_pids()
+    assert info["cgroup"].startswith(runtime.cgroup_root + "/")
