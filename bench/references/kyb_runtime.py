@@ -2,8 +2,10 @@
 
 The same shape as the containerd harness, so tests and the benchmark drive both alike: a fresh
 `kybt-` network namespace (the daemon is started with `nsenter --net`, keeping the host's /sys
-and cgroup mounts visible), a temporary root holding images and state, images imported up front
-with `kyb image import --root`, and a teardown that removes pods through CRI and then forces
+and cgroup mounts visible), a temporary root holding images and state, its cgroup root named
+after the harness, pod networking on a bridge inside that namespace (as containerd's CNI bridge
+is for the containerd harness), images imported up front with `kyb image import --root`, and a
+teardown that removes pods through CRI and then forces
 away whatever is left (processes in the harness's cgroups, mounts under its root, cgroups, the
 namespace, the directory).
 """
@@ -28,7 +30,9 @@ class KybRuntimeError(RuntimeError):
 class KybRuntimeHarness:
     """One `kyb runtime` daemon; use as a context manager or call start() and stop()."""
 
-    def __init__(self, base_dir: str | None = None, python: str = sys.executable) -> None:
+    def __init__(
+        self, base_dir: str | None = None, python: str = sys.executable, pod_cidr: str | None = "10.89.0.0/16"
+    ) -> None:
         self.name = netns.unique_name("kyb")
         self.base = base_dir or tempfile.mkdtemp(prefix=f"{self.name}-")
         self.root = os.path.join(self.base, "root")
@@ -37,6 +41,7 @@ class KybRuntimeHarness:
         self.cgroup_parent = f"/{self.name}"
         self.log_path = os.path.join(self.base, "runtime.log")
         self.python = python
+        self.pod_cidr = pod_cidr
         self._proc: subprocess.Popen[bytes] | None = None
         self._netns_made = False
 
@@ -68,6 +73,9 @@ class KybRuntimeHarness:
                     self.socket,
                     "--root",
                     self.root,
+                    "--cgroup-root",
+                    self.cgroup_parent,
+                    *(["--pod-cidr", self.pod_cidr] if self.pod_cidr else []),
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
