@@ -228,7 +228,10 @@ class SandboxManager:
 
     # ----------------------------------------------------------------- stop / remove
     def stop(self, id_or_prefix: str) -> None:
-        sandbox_id = self.ctx.sandboxes.resolve(id_or_prefix)
+        try:
+            sandbox_id = self.ctx.sandboxes.resolve(id_or_prefix)
+        except NotFound:
+            return  # StopPodSandbox is idempotent: a sandbox that is gone is stopped (CRI, critest)
         with self.ctx.sandboxes.lock(sandbox_id):
             record = self.ctx.sandboxes.read(sandbox_id)
             for container_id in self.containers.ids_in_sandbox(sandbox_id):

@@ -31,11 +31,11 @@ def test_unknown_ids_are_not_found(cri: RuntimeClient) -> None:
     assert code_of(cri.container_status, UNKNOWN) == "NOT_FOUND"
     assert code_of(cri.start_container, UNKNOWN) == "NOT_FOUND"
     assert code_of(cri.pod_sandbox_status, UNKNOWN) == "NOT_FOUND"
-    assert code_of(cri.stop_pod_sandbox, UNKNOWN) == "NOT_FOUND"
     assert code_of(cri.exec_sync, UNKNOWN, ["true"]) == "NOT_FOUND"
     assert code_of(cri.create_container, UNKNOWN, container_config("x", ["true"]), pod_config("x")) == "NOT_FOUND"
     cri.stop_container(UNKNOWN)  # stopping and removal are idempotent (CRI; critest's Idempotence specs)
     cri.remove_container(UNKNOWN)
+    cri.stop_pod_sandbox(UNKNOWN)
     cri.remove_pod_sandbox(UNKNOWN)
 
 

@@ -1,0 +1,32 @@
+"""One `kyb runtime` per test module (started once, torn down completely), and its CRI client."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cri_validation_runtime import Cri, NetworkedKybRuntime
+
+
+@pytest.fixture(scope="module")
+def harness(busybox_archive: Path) -> Iterator[NetworkedKybRuntime]:
+    if os.geteuid() != 0:
+        pytest.fail("the CRI validation tests need root (network namespaces, cgroups, mounts)")
+    runtime = NetworkedKybRuntime()
+    try:
+        runtime.import_archive(str(busybox_archive))
+        runtime.start()
+        yield runtime
+    finally:
+        runtime.stop()
+
+
+@pytest.fixture(scope="module")
+def cri(harness: NetworkedKybRuntime) -> Iterator[Cri]:
+    client = Cri(harness)
+    try:
+        yield client
+    finally:
+        client.close()

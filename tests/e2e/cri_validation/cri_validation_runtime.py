@@ -1,0 +1,265 @@
+"""The runtime under validation and the small vocabulary the critest re-expressions share.
+
+critest (kubernetes-sigs/cri-tools, ``pkg/validate``) drives a CRI runtime with nothing but the
+CRI v1 API plus a few host-side checks (files the test made, mounts it made, a TCP port). The
+tests in this folder do the same against a real ``kyb runtime``: one daemon per test module,
+started by the project's harness in a network namespace of its own, with busybox imported. The
+daemon is given a pod CIDR (critest requires ``NetworkReady``, and its networking specs need
+pod IPs) and a cgroup root named after the harness, so the harness's forced teardown finds
+every cgroup it made.
+
+Helpers here build configs the way critest's framework does (``CreatePodSandboxForContainer``,
+``CreateDefaultContainer``: busybox running ``top``), wait with bounded polls, and remove a
+test's pods even when the test fails.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import grpc
+
+REPO = Path(__file__).resolve().parents[3]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from bench.references import netns  # noqa: E402
+from bench.references.kyb_runtime import KybRuntimeHarness  # noqa: E402
+from cri import api_pb2 as v1  # noqa: E402
+from cri import api_pb2_grpc as v1_grpc  # noqa: E402
+
+BUSYBOX = "docker.io/library/busybox:latest"
+POD_CIDR = "10.91.0.0/24"
+EXEC_TIMEOUT = 30  # critest's defaultExecSyncTimeout
+PAUSE_CMD = ["sh", "-c", "top"]  # critest's pauseCmd
+DEFAULT_CMD = ["top"]  # critest's framework.DefaultContainerCommand
+T = TypeVar("T")
+
+
+class NetworkedKybRuntime(KybRuntimeHarness):
+    """The project's harness, with the daemon given a pod CIDR and a cgroup root of its own."""
+
+    def __init__(self, pod_cidr: str = POD_CIDR) -> None:
+        super().__init__()
+        self.pod_cidr = pod_cidr
+
+    def start(self, timeout: float = 30.0) -> NetworkedKybRuntime:
+        from bench.references import teardown
+
+        try:
+            os.makedirs(self.root, exist_ok=True)
+            netns.create(self.name)
+            self._netns_made = True
+            teardown.become_subreaper()
+            with open(self.log_path, "ab") as log:
+                self._proc = subprocess.Popen(
+                    [
+                        *netns.nsenter_prefix(self.name), self.python, "-m", "kyb", "runtime",
+                        "--socket", self.socket, "--root", self.root,
+                        "--cgroup-root", self.cgroup_parent, "--pod-cidr", self.pod_cidr,
+                    ],
+                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                    cwd=str(REPO),
+                )
+            self._wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def in_netns(self, argv: list[str], timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
+        """Run a host command inside the daemon's network namespace (the "node")."""
+        return subprocess.run([*netns.nsenter_prefix(self.name), *argv], capture_output=True, text=True,
+                              timeout=timeout)
+
+
+class Cri:
+    """The two CRI services over one channel, plus the lifecycle steps critest repeats."""
+
+    def __init__(self, harness: NetworkedKybRuntime) -> None:
+        self.harness = harness
+        self.channel = grpc.insecure_channel(harness.endpoint)
+        self.rt = v1_grpc.RuntimeServiceStub(self.channel)
+        self.img = v1_grpc.ImageServiceStub(self.channel)
+        self.cgroup_parent = harness.cgroup_parent
+
+    def close(self) -> None:
+        self.channel.close()
+
+    # ------------------------------------------------------------------ sandboxes
+    def pod_config(self, prefix: str, **fields: object) -> v1.PodSandboxConfig:
+        """critest's BuildPodSandboxMetadata + DefaultPodLabels, with our cgroup parent."""
+        name = f"{prefix}{secrets.token_hex(4)}"
+        config = v1.PodSandboxConfig(
+            metadata=v1.PodSandboxMetadata(name=name, uid=f"uid-{secrets.token_hex(6)}",
+                                           namespace=f"ns-{secrets.token_hex(4)}", attempt=0),
+            labels={"io.kubernetes.pod.name": name},
+        )
+        config.linux.cgroup_parent = self.cgroup_parent
+        for key, value in fields.items():
+            if key == "linux":
+                config.linux.MergeFrom(value)  # type: ignore[arg-type]
+            elif isinstance(value, dict):
+                getattr(config, key).update(value)
+            elif isinstance(value, list):
+                getattr(config, key).extend(value)
+            elif hasattr(value, "CopyFrom"):
+                getattr(config, key).CopyFrom(value)
+            else:
+                setattr(config, key, value)
+        return config
+
+    def run_pod(self, config: v1.PodSandboxConfig) -> str:
+        return self.rt.RunPodSandbox(v1.RunPodSandboxRequest(config=config), timeout=60).pod_sandbox_id
+
+    def pod_status(self, pod_id: str, verbose: bool = False) -> v1.PodSandboxStatusResponse:
+        return self.rt.PodSandboxStatus(v1.PodSandboxStatusRequest(pod_sandbox_id=pod_id, verbose=verbose), timeout=10)
+
+    def list_pods(self, **filter_fields: object) -> list[v1.PodSandbox]:
+        f = v1.PodSandboxFilter()
+        for key, value in filter_fields.items():
+            if key == "state":
+                f.state.state = value  # type: ignore[assignment]
+            elif key == "label_selector":
+                f.label_selector.update(value)  # type: ignore[arg-type]
+            else:
+                setattr(f, key, value)
+        return list(self.rt.ListPodSandbox(v1.ListPodSandboxRequest(filter=f), timeout=10).items)
+
+    def stop_pod(self, pod_id: str) -> None:
+        self.rt.StopPodSandbox(v1.StopPodSandboxRequest(pod_sandbox_id=pod_id), timeout=60)
+
+    def remove_pod(self, pod_id: str) -> None:
+        self.rt.RemovePodSandbox(v1.RemovePodSandboxRequest(pod_sandbox_id=pod_id), timeout=60)
+
+    @contextmanager
+    def pod(self, prefix: str = "pod-", **fields: object) -> Iterator[tuple[str, v1.PodSandboxConfig]]:
+        """A running sandbox for the body; stopped and removed afterwards, whatever happened."""
+        config = self.pod_config(prefix, **fields)
+        pod_id = self.run_pod(config)
+        try:
+            yield pod_id, config
+        finally:
+            self.stop_pod(pod_id)
+            self.remove_pod(pod_id)
+
+    # ------------------------------------------------------------------ containers
+    def container_config(self, prefix: str, command: list[str] | None = None, image: str = BUSYBOX,
+                         **fields: object) -> v1.ContainerConfig:
+        config = v1.ContainerConfig(
+            metadata=v1.ContainerMetadata(name=f"{prefix}{secrets.token_hex(4)}", attempt=0),
+            image=v1.ImageSpec(image=image),
+            command=DEFAULT_CMD if command is None else command,
+        )
+        for key, value in fields.items():
+            if hasattr(value, "CopyFrom"):
+                getattr(config, key).CopyFrom(value)
+            elif isinstance(value, dict):
+                getattr(config, key).update(value)
+            elif isinstance(value, list):
+                getattr(config, key).extend(value)
+            else:
+                setattr(config, key, value)
+        return config
+
+    def create(self, pod_id: str, pod_config: v1.PodSandboxConfig, config: v1.ContainerConfig) -> str:
+        return self.rt.CreateContainer(
+            v1.CreateContainerRequest(pod_sandbox_id=pod_id, config=config, sandbox_config=pod_config), timeout=60
+        ).container_id
+
+    def start(self, container_id: str) -> None:
+        self.rt.StartContainer(v1.StartContainerRequest(container_id=container_id), timeout=60)
+
+    def run(self, pod_id: str, pod_config: v1.PodSandboxConfig, config: v1.ContainerConfig) -> str:
+        """Create and start; critest then waits for RUNNING, which callers do where it matters."""
+        container_id = self.create(pod_id, pod_config, config)
+        self.start(container_id)
+        return container_id
+
+    def status(self, container_id: str, verbose: bool = False) -> v1.ContainerStatus:
+        return self.rt.ContainerStatus(
+            v1.ContainerStatusRequest(container_id=container_id, verbose=verbose), timeout=10
+        ).status
+
+    def wait_state(self, container_id: str, state: int, timeout: float = 60.0) -> v1.ContainerStatus:
+        return wait_for(lambda: (s := self.status(container_id)).state == state and s,
+                        timeout, what=f"container {container_id[:12]} in state {v1.ContainerState.Name(state)}")
+
+    def stop(self, container_id: str, timeout: int = 60) -> None:
+        self.rt.StopContainer(v1.StopContainerRequest(container_id=container_id, timeout=timeout), timeout=timeout + 30)
+
+    def remove(self, container_id: str) -> None:
+        self.rt.RemoveContainer(v1.RemoveContainerRequest(container_id=container_id), timeout=60)
+
+    def list_containers(self, **filter_fields: object) -> list[v1.Container]:
+        f = v1.ContainerFilter()
+        for key, value in filter_fields.items():
+            if key == "state":
+                f.state.state = value  # type: ignore[assignment]
+            elif key == "label_selector":
+                f.label_selector.update(value)  # type: ignore[arg-type]
+            else:
+                setattr(f, key, value)
+        return list(self.rt.ListContainers(v1.ListContainersRequest(filter=f), timeout=10).containers)
+
+    def exec_sync(self, container_id: str, cmd: list[str], timeout: int = EXEC_TIMEOUT) -> v1.ExecSyncResponse:
+        return self.rt.ExecSync(v1.ExecSyncRequest(container_id=container_id, cmd=cmd, timeout=timeout),
+                                timeout=timeout + 30)
+
+    def exec_ok(self, container_id: str, cmd: list[str]) -> str:
+        """critest's execSyncContainer: exit code 0 and an empty stderr, or the test fails."""
+        r = self.exec_sync(container_id, cmd)
+        assert (r.exit_code, r.stderr) == (0, b""), f"{cmd}: exit {r.exit_code}, stderr {r.stderr!r}"
+        return r.stdout.decode()
+
+
+def wait_for(predicate: Callable[[], T], timeout: float = 30.0, interval: float = 0.1, what: str = "condition") -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def parse_cri_log(path: str | Path) -> list[tuple[str, str, str, str]]:
+    """Lines of a CRI log file as (timestamp, stream, tag, text), as critest's parseCRILog splits them."""
+    entries = []
+    for line in Path(path).read_text().splitlines():
+        timestamp, stream, tag, text = line.split(" ", 3) if line.count(" ") >= 3 else (*line.split(" "), "")
+        entries.append((timestamp, stream, tag, text))
+    return entries
+
+
+def log_lines(path: str | Path, stream: str = "stdout") -> list[str]:
+    """The text of each full line the container wrote to `stream`, in order (P parts joined)."""
+    if not Path(path).exists():
+        return []
+    out, partial = [], ""
+    for _ts, s, tag, text in parse_cri_log(path):
+        if s != stream:
+            continue
+        partial += text
+        if tag == "F":
+            out.append(partial)
+            partial = ""
+    return out
+
+
+def rpc_code(call: Callable[[], object]) -> grpc.StatusCode:
+    """The status code `call` fails with (the test fails if it succeeds)."""
+    try:
+        call()
+    except grpc.RpcError as e:
+        return e.code()
+    raise AssertionError("the call succeeded but an error was expected")

@@ -1,0 +1,20 @@
+"""critest "Runtime info" (runtime_info.go): Version and Status."""
+
+from __future__ import annotations
+
+import pytest
+from cri_validation_runtime import Cri, v1
+
+pytestmark = pytest.mark.root
+
+
+def test_runtime_returns_version_info(cri: Cri) -> None:
+    version = cri.rt.Version(v1.VersionRequest(version="0.1.0"), timeout=10)
+    assert version.version and version.runtime_name and version.runtime_version
+    assert version.runtime_api_version == "v1"
+
+
+def test_runtime_reports_runtime_and_network_ready(cri: Cri) -> None:
+    conditions = cri.rt.Status(v1.StatusRequest(verbose=False), timeout=10).status.conditions
+    ready = {c.type for c in conditions if c.status}
+    assert {"RuntimeReady", "NetworkReady"} <= ready, conditions
