@@ -192,6 +192,19 @@ def _memory(pids: list[int]) -> dict[str, Any]:
     }
 
 
+def _pause_pids(cgroup_name: str) -> list[int]:
+    """containerd's sandbox ("pause") processes: our pause image sleeps forever."""
+    found = []
+    for pid in teardown.cgroup_pids(cgroup_name):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if f.read().split(b"\0")[:2] == [b"/bin/sleep", b"2147483647"]:
+                    found.append(pid)
+        except OSError:
+            pass
+    return sorted(found)
+
+
 def measure_memory(driver: CRIDriver, harness: Any, kind: str, pods: int) -> dict[str, Any]:
     """Start `pods` pods each running `sleep`, then read the daemon's and the shims' memory."""
     pod_ids = []
@@ -219,6 +232,7 @@ def measure_memory(driver: CRIDriver, harness: Any, kind: str, pods: int) -> dic
             )
         else:
             result["shims"] = _memory(harness.shim_pids())
+            result["pause"] = _memory(_pause_pids(harness.name))
         return result
     finally:
         for pod_id in pod_ids:
