@@ -99,6 +99,7 @@ POD_CALLS = (
     "Attach",
     "UpdateContainerResources",
     "ListContainerStats",
+    "ListPodSandboxStats",
     "StopContainer",
     "RemoveContainer",
     "StopPodSandbox",

@@ -137,6 +137,17 @@ def test_full_pod_lifecycle_from_config_files(
     table = _ok(rt.kyb("stats", "-s", "0.2", ctr_id))
     assert table.splitlines()[0].split()[:3] == ["CONTAINER", "NAME", "CPU"]
 
+    pod_stats = json.loads(_ok(rt.kyb("statsp", "-o", "json", pod_id)))
+    assert [s["attributes"]["id"] for s in pod_stats["stats"]] == [pod_id]
+    assert _ok(rt.kyb("statsp", "-s", "0.2")).splitlines()[0].split() == [
+        "POD",
+        "POD",
+        "ID",
+        "CPU",
+        "%",
+        "MEM",
+    ]
+
     inspected = json.loads(_ok(rt.kyb("inspect", ctr_id)))
     assert inspected["status"]["state"] == "CONTAINER_RUNNING"
     assert inspected["status"]["logPath"].endswith("worker.log")
