@@ -1,8 +1,10 @@
 """JSON files replaced atomically: a reader sees the old document or the new one, never half.
 
-Written to a temp file in the same directory, fsynced, then ``os.replace``d over the target;
-the directory is fsynced too so the rename survives a crash. Shared by the daemon's state store
-and the shims, which record exit codes this way.
+Written to a temp file in the same directory, fsynced, then ``os.replace``d over the target. The
+rename is atomic, so no reader and no crash ever sees a torn document. The directory itself is
+not fsynced: after a power loss the newest rename may be lost (the previous whole document is
+found instead), a trade accepted because every state change would otherwise pay a second
+flush. Shared by the daemon's state store and the shims, which record exit codes this way.
 """
 
 from __future__ import annotations
@@ -22,11 +24,6 @@ def write_json(path: str, data: Any) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, path)
-    dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
 
 
 def read_json(path: str) -> Any | None:
