@@ -4,6 +4,8 @@ read-only rootfs, privileged, host namespaces, volume mounts."""
 from __future__ import annotations
 
 import os
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -146,3 +148,34 @@ def test_host_devices_are_recreated_in_the_container(cri: RuntimeClient) -> None
     cri.start_container(container)
     assert sh(cri, container, "head -c 3 /dev/myzero | wc -c") == "3"
     assert sh(cri, container, "stat -c '%t:%T' /dev/myzero") == "1:5"
+
+
+@pytest.fixture
+def shared_dir(runtime: RuntimeUnderTest) -> Iterator[Path]:
+    """A host directory that is its own shared mount, as kubelet's pod volume dirs are."""
+    path = runtime.logs / "shared"
+    path.mkdir()
+    subprocess.run(["mount", "--bind", str(path), str(path)], check=True)
+    subprocess.run(["mount", "--make-shared", str(path)], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-R", "-l", str(path)], check=False)
+
+
+@pytest.mark.parametrize(("propagation", "seen"), [
+    (api_pb2.PROPAGATION_PRIVATE, False),
+    (api_pb2.PROPAGATION_HOST_TO_CONTAINER, True),
+])
+def test_mount_propagation_from_host_to_container(cri: RuntimeClient, shared_dir: Path, propagation: int, seen: bool) -> None:
+    pod = pod_config("prop")
+    sandbox = cri.run_pod_sandbox(pod)
+    config = container_config("prop", ["sleep", "300"])
+    config.mounts.append(api_pb2.Mount(container_path="/vol", host_path=str(shared_dir), propagation=propagation))
+    container = cri.create_container(sandbox, config, pod)
+    cri.start_container(container)
+    (shared_dir / "later").mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "late", str(shared_dir / "later")], check=True)
+    (shared_dir / "later" / "flag").write_text("mounted after start\n")
+    result = cri.exec_sync(container, ["cat", "/vol/later/flag"], timeout=5)
+    assert (result.exit_code == 0) is seen
