@@ -62,7 +62,14 @@ def run_logs(session: Session, args: argparse.Namespace) -> int:
     sinks = {"stdout": _binary(session.out), "stderr": _binary(session.err)}
     with f:
         try:
-            logs.read_logs(f, sinks, options, is_running=still_running, on_bad_line=session.warn)
+            logs.read_logs(
+                f,
+                sinks,
+                options,
+                is_running=still_running,
+                on_bad_line=session.warn,
+                reopened=logs.reopen_if_rotated(path),
+            )
         except KeyboardInterrupt:
             return 0
     return 0

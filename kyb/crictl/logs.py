@@ -182,11 +182,14 @@ def read_logs(
     on_bad_line: Callable[[str], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    reopened: Callable[[BinaryIO], BinaryIO | None] | None = None,
 ) -> None:
     """Copy the log in `f` to `sinks`; with options.follow, keep going until is_running() is False.
 
     A half-written last line is left for the next read while following (the runtime is still
-    writing it); without follow it is printed if it parses.
+    writing it); without follow it is printed if it parses. While following, `reopened(f)` is
+    asked at each state check whether the log was rotated (a new file at the path, as after
+    ReopenContainerLog); if it returns a file, reading goes on from that file's start.
     """
     f.seek(tail_offset(f, options.tail, options.stream))
     writer = LogWriter(sinks, options)
@@ -216,6 +219,11 @@ def read_logs(
                 last_check = now
                 # One more pass after the container stopped picks up its last writes.
                 running = is_running()
+                fresh = reopened(f) if reopened is not None else None
+                if fresh is not None:
+                    f.close()
+                    f = fresh
+                    pending = b""
                 continue
             sleep(options.poll_interval)
     except _LimitReached:
@@ -235,3 +243,17 @@ def _emit(writer: LogWriter, line: bytes, on_bad_line: Callable[[str], None] | N
 def open_log(path: str) -> BinaryIO:
     """Open a log file for reading, resolving symlinks (runtimes sometimes link rotated files)."""
     return open(os.path.realpath(path), "rb")
+
+
+def reopen_if_rotated(path: str) -> Callable[[BinaryIO], BinaryIO | None]:
+    """A `reopened` callback: a new file at `path` (another inode) means the log was rotated."""
+
+    def check(current: BinaryIO) -> BinaryIO | None:
+        try:
+            if os.stat(os.path.realpath(path)).st_ino == os.fstat(current.fileno()).st_ino:
+                return None
+            return open_log(path)
+        except OSError:
+            return None  # mid-rotation: the new file is not there yet
+
+    return check

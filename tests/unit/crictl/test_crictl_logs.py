@@ -159,3 +159,32 @@ def test_follow_reads_new_lines_until_the_container_stops() -> None:
         sleep=sleep,
     )
     assert out.getvalue() == b"first\nsecond\nthird\n"
+
+
+def test_follow_moves_to_the_new_file_after_rotation(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from kyb.crictl.logs import open_log, reopen_if_rotated
+
+    path = tmp_path / "c.log"
+    path.write_bytes(b"2024-01-01T00:00:00Z stdout F before\n")
+    checks = iter([True, True, False])
+
+    def is_running() -> bool:
+        running = next(checks, False)
+        if not (tmp_path / "c.log.1").exists():
+            path.rename(tmp_path / "c.log.1")  # the kubelet rotates, the runtime reopens
+            path.write_bytes(b"2024-01-01T00:00:01Z stdout F after\n")
+        return running
+
+    out = io.BytesIO()
+    now = [0.0]
+    options = LogOptions(follow=True, poll_interval=0.1, state_check_interval=0.2)
+    read_logs(
+        open_log(str(path)),
+        {"stdout": out, "stderr": io.BytesIO()},
+        options,
+        is_running=is_running,
+        clock=lambda: now[0],
+        sleep=lambda s: now.__setitem__(0, now[0] + s),
+        reopened=reopen_if_rotated(str(path)),
+    )
+    assert out.getvalue() == b"before\nafter\n"
