@@ -11,12 +11,19 @@ from cri_validation_runtime import Cri, NetworkedKybRuntime
 
 
 @pytest.fixture(scope="module")
-def harness(busybox_archive: Path) -> Iterator[NetworkedKybRuntime]:
+def extra_archives() -> list[Path]:
+    """Image archives imported next to busybox before the daemon starts; modules override this."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def harness(busybox_archive: Path, extra_archives: list[Path]) -> Iterator[NetworkedKybRuntime]:
     if os.geteuid() != 0:
         pytest.fail("the CRI validation tests need root (network namespaces, cgroups, mounts)")
     runtime = NetworkedKybRuntime()
     try:
-        runtime.import_archive(str(busybox_archive))
+        for archive in (busybox_archive, *extra_archives):
+            runtime.import_archive(str(archive))
         runtime.start()
         yield runtime
     finally:

@@ -189,6 +189,11 @@ class Cri:
             v1.ContainerStatusRequest(container_id=container_id, verbose=verbose), timeout=10
         ).status
 
+    def status_info(self, container_id: str) -> dict[str, str]:
+        return dict(self.rt.ContainerStatus(
+            v1.ContainerStatusRequest(container_id=container_id, verbose=True), timeout=10
+        ).info)
+
     def wait_state(self, container_id: str, state: int, timeout: float = 60.0) -> v1.ContainerStatus:
         return wait_for(lambda: (s := self.status(container_id)).state == state and s,
                         timeout, what=f"container {container_id[:12]} in state {v1.ContainerState.Name(state)}")
