@@ -18,6 +18,7 @@ from apiserver.kinds.registry import ResourceType, lookup
 from apiserver.paths import ResourceRequest
 
 FIELD_VALIDATION = ("Strict", "Warn", "Ignore")
+MAX_FIELD_MANAGER = 128
 
 
 @dataclass
@@ -55,6 +56,17 @@ class Call:
             raise errors.BadRequest(f'fieldValidation "{value}" is invalid: valid values are Strict, Warn,'
                                     ' Ignore')
         return value
+
+    @property
+    def field_manager(self) -> str:
+        """Who is writing: ``fieldManager``, else the program name in the User-Agent (upstream's rule)."""
+        given = self.request.query.get("fieldManager", "")
+        if len(given) > MAX_FIELD_MANAGER:
+            raise errors.BadRequest(f"fieldManager: Too long: may not be more than {MAX_FIELD_MANAGER} bytes")
+        if given:
+            return given
+        agent = self.request.headers.get("User-Agent", "")
+        return agent.split("/", 1)[0][:MAX_FIELD_MANAGER]
 
     def int_param(self, name: str, default: int | None = None) -> int | None:
         raw = self.request.query.get(name)

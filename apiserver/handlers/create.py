@@ -18,6 +18,7 @@ from apiserver.handlers.call import Call, read_object
 from apiserver.kinds.defaults import apply_defaults
 from apiserver.kinds.registry import ResourceType
 from apiserver.kinds.validation import validate, validate_status_update
+from apiserver.patch import record_update
 from apiserver.rendering import render_object
 from apiserver.strategy import generate_name, prepare_for_create
 
@@ -53,8 +54,9 @@ async def create(call: Call) -> web.Response:
     return await create_object(call, await read_object(call))
 
 
-async def create_object(call: Call, obj: dict[str, Any]) -> web.Response:
-    """Create ``obj`` (a decoded, type-checked body) the way POST does; also PUT's create-on-update."""
+async def create_object(call: Call, obj: dict[str, Any], record: bool = True) -> web.Response:
+    """Create ``obj`` (a decoded, type-checked body) the way POST does; also PUT's create-on-update
+    and apply's create. ``record``: the request's field manager owns what it set."""
     settle_namespace(call, obj)
     meta = obj["metadata"]
     warnings = field_validation.check(call, obj)
@@ -64,12 +66,15 @@ async def create_object(call: Call, obj: dict[str, Any]) -> web.Response:
             "FieldValueRequired", "metadata.name", "Required value: name or generateName is required")])
     await admission.check_namespace(call.ctx, call.rt, call.namespace, meta.get("name") or meta["generateName"])
     dry_run = call.dry_run
+    manager = call.field_manager
     for attempt in range(_GENERATE_NAME_ATTEMPTS):
         candidate = _fresh_copy(obj) if generated else obj
         if generated:
             candidate["metadata"]["name"] = generate_name(meta["generateName"])
         apply_defaults(call.rt, candidate)
         prepare_for_create(call.rt, candidate)
+        if record and manager:
+            record_update(None, candidate, call.rt, manager)
         check_valid(call.rt, candidate)
         reservation = await admission.before_create(call.ctx, call.rt, candidate, dry_run)
         if dry_run:

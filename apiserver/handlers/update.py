@@ -25,10 +25,22 @@ from apiserver.handlers.create import check_valid, create_object
 from apiserver.kinds.defaults import apply_defaults
 from apiserver.kinds.registry import ResourceType
 from apiserver.object_store import parse_resource_version
+from apiserver.patch import ApplyConflict, PatchError, apply_server_side, record_update
 from apiserver.rendering import render_object
 from apiserver.strategy import prepare_for_update
 
 Transform = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def record_write(rt: ResourceType, old: dict[str, Any] | None, new: dict[str, Any], manager: str,
+                 subresource: str = "") -> None:
+    """Ownership after an ordinary write; a body without managedFields keeps the stored ones."""
+    meta = new.get("metadata")
+    if not isinstance(meta, dict):
+        return
+    if old is not None and "managedFields" not in meta and (old.get("metadata") or {}).get("managedFields"):
+        meta["managedFields"] = copy.deepcopy(old["metadata"]["managedFields"])
+    record_update(old, new, rt, manager, subresource=subresource)
 
 
 def finished_deleting(obj: dict[str, Any]) -> bool:
@@ -41,17 +53,22 @@ def finished_deleting(obj: dict[str, Any]) -> bool:
 
 
 async def replace(call: Call, transform: Transform, precondition_rv: int = 0, subresource: str = "",
-                  warnings: list[str] | None = None) -> web.Response:
-    new = await replace_object(call, transform, precondition_rv, subresource)
+                  warnings: list[str] | None = None, record: bool = True) -> web.Response:
+    new = await replace_object(call, transform, precondition_rv, subresource, record)
     return codec.respond(render_object(call.rt, new, call.rendering, call.query), rendering=call.rendering,
                          headers=field_validation.warning_headers(warnings or []))
 
 
 async def replace_object(call: Call, transform: Transform, precondition_rv: int = 0,
-                         subresource: str = "") -> dict[str, Any]:
-    """Store ``transform(current)`` over the current object, the way every write path must."""
+                         subresource: str = "", record: bool = True) -> dict[str, Any]:
+    """Store ``transform(current)`` over the current object, the way every write path must.
+
+    ``record``: give the request's field manager the fields it changed (server-side apply has
+    already settled ownership itself, so it passes False).
+    """
     rt = call.rt
     dry_run = call.dry_run
+    manager = call.field_manager if record else ""
     reservations: list[Reservation] = []
 
     async def build(current: dict[str, Any]) -> dict[str, Any]:
@@ -76,6 +93,8 @@ async def replace_object(call: Call, transform: Transform, precondition_rv: int 
         new = prepare_for_update(rt, wanted, current, subresource)
         if subresource != "status":
             apply_defaults(rt, new)
+        if manager:
+            record_write(rt, current, new, manager, call.target.subresource)
         check_valid(rt, new, current, subresource)
         reservations.append(await admission.before_update(call.ctx, rt, new, current, dry_run))
         return new
@@ -131,11 +150,8 @@ def creates_on_update(rt: ResourceType) -> bool:
 
 
 def apply_patch(content_type: str, current: dict[str, Any], patch: Any, rt: ResourceType) -> dict[str, Any]:
-    if content_type == codec.APPLY_PATCH:
-        raise errors.UnsupportedMediaType("server-side apply (application/apply-patch+yaml) is not supported by"
-                                          " this server; use client-side apply (kubectl apply"
-                                          " --server-side=false)")
-    from apiserver.patch import PatchError, apply_json_patch, apply_merge_patch, apply_strategic_merge_patch
+    """``patch`` applied to ``current`` (merge, JSON or strategic merge; apply has its own path)."""
+    from apiserver.patch import apply_json_patch, apply_merge_patch, apply_strategic_merge_patch
 
     try:
         if content_type == codec.MERGE_PATCH:
@@ -148,20 +164,34 @@ def apply_patch(content_type: str, current: dict[str, Any], patch: Any, rt: Reso
             return apply_json_patch(current, patch)
         if content_type == codec.STRATEGIC_MERGE_PATCH:
             if rt.custom:
-                raise errors.UnsupportedMediaType("strategic merge patch is not supported for custom resources;"
-                                                  " use a merge patch (application/merge-patch+json)")
+                raise errors.UnsupportedMediaType("the body of the request was in an unknown format - accepted"
+                                                  f" media types include: {codec.JSON_PATCH},"
+                                                  f" {codec.MERGE_PATCH}, {codec.APPLY_PATCH}")
             if not isinstance(patch, dict):
                 raise errors.BadRequest("a strategic merge patch must be a JSON object")
             return apply_strategic_merge_patch(current, patch, rt)
     except PatchError as e:
-        raise errors.Invalid(f"the patch could not be applied: {e}") from e
-    raise errors.UnsupportedMediaType(f"the patch type {content_type!r} is not supported: use"
-                                      f" {codec.MERGE_PATCH}, {codec.JSON_PATCH} or {codec.STRATEGIC_MERGE_PATCH}")
+        raise patch_error(e) from e
+    raise errors.UnsupportedMediaType(f"the body of the request was in an unknown format - accepted media types"
+                                      f" include: {', '.join(PATCH_TYPES)}")
+
+
+PATCH_TYPES = (codec.JSON_PATCH, codec.MERGE_PATCH, codec.STRATEGIC_MERGE_PATCH, codec.APPLY_PATCH)
+
+
+def patch_error(e: PatchError) -> errors.APIError:
+    """The Status a patch that cannot be applied answers: 409 for apply conflicts, 400 when malformed."""
+    if isinstance(e, ApplyConflict):
+        return errors.Conflict(str(e), causes=[errors.StatusCause(c["reason"], c.get("field", ""), c["message"])
+                                               for c in e.causes()])
+    if e.malformed:
+        return errors.BadRequest(str(e))
+    return errors.Invalid(f"the patch could not be applied: {e}")
 
 
 async def read_patch(call: Call) -> tuple[str, Any]:
     content_type = codec.content_type_of(call.request)
-    if content_type not in (codec.MERGE_PATCH, codec.JSON_PATCH, codec.STRATEGIC_MERGE_PATCH):
+    if content_type not in PATCH_TYPES:
         apply_patch(content_type, {}, None, call.rt)  # raises the 415 that names what is supported
     raw = await codec.read_body(call.request)
     return content_type, codec.decode_document(raw, content_type)
@@ -169,6 +199,8 @@ async def read_patch(call: Call) -> tuple[str, Any]:
 
 async def patch(call: Call) -> web.Response:
     content_type, doc = await read_patch(call)
+    if content_type == codec.APPLY_PATCH:
+        return await server_side_apply(call, doc)
     warnings: list[str] = []
 
     def transform(current: dict[str, Any]) -> dict[str, Any]:
@@ -182,3 +214,48 @@ async def patch(call: Call) -> web.Response:
         return patched
 
     return await replace(call, transform, 0, call.target.subresource, warnings)
+
+
+async def server_side_apply(call: Call, doc: Any) -> web.Response:
+    """PATCH with ``application/apply-patch+yaml``: merge a configuration, owning what it sets.
+
+    The field manager is required; ``force=true`` takes fields other managers own instead of
+    answering 409. Applying to an object that does not exist creates it (not through a
+    subresource), as upstream does.
+    """
+    if not call.request.query.get("fieldManager"):
+        raise errors.BadRequest("PATCH, application/apply-patch+yaml requests must set the fieldManager query"
+                                " parameter")
+    manager = call.field_manager
+    force_raw = call.request.query.get("force", "")
+    if force_raw not in ("", "true", "false"):
+        raise errors.BadRequest(f'invalid value for force: "{force_raw}" is not a boolean')
+    force = force_raw == "true"
+    warnings: list[str] = []
+
+    def transform(current: dict[str, Any]) -> dict[str, Any]:
+        current["metadata"].pop("resourceVersion", None)
+        before = copy.deepcopy(current)
+        try:
+            applied = apply_server_side(current, doc, call.rt, manager, force)
+        except PatchError as e:
+            raise patch_error(e) from e
+        check_type(applied, call.rt.api_version, call.rt.kind)
+        warnings[:] = field_validation.check(call, applied, before)
+        return applied
+
+    try:
+        return await replace(call, transform, 0, call.target.subresource, warnings, record=False)
+    except errors.NotFound:
+        if call.target.subresource:
+            raise
+    try:
+        created = apply_server_side(None, doc, call.rt, manager, force)
+    except PatchError as e:
+        raise patch_error(e) from e
+    check_type(created, call.rt.api_version, call.rt.kind)
+    name = created["metadata"].get("name", call.name)
+    if name != call.name:
+        raise errors.BadRequest(f"the name of the object ({name}) does not match the name on the URL ({call.name})")
+    created["metadata"]["name"] = call.name
+    return await create_object(call, created, record=False)

@@ -9,8 +9,11 @@ for _d in [d for d in DEFINITIONS.values() if d.gvk and not d.gvk[2].endswith("L
     list_definition(_d)
 
 
+_BY_GVK: dict[tuple[str, str, str], Definition] = {}
+for _d in DEFINITIONS.values():
+    if _d.gvk:
+        _BY_GVK.setdefault(_d.gvk, _d)
+
+
 def definition_for(group: str, version: str, kind: str) -> Definition | None:
-    for d in DEFINITIONS.values():
-        if d.gvk == (group, version, kind):
-            return d
-    return None
+    return _BY_GVK.get((group, version, kind))

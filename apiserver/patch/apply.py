@@ -29,6 +29,7 @@ from apiserver.patch.fieldsets import (
     OBJECT,
     Path,
     Shape,
+    changed_paths,
     decode,
     element_shape,
     encode,
@@ -44,18 +45,30 @@ from apiserver.patch.fieldsets import (
 
 
 class ApplyConflict(PatchError):
-    """Applied fields are owned by other managers with other values (HTTP 409)."""
+    """Applied fields are owned by other managers with other values (HTTP 409).
 
-    def __init__(self, conflicts: list[tuple[str, str, Path]]) -> None:
+    ``conflicts`` pairs a manager, described as upstream prints it, with the contested path.
+    """
+
+    def __init__(self, conflicts: list[tuple[str, Path]]) -> None:
         self.conflicts = conflicts
-        lines = [f'conflict with "{m}"' + (f" using {v}" if v else "") + f": {format_path(p)}"
-                 for m, v, p in conflicts]
+        lines = [f"conflict with {m}: {format_path(p)}" for m, p in conflicts]
         noun = "conflict" if len(conflicts) == 1 else "conflicts"
         super().__init__(f"Apply failed with {len(conflicts)} {noun}: " + "\n".join(lines))
 
     def causes(self) -> list[dict[str, str]]:
-        return [{"reason": "FieldManagerConflict", "message": f'conflict with "{m}"' + (f" using {v}" if v else ""),
-                 "field": format_path(p)} for m, v, p in self.conflicts]
+        return [{"reason": "FieldManagerConflict", "message": f"conflict with {m}", "field": format_path(p)}
+                for m, p in self.conflicts]
+
+
+def describe_manager(entry: dict) -> str:
+    """``"kubectl" with subresource "scale" using apps/v1``: how a conflict names the other writer."""
+    text = f'"{entry.get("manager", "")}"'
+    if entry.get("subresource"):
+        text += f' with subresource "{entry["subresource"]}"'
+    if entry.get("operation") == "Update" and entry.get("apiVersion"):
+        text += f" using {entry['apiVersion']}"
+    return text
 
 
 def root_shape(rt: ResourceType) -> Shape:
@@ -178,7 +191,7 @@ def apply_server_side(live: dict | None, applied: dict, rt: ResourceType, manage
     previous = next((decode(e.get("fieldsV1")) for e in entries if _identity(e) == me), set())
     wanted = field_set(applied, shape)
 
-    conflicts: list[tuple[str, str, Path]] = []
+    conflicts: list[tuple[str, Path]] = []
     for e in entries:
         if _identity(e) == me:
             continue
@@ -188,11 +201,11 @@ def apply_server_side(live: dict | None, applied: dict, rt: ResourceType, manage
             _, have = get_at(current, path, shape)
             _, want = get_at(applied, path, shape)
             if have != want:
-                conflicts.append((e.get("manager", ""), e.get("apiVersion", ""), path))
+                conflicts.append((describe_manager(e), path))
     if conflicts and not force:
         raise ApplyConflict(conflicts)
 
-    taken = {p for _, _, p in conflicts}
+    taken = {p for _, p in conflicts}
     updated: list[dict] = []
     for e in entries:
         if _identity(e) == me:
@@ -216,8 +229,21 @@ def apply_server_side(live: dict | None, applied: dict, rt: ResourceType, manage
         removed.append(path)
     if wanted:
         updated.append(_entry(manager, "Apply", rt.api_version, wanted, now))
+    if _without_times(updated) == _without_times(entries) and _content(result) == _content(current):
+        updated = entries  # a no-op apply changes nothing, not even a timestamp, so nothing is written
     _set_entries(result, updated)
     return result
+
+
+def _without_times(entries: list[dict]) -> list[dict]:
+    return sorted(({k: v for k, v in e.items() if k != "time"} for e in entries if e.get("fieldsV1")),
+                  key=lambda e: (e.get("manager", ""), e.get("operation", ""), e.get("subresource", "")))
+
+
+def _content(obj: dict) -> dict:
+    """The object apart from its managedFields and resourceVersion."""
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in ("managedFields", "resourceVersion")}
+    return {**obj, "metadata": meta}
 
 
 def record_update(old: dict | None, new: dict, rt: ResourceType, manager: str, now: str | None = None,
@@ -226,25 +252,30 @@ def record_update(old: dict | None, new: dict, rt: ResourceType, manager: str, n
     other managers keep only what they owned that still exists and was not changed."""
     if not manager or not isinstance(new, dict):
         return
-    now = now or _now()
     shape = root_shape(rt)
-    after = field_values(new, shape)
-    before = field_values(old, shape) if old is not None else {}
-    changed = {p for p, v in after.items() if p not in before or before[p] != v}
+    if old is None:
+        changed, removed = set(field_values(new, shape)), set[Path]()
+    else:
+        changed, removed = changed_paths(old, new, shape)
     if subresource == "status":
         changed = {p for p in changed if p[:1] == ("f:status",)}
-    present = after.keys()
+    if not changed and not removed:
+        return  # nothing changed: ownership and its timestamps stay as they are
+    touched = changed | removed
     entries = _entries(new)
     me = (manager, "Update", subresource)
-    mine = next((decode(e.get("fieldsV1")) for e in entries if _identity(e) == me), set())
+    mine: set[Path] = set()
     updated = []
     for e in entries:
         if _identity(e) == me:
+            mine = decode(e.get("fieldsV1"))
             continue
-        e = dict(e)
-        e["fieldsV1"] = encode((decode(e.get("fieldsV1")) - changed) & present)
+        owned = decode(e.get("fieldsV1"))
+        if owned & touched:
+            e = dict(e)
+            e["fieldsV1"] = encode(owned - touched)
         updated.append(e)
-    owned = (mine | changed) & present
+    owned = (mine | changed) - removed
     if owned:
-        updated.append(_entry(manager, "Update", rt.api_version, owned, now, subresource))
+        updated.append(_entry(manager, "Update", rt.api_version, owned, now or _now(), subresource))
     _set_entries(new, updated)

@@ -171,11 +171,6 @@ def test_json_patch_applies_operations(api) -> None:
     assert r.body["metadata"]["labels"] == {"a": "9"}
 
 
-def test_server_side_apply_is_refused_clearly(api) -> None:
-    r = api.request("PATCH", f"{PODS}/patched", b"{}", content_type="application/apply-patch+yaml")
-    assert r.status == 415 and "server-side apply" in r.body["message"]
-
-
 def test_delete_of_an_unscheduled_pod_is_immediate(api) -> None:
     api.request("POST", PODS, pod("gone"))
     r = api.request("DELETE", f"{PODS}/gone")
