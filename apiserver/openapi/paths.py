@@ -15,6 +15,9 @@ from apiserver.kinds.registry import ResourceType
 META = "io.k8s.apimachinery.pkg.apis.meta.v1."
 PATCH_TYPES = ("application/apply-patch+yaml", "application/json-patch+json", "application/merge-patch+json",
                "application/strategic-merge-patch+json")
+# Custom resources have no patch strategies, so no strategic merge patch. kubectl apply reads the
+# PATCH operation's body types to choose between a strategic and a JSON merge patch.
+CUSTOM_PATCH_TYPES = ("application/apply-patch+yaml", "application/json-patch+json", "application/merge-patch+json")
 
 _QUERY_PARAMS = {
     "dryRun": "When present, the change is validated but not persisted. The only valid value is All.",
@@ -115,6 +118,7 @@ def resource_paths(rt: ResourceType, schema: str, v3: bool) -> dict[str, Any]:
     base = f"{prefix}/namespaces/{{namespace}}/{rt.plural}" if namespaced else f"{prefix}/{rt.plural}"
     scope_params = [_path_param("namespace", v3)] if namespaced else []
     write = ("dryRun", "fieldManager", "fieldValidation")
+    patch_types = CUSTOM_PATCH_TYPES if rt.custom else PATCH_TYPES
     paths: dict[str, Any] = {}
     collection: dict[str, Any] = {"parameters": scope_params + [_param("pretty", v3)]}
     if "list" in rt.verbs:
@@ -132,7 +136,7 @@ def resource_paths(rt: ResourceType, schema: str, v3: bool) -> dict[str, Any]:
     item["get"] = _operation("get", "read", rt, namespaced, schema, v3, ())
     item["put"] = _operation("put", "replace", rt, namespaced, schema, v3, write, body=schema)
     item["patch"] = _operation("patch", "patch", rt, namespaced, schema, v3, write + ("force",),
-                               body=META + "Patch", body_types=PATCH_TYPES)
+                               body=META + "Patch", body_types=patch_types)
     item["delete"] = _operation("delete", "delete", rt, namespaced, META + "Status", v3,
                                 ("dryRun", "gracePeriodSeconds", "propagationPolicy"))
     paths[base + "/{name}"] = item
@@ -143,7 +147,7 @@ def resource_paths(rt: ResourceType, schema: str, v3: bool) -> dict[str, Any]:
                 "get": _operation("get", "read", rt, namespaced, schema, v3, (), sub),
                 "put": _operation("put", "replace", rt, namespaced, schema, v3, write, sub, body=schema),
                 "patch": _operation("patch", "patch", rt, namespaced, schema, v3, write + ("force",), sub,
-                                    body=META + "Patch", body_types=PATCH_TYPES),
+                                    body=META + "Patch", body_types=patch_types),
             }
     if namespaced and "list" in rt.verbs:
         paths[f"{prefix}/{rt.plural}"] = {
