@@ -16,7 +16,6 @@ v4 protocol has no way to close stdin alone, so `-i` with a command that waits f
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import signal
@@ -24,10 +23,13 @@ import sys
 import termios
 import threading
 import tty
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cri import api_pb2
 from kyb.crictl.session import CRIFailure, Session, UsageError
+
+if TYPE_CHECKING:
+    import asyncio
 
 STDIN, STDOUT, STDERR, ERROR, RESIZE = 0, 1, 2, 3, 4
 SUBPROTOCOLS = ("v4.channel.k8s.io",)
@@ -49,6 +51,8 @@ def exit_code_from_status(status: dict[str, Any]) -> int:
 
 async def stream_exec(url: str, stdin: bool, use_tty: bool, out: Any, err: Any) -> int:
     """Attach to an exec session at `url`; return the remote command's exit code."""
+    import asyncio
+
     import aiohttp
 
     loop = asyncio.get_running_loop()
@@ -97,6 +101,8 @@ async def _pump_stdin(ws: Any, loop: asyncio.AbstractEventLoop) -> None:
     ends first; stdin that epoll cannot watch (a regular file) is read by a daemon thread,
     which the process does not wait for at exit.
     """
+    import asyncio
+
     fd = sys.stdin.fileno()
     chunks: asyncio.Queue[bytes] = asyncio.Queue()
 
@@ -178,6 +184,8 @@ def _stream(session: Session, url: str, stdin: bool, use_tty: bool) -> int:
     if use_tty and sys.stdin.isatty():
         saved = termios.tcgetattr(sys.stdin.fileno())
         tty.setraw(sys.stdin.fileno())
+    import asyncio
+
     try:
         return asyncio.run(stream_exec(url, stdin, use_tty, out, err))
     except KeyboardInterrupt:
