@@ -15,6 +15,7 @@ from aiohttp import web
 from apiserver import codec, errors
 from apiserver.context import APIContext
 from apiserver.kinds.registry import ResourceType, lookup
+from apiserver.openapi.typecheck import decode_error_message
 from apiserver.paths import ResourceRequest
 
 FIELD_VALIDATION = ("Strict", "Warn", "Ignore")
@@ -110,6 +111,11 @@ async def read_object(call: Call, expect_api_version: str = "", expect_kind: str
     api_version = expect_api_version or call.rt.api_version
     kind = expect_kind or call.rt.kind
     check_type(obj, api_version, kind)
+    if not expect_kind:
+        # A value of the wrong JSON type is a body that does not decode (400), not an invalid object.
+        message = decode_error_message(call.rt, obj)
+        if message is not None:
+            raise errors.BadRequest(message)
     return obj
 
 

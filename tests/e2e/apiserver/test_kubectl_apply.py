@@ -109,3 +109,12 @@ def test_client_side_apply_of_a_custom_resource_creates_then_changes(apiserver, 
     assert "configured" in apiserver.kubectl("apply", "-f", str(path)).stdout
     got = get(apiserver, "gadget", "g1")
     assert got["spec"] == {"size": 2, "colour": "red"}
+
+
+def test_a_manifest_with_a_wrong_json_type_is_a_bad_request(apiserver, tmp_path) -> None:
+    path = tmp_path / "typed.yaml"
+    path.write_text(manifest("typed", 1, "busybox").replace("replicas: 1", 'replicas: "three"'))
+    result = apiserver.kubectl("create", "--validate=false", "-f", str(path), check=False)
+    assert result.returncode != 0
+    assert "BadRequest" in result.stderr and "cannot unmarshal string" in result.stderr
+    assert apiserver.kubectl("get", "deployment", "typed", check=False).returncode != 0

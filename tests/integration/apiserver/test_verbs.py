@@ -76,6 +76,26 @@ def test_malformed_json_is_400(api) -> None:
     assert r.status == 400 and r.body["reason"] == "BadRequest"
 
 
+def test_a_value_of_the_wrong_json_type_is_400_like_a_body_that_does_not_decode(api) -> None:
+    body = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "typed"},
+            "spec": {"replicas": "three", "selector": {"matchLabels": {"a": "b"}},
+                     "template": {"metadata": {"labels": {"a": "b"}},
+                                  "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}}
+    r = api.request("POST", "/apis/apps/v1/namespaces/default/deployments", body)
+    assert r.status == 400 and r.body["reason"] == "BadRequest", r.body
+    assert r.body["message"] == ('Deployment in version "v1" cannot be handled as a Deployment: json: cannot'
+                                 ' unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32')
+    assert api.request("GET", "/apis/apps/v1/namespaces/default/deployments/typed").status == 404
+
+
+def test_a_replacement_with_a_wrong_json_type_is_400_and_changes_nothing(api) -> None:
+    created = api.request("POST", PODS, pod("typed-put")).body
+    created["spec"]["containers"][0]["command"] = ["sh", True]
+    r = api.request("PUT", f"{PODS}/typed-put", created)
+    assert r.status == 400 and "cannot unmarshal bool" in r.body["message"], r.body
+    assert "command" not in api.request("GET", f"{PODS}/typed-put").body["spec"]["containers"][0]
+
+
 def test_yaml_bodies_are_accepted(api) -> None:
     doc = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\ndata:\n  k: v\n"
     r = api.request("POST", "/api/v1/namespaces/default/configmaps", doc, content_type="application/yaml")
