@@ -288,6 +288,7 @@ class ContainerManager:
             self.ctx.containers.update(container_id, lambda r: r.update(
                 state=ContainerState.RUNNING.value, pid=reply["pid"], pid_start=start_time(reply["pid"]),
                 shim_pid=reply["shim_pid"], shim_start=start_time(reply["shim_pid"]), started_at=reply["started_at"],
+                resolved_user=reply.get("user"),
             ))
         log.info("container started", extra={"container": container_id, "pid": reply["pid"]})
 

@@ -83,12 +83,15 @@ def container_status(record: dict) -> api_pb2.ContainerStatus:
     config = container_config(record)
     resources = json_format.ParseDict(record.get("resources", {}), api_pb2.LinuxContainerResources(),
                                       ignore_unknown_fields=True)
-    user = record.get("user", {})
-    linux_user = api_pb2.LinuxContainerUser(
-        uid=int(user.get("uid", 0) or 0),
-        gid=int(user.get("gid", 0) or 0),
-        supplemental_groups=[int(g) for g in user.get("supplemental", [])],
-    )
+    # The identity the process really got (resolved in the container's /etc/passwd at start);
+    # before the start, only what the config asked for numerically is known.
+    resolved = record.get("resolved_user")
+    if resolved:
+        linux_user = api_pb2.LinuxContainerUser(uid=resolved["uid"], gid=resolved["gid"],
+                                                supplemental_groups=resolved["additional_gids"])
+    else:
+        asked = record.get("user", {})
+        linux_user = api_pb2.LinuxContainerUser(uid=int(asked.get("uid", 0) or 0), gid=int(asked.get("gid", 0) or 0))
     return api_pb2.ContainerStatus(
         id=record["id"],
         metadata=config.metadata,

@@ -25,6 +25,7 @@ import time
 
 from runtime.atomic_json import read_json, write_json
 from runtime.linux.syscalls import CLONE_NEWNS, CLONE_NEWPID, NAMESPACE_FLAGS, Kernel, set_process_name
+from runtime.shim import user
 from runtime.shim.attach import AttachHub
 from runtime.shim.crilog import CriLogWriter
 from runtime.shim.process import apply_process, report_failure, reset_signals
@@ -66,7 +67,7 @@ def enter_namespaces(kernel: Kernel, namespaces: dict, kinds: tuple[str, ...]) -
 
 
 def _container_init(kernel: Kernel, spec: dict, stdio: tuple[int, int, int], terminal: socket.socket | None,
-                    errpipe: int) -> None:
+                    errpipe: int, credspipe: int) -> None:
     """First process of the container: runs between fork and execve."""
     try:
         reset_signals()
@@ -85,11 +86,21 @@ def _container_init(kernel: Kernel, spec: dict, stdio: tuple[int, int, int], ter
                 os.dup2(slave, target)
             os.close(slave)
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        creds = user.resolve(spec["process"].get("user", {}))
+        os.write(credspipe, json.dumps(creds.__dict__).encode())
+        os.close(credspipe)
         os.closerange(3, errpipe)
         os.closerange(errpipe + 1, 1 << 16)
-        apply_process(kernel, spec["process"])
+        apply_process(kernel, spec["process"], creds)
     except BaseException as e:  # noqa: B036 - anything, even SystemExit, must reach the parent
         report_failure(errpipe, e)
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _read_error(errpipe: int) -> str | None:
@@ -133,6 +144,7 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str) -> None:
         stdio = (in_r, out_w, err_w)
         child_ends = [out_w, err_w] + ([in_r] if wants_stdin else [])
     errpipe_r, errpipe_w = os.pipe()
+    creds_r, creds_w = os.pipe()
 
     pid_ns = spec["namespaces"].get("pid_mode", "new")
     if pid_ns == "new":
@@ -151,14 +163,17 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str) -> None:
     pid = os.fork()
     if pid == 0:
         os.close(errpipe_r)
-        _container_init(kernel, spec, stdio, terminal_child, errpipe_w)
+        _container_init(kernel, spec, stdio, terminal_child, errpipe_w, creds_w)
     os.close(errpipe_w)
+    os.close(creds_w)
     for fd in child_ends:
         os.close(fd)
     if terminal_child is not None:
         terminal_child.close()
     error = _read_error(errpipe_r)
     os.close(errpipe_r)
+    resolved = _read_all(creds_r)
+    os.close(creds_r)
     if error is None and terminal_parent is not None:
         _msg, fds, _flags, _addr = socket.recv_fds(terminal_parent, 16, 1)
         terminal_parent.close()
@@ -175,7 +190,8 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str) -> None:
     started_at = time.time_ns()
     # Answer first (the daemon records the pids), then leave the same facts on disk for a
     # daemon that dies before recording them.
-    _send(conn, {"pid": pid, "shim_pid": os.getpid(), "started_at": started_at})
+    _send(conn, {"pid": pid, "shim_pid": os.getpid(), "started_at": started_at,
+                 "user": json.loads(resolved) if resolved else None})
     conn.close()
     write_json(os.path.join(container_dir, "shim.json"), {"shim_pid": os.getpid(), "pid": pid, "started_at": started_at})
     status = _supervise(pid, readers, wake_r, reopen, CriLogWriter(spec.get("log_path", "")), hub)

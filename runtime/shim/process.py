@@ -42,9 +42,10 @@ def reset_signals() -> None:
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
 
-def apply_process(kernel: Kernel, process: dict) -> None:
+def apply_process(kernel: Kernel, process: dict, creds: user.Credentials | None = None) -> None:
     """Become the container's user with its capabilities and exec its command. Never returns."""
-    creds = user.resolve(process.get("user", {}))
+    if creds is None:
+        creds = user.resolve(process.get("user", {}))
     adj = process.get("oom_score_adj")
     if adj is not None:
         try:

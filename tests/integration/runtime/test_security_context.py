@@ -39,6 +39,8 @@ def test_run_as_user_and_group_with_supplemental_groups(cri: RuntimeClient) -> N
 def test_run_as_username_resolves_in_the_image(cri: RuntimeClient) -> None:
     c = started(cri, "username", run_as_username="nobody")
     assert sh(cri, c, "id -un; id -u") .split() == ["nobody", "65534"]
+    user = cri.container_status(c).status.user.linux
+    assert (user.uid, user.gid) == (65534, 65534)
 
 
 def test_unknown_username_fails_the_start(cri: RuntimeClient) -> None:
