@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import re
 from typing import Any
 
 from cri import api_pb2
@@ -83,6 +84,51 @@ def list_images(session: Session, name: str | None) -> list[api_pb2.Image]:
     return sorted(images, key=_sort_key)
 
 
+def filter_images(images: list[api_pb2.Image], filters: list[str] | None) -> list[api_pb2.Image]:
+    """crictl's `--filter`: dangling=true|false, reference=<regex>, before=<image>, since=<image>.
+
+    before/since cut the (sorted) list at the named image, by tag, id prefix or repo digest.
+    """
+    result = list(images)
+    for flt in filters or []:
+        key, sep, value = flt.partition("=")
+        if not sep:
+            raise UsageError(f"unknown filter flag: {flt} (want key=value)")
+        if key == "dangling":
+            if value not in ("true", "false"):
+                raise UsageError("dangling filter wants true or false")
+            result = [i for i in result if (not i.repo_tags) == (value == "true")]
+        elif key == "reference":
+            try:
+                pattern = re.compile(value)
+            except re.error as e:
+                raise UsageError(f"invalid reference regular expression {value!r}: {e}") from None
+            result = [
+                i
+                for i in result
+                if any(pattern.search(repo) or repo == value for repo, _ in repo_tag_pairs(i))
+            ]
+        elif key in ("before", "since"):
+            index = next((n for n, i in enumerate(result) if _names(i, value)), None)
+            if index is None:
+                result = []
+            elif key == "before":
+                result = result[:index]
+            else:
+                result = result[index + 1 :]
+        else:
+            raise UsageError(f"unknown filter flag: {flt}")
+    return result
+
+
+def _names(image: api_pb2.Image, value: str) -> bool:
+    return (
+        value in image.repo_tags
+        or image.id.removeprefix("sha256:").startswith(value.removeprefix("sha256:"))
+        or any(d.startswith(value) for d in image.repo_digests)
+    )
+
+
 def repo_tag_pairs(image: api_pb2.Image) -> list[tuple[str, str]]:
     """(repository, tag) rows for one image: one per tag, or (<repo from digest>, <none>)."""
     repo_from_digest = image.repo_digests[0].split("@", 1)[0] if image.repo_digests else "<none>"
@@ -99,7 +145,7 @@ def repo_tag_pairs(image: api_pb2.Image) -> list[tuple[str, str]]:
 
 
 def run_images(session: Session, args: argparse.Namespace) -> int:
-    images = list_images(session, args.name)
+    images = filter_images(list_images(session, args.name), args.filter)
     if args.output in ("json", "yaml"):
         doc = output.message_to_dict(api_pb2.ListImagesResponse(images=images))
         doc.setdefault("images", [])
@@ -240,6 +286,12 @@ def register(sub: Any) -> None:
     p.add_argument("--digests", action="store_true", help="show digests")
     p.add_argument("--no-trunc", action="store_true", help="show output without truncating the ID")
     p.add_argument("--pinned", action="store_true", help="show whether the image is pinned")
+    p.add_argument(
+        "-f",
+        "--filter",
+        action="append",
+        help="dangling=true|false, reference=REGEX, before=IMAGE, since=IMAGE (repeatable)",
+    )
     p.set_defaults(_cri_run=run_images)
 
     p = sub.add_parser("pull", help="pull an image from a registry")

@@ -385,3 +385,13 @@ def test_image_verbs_use_the_image_endpoint(
     assert code == 0, err
     code, _, err = _cri(capsys, f"unix://{tmp_path}/absent.sock", "-i", endpoint, "--timeout", "2s", "pods")
     assert code == 1 and "UNAVAILABLE" in err
+
+
+def test_images_filter_by_reference_and_dangling(fake: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    _, endpoint = fake
+    assert (
+        _cri(capsys, endpoint, "images", "-q", "--filter", "reference=busy")[1] == "sha256:" + "e" * 64 + "\n"
+    )
+    assert _cri(capsys, endpoint, "images", "-q", "--filter", "reference=^nginx")[1] == ""
+    assert _cri(capsys, endpoint, "images", "-q", "-f", "dangling=true")[1] == ""
+    assert _cri(capsys, endpoint, "images", "-f", "color=blue")[0] == 2
