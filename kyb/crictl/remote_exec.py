@@ -162,6 +162,8 @@ def run_exec(session: Session, args: argparse.Namespace) -> int:
         return response.exit_code
     if args.tty and not args.interactive:
         raise UsageError("tty=true must be specified with interactive=true (-it)")
+    if args.transport == "spdy":
+        session.warn("the spdy transport is not supported; using websocket")
     request = api_pb2.ExecRequest(
         container_id=container_id,
         cmd=command,
@@ -226,6 +228,13 @@ def register(sub: Any) -> None:
     )
     p.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-TTY")
     p.add_argument("-i", "--interactive", action="store_true", help="keep STDIN open")
+    p.add_argument(
+        "-r",
+        "--transport",
+        choices=("websocket", "spdy"),
+        default="websocket",
+        help="streaming transport; only websocket is spoken (spdy falls back to it with a warning)",
+    )
     p.add_argument("container_id", metavar="CONTAINER-ID")
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND [ARG...]")
     p.set_defaults(_cri_run=run_exec)
