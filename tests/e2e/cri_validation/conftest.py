@@ -17,10 +17,16 @@ def extra_archives() -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def harness(busybox_archive: Path, extra_archives: list[Path]) -> Iterator[NetworkedKybRuntime]:
+def runtime_args() -> tuple[str, ...]:
+    """More `kyb runtime` arguments; modules override this."""
+    return ()
+
+
+@pytest.fixture(scope="module")
+def harness(busybox_archive: Path, extra_archives: list[Path], runtime_args: tuple[str, ...]) -> Iterator[NetworkedKybRuntime]:
     if os.geteuid() != 0:
         pytest.fail("the CRI validation tests need root (network namespaces, cgroups, mounts)")
-    runtime = NetworkedKybRuntime()
+    runtime = NetworkedKybRuntime(extra_args=runtime_args)
     try:
         for archive in (busybox_archive, *extra_archives):
             runtime.import_archive(str(archive))

@@ -47,9 +47,10 @@ T = TypeVar("T")
 class NetworkedKybRuntime(KybRuntimeHarness):
     """The project's harness, with the daemon given a pod CIDR and a cgroup root of its own."""
 
-    def __init__(self, pod_cidr: str = POD_CIDR) -> None:
+    def __init__(self, pod_cidr: str = POD_CIDR, extra_args: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.pod_cidr = pod_cidr
+        self.extra_args = extra_args
 
     def start(self, timeout: float = 30.0) -> NetworkedKybRuntime:
         from bench.references import teardown
@@ -64,7 +65,7 @@ class NetworkedKybRuntime(KybRuntimeHarness):
                     [
                         *netns.nsenter_prefix(self.name), self.python, "-m", "kyb", "runtime",
                         "--socket", self.socket, "--root", self.root,
-                        "--cgroup-root", self.cgroup_parent, "--pod-cidr", self.pod_cidr,
+                        "--cgroup-root", self.cgroup_parent, "--pod-cidr", self.pod_cidr, *self.extra_args,
                     ],
                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
                     cwd=str(REPO),

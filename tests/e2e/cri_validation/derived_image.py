@@ -53,8 +53,8 @@ def _layer(files: dict[str, bytes]) -> bytes:
 def write_derived_archive(
     base: Path, output: Path, reference: str, *, user: str | None = None, files: dict[str, bytes] | None = None,
     label: str | None = None,
-) -> str:
-    """Write `output` (an OCI archive naming `reference`); return the new image's config digest (its id)."""
+) -> tuple[str, str]:
+    """Write `output` (an OCI archive naming `reference`); return (image id, manifest digest)."""
     with tarfile.open(base) as tar:
         blobs = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}  # type: ignore[union-attr]
     index = json.loads(blobs["index.json"])
@@ -95,7 +95,7 @@ def write_derived_archive(
             info.size, info.mode = len(data), 0o644
             tar.addfile(info, io.BytesIO(data))
     os.replace(tmp, output)
-    return _digest(config_bytes)
+    return _digest(config_bytes), _digest(manifest_bytes)
 
 
 def accounts_layer() -> dict[str, bytes]:
