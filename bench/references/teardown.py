@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable, Iterable
 
 CGROUP_ROOT = "/sys/fs/cgroup"
 
@@ -114,11 +115,11 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def kill_all(pids_fn: object, rounds: int = 30) -> None:
+def kill_all(pids_fn: Callable[[], Iterable[int]], rounds: int = 30) -> None:
     """SIGKILL what `pids_fn()` returns until none of it is alive (bounded), reaping adoptees."""
     killed: set[int] = set()
     for _ in range(rounds):
-        pids = [p for p in pids_fn() if _alive(p)]  # type: ignore[operator]
+        pids = [p for p in pids_fn() if _alive(p)]
         if not pids:
             break
         for pid in pids:

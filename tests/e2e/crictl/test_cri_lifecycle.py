@@ -15,11 +15,13 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 from crictl_runtimes import POD_CALLS as ALL_POD_CALLS
+from crictl_runtimes import RuntimeUnderTest
 
 from bench.references import busybox_image
 from bench.references.netns import nsenter_prefix
@@ -38,7 +40,7 @@ def _ok(result: subprocess.CompletedProcess[str]) -> str:
     return result.stdout
 
 
-def _pod_config(tmp: Path, runtime, name: str) -> Path:  # type: ignore[no-untyped-def]
+def _pod_config(tmp: Path, runtime: RuntimeUnderTest, name: str) -> Path:
     logs = tmp / f"logs-{name}"
     logs.mkdir(exist_ok=True)
     config = {
@@ -53,7 +55,7 @@ def _pod_config(tmp: Path, runtime, name: str) -> Path:  # type: ignore[no-untyp
     return path
 
 
-def _container_config(tmp: Path, runtime, name: str, script: str) -> Path:  # type: ignore[no-untyped-def]
+def _container_config(tmp: Path, runtime: RuntimeUnderTest, name: str, script: str) -> Path:
     config = {
         "metadata": {"name": name},
         "image": {"image": runtime.image},
@@ -66,7 +68,7 @@ def _container_config(tmp: Path, runtime, name: str, script: str) -> Path:  # ty
     return path
 
 
-def _wait_for(predicate, timeout: float = 30.0, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
+def _wait_for(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -75,21 +77,21 @@ def _wait_for(predicate, timeout: float = 30.0, what: str = "condition") -> None
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def test_version_names_the_runtime_and_cri_v1(cri_runtime) -> None:  # type: ignore[no-untyped-def]
+def test_version_names_the_runtime_and_cri_v1(cri_runtime: RuntimeUnderTest) -> None:
     out = _ok(cri_runtime.kyb("version"))
     assert "RuntimeApiVersion:  v1" in out
     assert "RuntimeName:  " in out
 
 
-def test_info_reports_runtime_conditions(cri_runtime) -> None:  # type: ignore[no-untyped-def]
+def test_info_reports_runtime_conditions(cri_runtime: RuntimeUnderTest) -> None:
     info = json.loads(_ok(cri_runtime.kyb("info")))
     conditions = {c["type"]: c["status"] for c in info["status"]["conditions"]}
     assert conditions.get("RuntimeReady") is True
 
 
 def test_full_pod_lifecycle_from_config_files(
-    request: pytest.FixtureRequest, cri_runtime, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    request: pytest.FixtureRequest, cri_runtime: RuntimeUnderTest, tmp_path: Path
+) -> None:
     cri_runtime.needs(request, *POD_CALLS)
     rt = cri_runtime
     pod_cfg = _pod_config(tmp_path, rt, "lifecycle")
@@ -174,8 +176,8 @@ def test_full_pod_lifecycle_from_config_files(
 
 
 def test_logs_follow_ends_when_the_container_exits(
-    request: pytest.FixtureRequest, cri_runtime, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    request: pytest.FixtureRequest, cri_runtime: RuntimeUnderTest, tmp_path: Path
+) -> None:
     cri_runtime.needs(request, *POD_CALLS)
     rt = cri_runtime
     pod_cfg = _pod_config(tmp_path, rt, "follower")
@@ -193,8 +195,8 @@ def test_logs_follow_ends_when_the_container_exits(
 
 
 def test_exec_streams_through_the_runtime_streaming_url(
-    request: pytest.FixtureRequest, cri_runtime, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    request: pytest.FixtureRequest, cri_runtime: RuntimeUnderTest, tmp_path: Path
+) -> None:
     cri_runtime.needs(request, *POD_CALLS, "Exec")
     rt = cri_runtime
     pod_cfg = _pod_config(tmp_path, rt, "streamer")
@@ -216,8 +218,8 @@ def test_exec_streams_through_the_runtime_streaming_url(
 
 
 def test_attach_streams_the_containers_output_until_it_exits(
-    request: pytest.FixtureRequest, cri_runtime, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    request: pytest.FixtureRequest, cri_runtime: RuntimeUnderTest, tmp_path: Path
+) -> None:
     rt = cri_runtime
     rt.needs(request, *POD_CALLS, "Attach")
     pod_cfg = _pod_config(tmp_path, rt, "attached")
@@ -233,7 +235,7 @@ def test_attach_streams_the_containers_output_until_it_exits(
         rt.kyb("rmp", "-f", pod_id)
 
 
-def _exec_in_terminal(rt, ctr_id: str, keystrokes: list[bytes]) -> tuple[int, bytes]:  # type: ignore[no-untyped-def]
+def _exec_in_terminal(rt: RuntimeUnderTest, ctr_id: str, keystrokes: list[bytes]) -> tuple[int, bytes]:
     """`kyb cri exec -it CTR sh` on a pseudo-terminal, typing `keystrokes`; (exit code, screen)."""
     import pty
     import select
@@ -275,7 +277,9 @@ def _exec_in_terminal(rt, ctr_id: str, keystrokes: list[bytes]) -> tuple[int, by
         os.close(fd)
 
 
-def test_unknown_ids_fail_in_one_line_with_the_grpc_code(request: pytest.FixtureRequest, cri_runtime) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_ids_fail_in_one_line_with_the_grpc_code(
+    request: pytest.FixtureRequest, cri_runtime: RuntimeUnderTest
+) -> None:
     cri_runtime.needs(request, *POD_CALLS)
     result = cri_runtime.kyb("inspect", "no-such-container")
     assert result.returncode == 1
@@ -283,7 +287,7 @@ def test_unknown_ids_fail_in_one_line_with_the_grpc_code(request: pytest.Fixture
     assert "NOT_FOUND" in result.stderr or "NotFound" in result.stderr.replace(" ", "")
 
 
-def test_images_inspecti_and_imagefsinfo_show_the_store(cri_runtime) -> None:  # type: ignore[no-untyped-def]
+def test_images_inspecti_and_imagefsinfo_show_the_store(cri_runtime: RuntimeUnderTest) -> None:
     rt = cri_runtime
     table = _ok(rt.kyb("images"))
     assert table.splitlines()[0].split() == ["IMAGE", "TAG", "IMAGE", "ID", "SIZE"]
@@ -304,7 +308,9 @@ def _bcrypt(password: str) -> str:
     return crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))
 
 
-def test_pull_with_creds_then_rmi_from_a_loopback_registry(cri_runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_pull_with_creds_then_rmi_from_a_loopback_registry(
+    cri_runtime: RuntimeUnderTest, tmp_path: Path
+) -> None:
     """A registry that wants basic auth: no creds is refused in one line, --creds pulls.
 
     The pulled image has a config of its own (another image id), so removing it leaves the
@@ -369,8 +375,8 @@ def test_pull_with_creds_then_rmi_from_a_loopback_registry(cri_runtime, tmp_path
 
 
 def test_bad_config_field_is_named_and_nothing_is_created(
-    request: pytest.FixtureRequest, cri_runtime, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    request: pytest.FixtureRequest, cri_runtime: RuntimeUnderTest, tmp_path: Path
+) -> None:
     cri_runtime.needs(request, *POD_CALLS)
     rt = cri_runtime
     bad = tmp_path / "bad-pod.json"
@@ -383,8 +389,8 @@ def test_bad_config_field_is_named_and_nothing_is_created(
 
 
 def test_run_starts_a_container_in_a_new_pod(
-    request: pytest.FixtureRequest, cri_runtime, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    request: pytest.FixtureRequest, cri_runtime: RuntimeUnderTest, tmp_path: Path
+) -> None:
     rt = cri_runtime
     rt.needs(request, *POD_CALLS)
     pod_cfg = _pod_config(tmp_path, rt, "runner")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 
@@ -161,7 +162,7 @@ def test_follow_reads_new_lines_until_the_container_stops() -> None:
     assert out.getvalue() == b"first\nsecond\nthird\n"
 
 
-def test_follow_moves_to_the_new_file_after_rotation(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_follow_moves_to_the_new_file_after_rotation(tmp_path: Path) -> None:
     from kyb.crictl.logs import open_log, reopen_if_rotated
 
     path = tmp_path / "c.log"
