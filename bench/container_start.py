@@ -262,6 +262,10 @@ def ratio(ours: dict[str, Any] | None, ref: dict[str, Any] | None) -> dict[str, 
     return out
 
 
+def _met(ratio_value: float | None, limit: float) -> bool | None:
+    return None if ratio_value is None else ratio_value <= limit
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -351,13 +355,11 @@ def main(argv: list[str] | None = None) -> int:
         "kyb_container_vs_containerd_container": ratio(kyb_container, results.get("containerd_container")),
         "kyb_pod_vs_containerd_pod": ratio(kyb_pod, results.get("containerd_pod")),
     }
+    crun_ratio = (report["ratios"]["kyb_container_vs_crun"] or {}).get("sequential_median")
+    pod_ratio = (report["ratios"]["kyb_pod_vs_containerd_pod"] or {}).get("sequential_median")
     report["targets"] = {
-        "within_1.5x_of_crun_per_container": (report["ratios"]["kyb_container_vs_crun"] or {}).get(
-            "sequential_median"
-        ),
-        "no_slower_than_containerd_per_pod": (report["ratios"]["kyb_pod_vs_containerd_pod"] or {}).get(
-            "sequential_median"
-        ),
+        "per_container_vs_crun": {"ratio": crun_ratio, "target": "<= 1.5", "met": _met(crun_ratio, 1.5)},
+        "per_pod_vs_containerd": {"ratio": pod_ratio, "target": "<= 1.0", "met": _met(pod_ratio, 1.0)},
     }
     json.dump(report, sys.stdout, indent=2)
     print()
