@@ -102,9 +102,22 @@ class CRIDriver:
             log_path=f"{name}.log",
         )
 
-    def run_to_exit(self, pod_id: str, pod: api_pb2.PodSandboxConfig, name: str) -> str:
+    def run_to_exit(
+        self,
+        pod_id: str,
+        pod: api_pb2.PodSandboxConfig,
+        name: str,
+        phases: dict[str, list[float]] | None = None,
+    ) -> str:
+        """Create, start and wait for `true`; record each phase's seconds in `phases` if given."""
+        t0 = time.perf_counter()
         cid = self.client.create_container(pod_id, self.container_config(name, ["true"]), pod)
+        t1 = time.perf_counter()
         self.client.start_container(cid)
+        t2 = time.perf_counter()
+        if phases is not None:
+            phases.setdefault("create", []).append(t1 - t0)
+            phases.setdefault("start", []).append(t2 - t1)
         deadline = time.monotonic() + EXIT_TIMEOUT
         while True:
             status = self.client.container_status(cid).status
@@ -113,6 +126,8 @@ class CRIDriver:
                     raise RuntimeError(
                         f"container {name} exited {status.exit_code}: {status.reason} {status.message}"
                     )
+                if phases is not None:
+                    phases.setdefault("wait_for_exit", []).append(time.perf_counter() - t2)
                 return cid
             if time.monotonic() > deadline:
                 raise RuntimeError(f"container {name} did not exit within {EXIT_TIMEOUT}s")
@@ -128,15 +143,17 @@ def measure_containers(driver: CRIDriver, tag: str, sequential: int, concurrent:
     pod = driver.pod_config(f"{tag}-ctr")
     pod_id = driver.client.run_pod_sandbox(pod)
 
-    def one(name: str) -> tuple[float, str]:
+    phases: dict[str, list[float]] = {}
+
+    def one(name: str, record: dict[str, list[float]] | None = None) -> tuple[float, str]:
         start = time.perf_counter()
-        cid = driver.run_to_exit(pod_id, pod, name)
+        cid = driver.run_to_exit(pod_id, pod, name, record)
         return time.perf_counter() - start, cid
 
     try:
         seq = []
         for i in range(sequential):
-            elapsed, cid = one(f"s{i}")
+            elapsed, cid = one(f"s{i}", phases)
             seq.append(elapsed)
             driver.client.remove_container(cid)
         driver.poll_interval = CONCURRENT_POLL_INTERVAL
@@ -149,7 +166,12 @@ def measure_containers(driver: CRIDriver, tag: str, sequential: int, concurrent:
             driver.client.remove_container(cid)
     finally:
         driver.remove_pod(pod_id)
-    return {"sequential": seq, "concurrent": [r[0] for r in results], "concurrent_wall": wall}
+    return {
+        "sequential": seq,
+        "concurrent": [r[0] for r in results],
+        "concurrent_wall": wall,
+        "phases": phases,
+    }
 
 
 def measure_pods(driver: CRIDriver, tag: str, sequential: int, concurrent: int) -> dict[str, Any]:
@@ -243,11 +265,18 @@ def measure_memory(driver: CRIDriver, harness: Any, kind: str, pods: int) -> dic
 
 
 def with_stats(raw: dict[str, Any]) -> dict[str, Any]:
-    return {
+    stats = {
         "sequential": summarize(raw["sequential"]),
         "concurrent": summarize(raw["concurrent"]),
         "concurrent_wall_ms": round(raw["concurrent_wall"] * 1000, 1),
     }
+    if raw.get("phases"):
+        # Where a sequential container's time goes: CreateContainer, StartContainer, then
+        # until ContainerStatus says EXITED (includes the poll interval).
+        stats["sequential_phases_median_ms"] = {
+            phase: round(statistics.median(v) * 1000, 2) for phase, v in raw["phases"].items()
+        }
+    return stats
 
 
 def ratio(ours: dict[str, Any] | None, ref: dict[str, Any] | None) -> dict[str, float] | None:
