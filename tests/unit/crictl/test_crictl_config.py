@@ -108,3 +108,27 @@ def test_broken_yaml_says_where(tmp_path: Path) -> None:
 def test_a_list_document_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="object"):
         load_pod_config(_write(tmp_path, "pod.json", "[1, 2]"))
+
+
+def test_the_examples_from_crictls_documentation_load(tmp_path: Path) -> None:
+    pod = {
+        "metadata": {
+            "name": "nginx-sandbox",
+            "namespace": "default",
+            "attempt": 1,
+            "uid": "hdishd83djaidwnduwk28bcsb",
+        },
+        "log_directory": "/tmp",
+        "linux": {},
+    }
+    container = {
+        "metadata": {"name": "busybox"},
+        "image": {"image": "busybox"},
+        "command": ["top"],
+        "log_path": "busybox.0.log",
+        "linux": {},
+    }
+    pod_config = load_pod_config(_write(tmp_path, "pod-config.json", json.dumps(pod)))
+    container_config = load_container_config(_write(tmp_path, "container-config.json", json.dumps(container)))
+    assert pod_config.metadata.uid == "hdishd83djaidwnduwk28bcsb" and pod_config.HasField("linux")
+    assert list(container_config.command) == ["top"] and container_config.log_path == "busybox.0.log"
