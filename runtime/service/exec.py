@@ -1,4 +1,4 @@
-"""ExecSync, and Exec/Attach through the streaming server; PortForward is not served."""
+"""ExecSync, and Exec, Attach and PortForward through the streaming server."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ from cri import api_pb2
 from runtime.container.exec_sync import exec_sync
 from runtime.container.manager import ContainerManager
 from runtime.errors import FailedPrecondition, InvalidArgument, Unimplemented
+from runtime.sandbox.manager import SandboxManager
 from runtime.streaming.server import StreamingServer
 from runtime.streaming.tokens import StreamRequest
 
 
 class ExecCalls:
     containers: ContainerManager
+    sandboxes: SandboxManager
     streaming: StreamingServer | None
 
     def ExecSync(self, request: api_pb2.ExecSyncRequest, context: grpc.ServicerContext) -> api_pb2.ExecSyncResponse:
@@ -52,4 +54,12 @@ class ExecCalls:
         return api_pb2.AttachResponse(url=url)
 
     def PortForward(self, request: api_pb2.PortForwardRequest, context: grpc.ServicerContext) -> api_pb2.PortForwardResponse:
-        raise Unimplemented("port-forward is not supported by this runtime yet; reach the pod by its IP")
+        if self.streaming is None:
+            raise Unimplemented("this runtime was started without a streaming server")
+        if any(not 0 < p < 65536 for p in request.port):
+            raise InvalidArgument(f"ports must be 1-65535, got {list(request.port)}")
+        sandbox = self.sandboxes.require_ready(request.pod_sandbox_id)
+        url = self.streaming.issue(StreamRequest(
+            kind="portforward", container_id="", netns=sandbox["namespaces"].get("net"), ports=list(request.port),
+        ))
+        return api_pb2.PortForwardResponse(url=url)

@@ -31,6 +31,7 @@ from aiohttp import WSMsgType, web
 from runtime.container.manager import ContainerManager
 from runtime.forkserver import ForkServerError
 from runtime.shim.attach import HEADER, SOCKET_NAME, frame
+from runtime.streaming import portforward
 from runtime.streaming.tokens import StreamRequest, TokenCache
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,7 @@ class StreamingServer:
         app = web.Application()
         app.router.add_get("/exec/{token}", self._exec)
         app.router.add_get("/attach/{token}", self._attach)
+        app.router.add_get("/portforward/{token}", self._port_forward)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -149,6 +151,15 @@ class StreamingServer:
             await self._send(ws, ERROR, json.dumps(exit_status(code)).encode())
         await ws.close()
         return ws
+
+    async def _port_forward(self, http: web.Request) -> web.StreamResponse:
+        request = self.tokens.consume(http.match_info["token"])
+        if request is None or request.kind != "portforward":
+            raise web.HTTPNotFound(text="unknown or expired streaming token")
+        ports = [int(p) for p in http.query.getall("port", [])] or request.ports
+        if not ports or not all(0 < p < 65536 for p in ports):
+            raise web.HTTPBadRequest(text="name at least one port (1-65535) to forward")
+        return await portforward.serve(http, request.netns, ports)
 
     # ------------------------------------------------------------------ attach
     async def _attach(self, http: web.Request) -> web.StreamResponse:

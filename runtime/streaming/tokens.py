@@ -23,6 +23,8 @@ class StreamRequest:
     stdin: bool = False
     stdout: bool = True
     stderr: bool = True
+    netns: str | None = None
+    ports: list[int] = field(default_factory=list)
 
 
 class TokenCache:

@@ -1,5 +1,5 @@
-"""Exec returns a one-time URL of a streaming server speaking Kubernetes' WebSocket
-remote-command protocol (v5.channel.k8s.io): stdin, stdout, stderr, exit status, tty."""
+"""Exec, Attach and PortForward return one-time URLs of a streaming server speaking Kubernetes'
+WebSocket protocols (v5.channel.k8s.io remote command; portforward.k8s.io)."""
 
 from __future__ import annotations
 
@@ -140,7 +140,35 @@ def test_attach_needs_a_container_created_with_stdin_for_input(cri: RuntimeClien
     assert err.value.code.name == "FAILED_PRECONDITION"
 
 
-def test_port_forward_answers_unimplemented_with_a_reason(cri: RuntimeClient, running: tuple[str, str]) -> None:
+async def forward_http(url: str, port: int) -> bytes:
+    """Speak HTTP through the port-forward stream: the pod's port 8080 answers."""
+    received: dict[int, bytes] = {}
+    async with aiohttp.ClientSession() as http, http.ws_connect(url, protocols=["portforward.k8s.io"]) as ws:
+        headers = [await ws.receive_bytes(), await ws.receive_bytes()]
+        assert headers == [b"\x00" + port.to_bytes(2, "little"), b"\x01" + port.to_bytes(2, "little")]
+        await ws.send_bytes(b"\x00GET / HTTP/1.0\r\n\r\n")
+        async for message in ws:
+            if message.type == aiohttp.WSMsgType.BINARY:
+                received[message.data[0]] = received.get(message.data[0], b"") + message.data[1:]
+    assert 1 not in received, received.get(1)
+    return received[0]
+
+
+def test_port_forward_reaches_a_port_inside_the_pod(cri: RuntimeClient, runtime: RuntimeUnderTest) -> None:
+    pod = pod_config("pf")
+    sandbox = cri.run_pod_sandbox(pod)
+    container = cri.create_container(sandbox, container_config(
+        "web", ["sh", "-c", "mkdir /www; echo through-the-tunnel > /www/index.html; httpd -f -p 127.0.0.1:8080 -h /www"]), pod)
+    cri.start_container(container)
+    for _ in range(50):
+        if cri.exec_sync(container, ["sh", "-c", "netstat -ltn | grep -q :8080"], timeout=5).exit_code == 0:
+            break
+    url = cri._call(cri.runtime, "PortForward", api_pb2.PortForwardRequest(pod_sandbox_id=sandbox, port=[8080])).url
+    response = in_netns(runtime.netns, forward_http(url, 8080))
+    assert response.startswith(b"HTTP/1.") and response.endswith(b"through-the-tunnel\n")
+
+
+def test_port_forward_to_an_unknown_sandbox_is_not_found(cri: RuntimeClient) -> None:
     with pytest.raises(CRIError) as err:
-        cri._call(cri.runtime, "PortForward", api_pb2.PortForwardRequest(pod_sandbox_id="x", port=[80]))
-    assert err.value.code.name == "UNIMPLEMENTED" and "port-forward" in err.value.details
+        cri._call(cri.runtime, "PortForward", api_pb2.PortForwardRequest(pod_sandbox_id="0" * 64, port=[80]))
+    assert err.value.code.name == "NOT_FOUND"
