@@ -13,7 +13,7 @@ from bench.references import busybox_image
 
 
 @pytest.fixture(scope="module")
-def busybox_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def busybox_image_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """busybox as an OCI archive whose hard-linked applets carry the binary's 0755 mode.
 
     containerd applies a hard link's header mode to the shared inode, so every applet entry
@@ -25,11 +25,11 @@ def busybox_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module", params=["containerd", "kyb"])
-def cri_runtime(request: pytest.FixtureRequest, busybox_archive: Path) -> Iterator[RuntimeUnderTest]:
+def cri_runtime(request: pytest.FixtureRequest, busybox_image_archive: Path) -> Iterator[RuntimeUnderTest]:
     if os.geteuid() != 0:
         pytest.fail("these tests need root (network namespaces, cgroups, mounts)")
     start = start_containerd if request.param == "containerd" else start_kyb
-    runtime, harness = start(busybox_archive)
+    runtime, harness = start(busybox_image_archive)
     try:
         yield runtime
     finally:
