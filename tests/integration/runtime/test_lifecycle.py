@@ -131,3 +131,14 @@ def test_the_sandbox_holder_lives_in_the_pod_cgroup(runtime: RuntimeUnderTest, c
     info = json.loads(cri.pod_sandbox_status(sandbox, verbose=True).info["info"])
     assert info["pid"] in runtime.cgroup_pids()
     assert info["cgroup"].startswith(runtime.cgroup_root + "/")
+
+
+def test_stopping_the_daemon_cleanly_leaves_containers_running(runtime: RuntimeUnderTest, cri: RuntimeClient) -> None:
+    pod = pod_config("sigterm")
+    sandbox = cri.run_pod_sandbox(pod)
+    container = cri.create_container(sandbox, container_config("c", ["sleep", "300"]), pod)
+    cri.start_container(container)
+    runtime.stop_daemon()
+    cri = runtime.start()
+    assert cri.container_status(container).status.state == api_pb2.CONTAINER_RUNNING
+    assert cri.exec_sync(container, ["true"], timeout=5).exit_code == 0
