@@ -20,6 +20,7 @@ import shutil
 import signal
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from google.protobuf import json_format
@@ -31,8 +32,9 @@ from runtime.container.spec import build_spec, check_namespace_modes
 from runtime.context import RuntimeContext
 from runtime.errors import FailedPrecondition, InternalError, InvalidArgument, NotFound
 from runtime.forkserver import ForkServerError
+from runtime.images.errors import ImageError, ImageNotFound
 from runtime.lifecycle import ContainerState, SandboxState, check_container_transition
-from runtime.processes import alive, kill_and_wait, signal_process, wait_gone
+from runtime.processes import alive, kill_and_wait, signal_process, start_time, wait_gone
 from runtime.state.store import RECORD
 
 log = logging.getLogger(__name__)
@@ -116,7 +118,7 @@ class ContainerManager:
             return record
         return self.ctx.containers.update(container_id, lambda r: self._apply_shim_files(r, directory))
 
-    def _apply_shim_files(self, record: dict, directory: Any) -> None:
+    def _apply_shim_files(self, record: dict, directory: Path) -> None:
         shim = read_json(str(directory / "shim.json"))
         exited = read_json(str(directory / "exit.json"))
         if shim and record["state"] == ContainerState.CREATED.value:
@@ -160,8 +162,6 @@ class ContainerManager:
             return self._create(sandbox, config)
 
     def _resolve_image(self, ref: str) -> Any:
-        from runtime.images.errors import ImageError, ImageNotFound
-
         if self.ctx.images is None:
             raise FailedPrecondition("this runtime has no image store")
         try:
@@ -283,8 +283,6 @@ class ContainerManager:
                     message=reply["error"], finished_at=time.time_ns(),
                 ))
                 raise InternalError(f"failed to start container {container_id}: {reply['error']}")
-            from runtime.processes import start_time
-
             self.ctx.containers.update(container_id, lambda r: r.update(
                 state=ContainerState.RUNNING.value, pid=reply["pid"], pid_start=start_time(reply["pid"]),
                 shim_pid=reply["shim_pid"], shim_start=start_time(reply["shim_pid"]), started_at=reply["started_at"],
