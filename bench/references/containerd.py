@@ -20,6 +20,7 @@ cgroups, the network namespace, libcni's cache entries for the harness's network
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -35,6 +36,7 @@ from bench.references import busybox_image, netns, teardown
 CNI_BIN_DIR = "/usr/lib/cni"
 LIBCNI_CACHE = "/var/lib/cni/results"
 SANDBOX_IMAGE = "kyb.local/pause:3.9"
+SHIM_SOCKET_DIR = "/run/containerd/s"
 STREAM_PORT = 10010  # free: the daemon has a network namespace of its own
 
 
@@ -214,8 +216,14 @@ class ContainerdHarness:
                 self._proc.kill()
                 self._proc.wait(timeout=10)
         self._proc = None
+        shim_sockets = self._shim_sockets()
         teardown.kill_all(self._pids)
         teardown.reap(helpers)
+        for path in shim_sockets:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
         teardown.reap_zombie_children({"containerd-shim", "runc"})
         teardown.unmount_under(self.base)
         teardown.remove_cgroups(self.name)
@@ -256,6 +264,24 @@ class ContainerdHarness:
             if argv and argv[0].endswith(b"containerd-shim-runc-v2") and self.socket.encode() in argv:
                 out.append(int(entry))
         return sorted(out)
+
+    def _shim_sockets(self) -> list[str]:
+        """Sockets of shims still serving tasks here (a killed shim leaves its socket behind).
+
+        containerd 1.6 puts them in /run/containerd/s/ whatever the state dir, named by the
+        sha256 of "<daemon address>/<namespace>/<task id>"; task bundles name the ids.
+        """
+        bundles = os.path.join(self.base, "state", "io.containerd.runtime.v2.task", "k8s.io")
+        try:
+            ids = os.listdir(bundles)
+        except FileNotFoundError:
+            return []
+        return [
+            os.path.join(
+                SHIM_SOCKET_DIR, hashlib.sha256(os.path.join(self.socket, "k8s.io", i).encode()).hexdigest()
+            )
+            for i in ids
+        ]
 
     def daemon_pid(self) -> int | None:
         """containerd's own pid (nsenter execs it, so the child's pid is the daemon's)."""

@@ -2,11 +2,12 @@
 
 It runs a pod with a container through CRI, then tears down (once normally, once after a
 SIGKILL of containerd, which leaves shims and containers orphaned) and checks that no process,
-mount, cgroup, network namespace, libcni cache entry or directory of it remains.
+mount, cgroup, network namespace, libcni cache entry, shim socket or directory of it remains.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import time
@@ -16,14 +17,14 @@ import pytest
 from crictl_runtimes import BUSYBOX
 
 from bench.references import busybox_image, teardown
-from bench.references.containerd import LIBCNI_CACHE, ContainerdHarness
+from bench.references.containerd import LIBCNI_CACHE, SHIM_SOCKET_DIR, ContainerdHarness
 from cri import api_pb2, api_pb2_grpc
 
 pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(300)]
 
 
-def _run_pod(harness: ContainerdHarness) -> tuple[int, int]:
-    """A pod running `sleep`; returns (container pid, shim count)."""
+def _run_pod(harness: ContainerdHarness) -> tuple[str, int]:
+    """A pod running `sleep`; returns (pod id, shim count)."""
     archive = busybox_image.write_oci_archive(os.path.join(harness.base, "bb.tar"), BUSYBOX, cmd=["sh"])
     harness.import_archive(archive.path)
     logs = os.path.join(harness.base, "logs")
@@ -52,10 +53,16 @@ def _run_pod(harness: ContainerdHarness) -> tuple[int, int]:
     assert status.status.state == api_pb2.CONTAINER_RUNNING
     pids = teardown.cgroup_pids(harness.name)
     assert pids, "the pod's processes should live under the harness's cgroup parent"
-    return max(pids), len(harness.shim_pids())
+    return pod_id, len(harness.shim_pids())
 
 
-def _assert_gone(harness: ContainerdHarness, pids: set[int]) -> None:
+def _shim_socket(harness: ContainerdHarness, task_id: str) -> str:
+    digest = hashlib.sha256(os.path.join(harness.socket, "k8s.io", task_id).encode()).hexdigest()
+    return os.path.join(SHIM_SOCKET_DIR, digest)
+
+
+def _assert_gone(harness: ContainerdHarness, pids: set[int], pod_id: str) -> None:
+    assert not os.path.exists(_shim_socket(harness, pod_id)), "the pod's shim socket was left behind"
     for pid in pids:
         if os.path.exists(f"/proc/{pid}"):
             with open(f"/proc/{pid}/stat") as f:
@@ -75,18 +82,18 @@ def _assert_gone(harness: ContainerdHarness, pids: set[int]) -> None:
 def test_stop_removes_pods_processes_mounts_cgroups_and_netns() -> None:
     harness = ContainerdHarness().start()
     try:
-        _, shims = _run_pod(harness)
-        assert shims >= 1
+        pod_id, shims = _run_pod(harness)
+        assert shims >= 1 and os.path.exists(_shim_socket(harness, pod_id))
         pids = teardown.cgroup_pids(harness.name) | set(harness.shim_pids()) | {harness.daemon_pid() or 0}
     finally:
         harness.stop()
-    _assert_gone(harness, pids - {0})
+    _assert_gone(harness, pids - {0}, pod_id)
 
 
 def test_stop_cleans_up_after_containerd_was_killed() -> None:
     harness = ContainerdHarness().start()
     try:
-        _run_pod(harness)
+        pod_id, _ = _run_pod(harness)
         pids = teardown.cgroup_pids(harness.name) | set(harness.shim_pids())
         daemon = harness.daemon_pid()
         assert daemon is not None
@@ -99,4 +106,4 @@ def test_stop_cleans_up_after_containerd_was_killed() -> None:
             time.sleep(0.05)
     finally:
         harness.stop()
-    _assert_gone(harness, pids)
+    _assert_gone(harness, pids, pod_id)
