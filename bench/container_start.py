@@ -319,7 +319,11 @@ def main(argv: list[str] | None = None) -> int:
         "workload": "busybox true: create + start + wait for exit",
         "sequential_n": args.sequential,
         "concurrent_n": args.concurrent,
-        "machine": {"cpus": os.cpu_count(), "kernel": os.uname().release},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "kernel": os.uname().release,
+            "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+        },
         "installed_references": ensure_references(),
         "results": {},
         "errors": {},
@@ -384,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         "kyb_container_vs_containerd_container": ratio(kyb_container, results.get("containerd_container")),
         "kyb_pod_vs_containerd_pod": ratio(kyb_pod, results.get("containerd_pod")),
     }
+    report["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     crun_ratio = (report["ratios"]["kyb_container_vs_crun"] or {}).get("sequential_median")
     pod_ratio = (report["ratios"]["kyb_pod_vs_containerd_pod"] or {}).get("sequential_median")
     report["targets"] = {
