@@ -19,17 +19,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from apiserver import errors
-from apiserver.event_conversion import from_core, is_new_event, to_core
 from apiserver.kinds.registry import ResourceType
 from apiserver.storage.interface import KeyExists, KeyNotFound, KeyValue, RevisionConflict, Store
+from apiserver.stored_versions import converted, from_storage, storage_prefix, to_storage
 
 _MAX_UPDATE_ATTEMPTS = 16
 
 
 def type_prefix(rt: ResourceType) -> str:
-    if is_new_event(rt):
-        return "/registry/core/events/"  # one Event, served through two groups
-    return f"/registry/{rt.group or 'core'}/{rt.plural}/"
+    return storage_prefix(rt)  # one prefix for every version a kind is served in
 
 
 def object_prefix(rt: ResourceType, namespace: str = "") -> str:
@@ -51,8 +49,8 @@ _METADATA_KEY = b'"metadata":{'
 
 def encode(obj: dict[str, Any], rt: ResourceType | None = None) -> bytes:
     """Compact JSON with apiVersion, kind, metadata first, so ``with_resource_version`` can splice."""
-    if rt is not None and is_new_event(rt):
-        obj = to_core(obj)
+    if rt is not None and converted(rt):
+        obj = to_storage(rt, obj)
     meta = obj.get("metadata") or {}
     rv = meta.pop("resourceVersion", None)
     try:
@@ -91,8 +89,8 @@ def decode(kv: KeyValue, rt: ResourceType | None = None) -> dict[str, Any]:
     if rt is not None and rt.custom:
         # Custom resources are stored once for all versions (conversion strategy None).
         obj["apiVersion"] = rt.api_version
-    if rt is not None and is_new_event(rt):
-        obj = from_core(obj)
+    if rt is not None and converted(rt):
+        obj = from_storage(rt, obj)
     return obj
 
 
@@ -150,7 +148,7 @@ class ObjectStore:
         kvs, rev, more = await self.store.list(object_prefix(rt, namespace), revision, start_key, limit)
         out = []
         for kv in kvs:
-            raw = None if rt.custom or is_new_event(rt) else with_resource_version(kv.value, kv.mod_revision)
+            raw = None if rt.custom or converted(rt) else with_resource_version(kv.value, kv.mod_revision)
             out.append((kv.key, raw if raw is not None else encode_served(decode(kv, rt))))
         return out, rev, more
 

@@ -22,12 +22,12 @@ from typing import Any
 from aiohttp import web
 
 from apiserver import codec, errors
-from apiserver.event_conversion import from_core, is_new_event
 from apiserver.handlers.call import Call
 from apiserver.object_store import object_prefix, parse_resource_version, type_prefix
 from apiserver.rendering import include_object, table
 from apiserver.selection import Selection, classify, parse_selection
 from apiserver.storage.interface import Compacted
+from apiserver.stored_versions import converted, from_storage
 from apiserver.watch_cache import CachedEvent
 from client.fields import FieldRequirement, FieldSelector
 
@@ -49,7 +49,7 @@ class _EventWriter:
         self.as_table = call.rendering.as_ == "Table"
         self.include = include_object(call.query) if self.as_table else ""
         # Events sent as stored (no Table, no apiVersion rewrite, no conversion) reuse shared bytes.
-        self.verbatim = not self.as_table and not call.rt.custom and not is_new_event(call.rt)
+        self.verbatim = not self.as_table and not call.rt.custom and not converted(call.rt)
 
     def _shape(self, obj: dict[str, Any]) -> dict[str, Any]:
         rt = self.call.rt
@@ -108,7 +108,7 @@ async def watch(call: Call) -> web.StreamResponse:
         await response.write_eof()
         return response
     stream = call.ctx.cache.open_stream(type_prefix(call.rt), object_prefix(call.rt, call.namespace), after)
-    convert = is_new_event(call.rt)
+    convert = converted(call.rt)
     deadline = time.monotonic() + timeout
     interval = call.ctx.config.bookmark_interval
     last_sent = after
@@ -139,7 +139,8 @@ async def watch(call: Call) -> web.StreamResponse:
                 continue
             obj, prev = ev.obj, ev.prev
             if convert:
-                obj, prev = from_core(obj), (from_core(prev) if prev is not None else None)
+                obj = from_storage(call.rt, obj)
+                prev = from_storage(call.rt, prev) if prev is not None else None
             event_type = classify(ev.type, obj, prev, selection)
             last_sent = ev.revision
             if event_type is not None:

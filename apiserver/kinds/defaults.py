@@ -342,6 +342,11 @@ def _hpa(obj: Obj) -> None:
     _d(down, "policies", [{"type": "Percent", "value": 100, "periodSeconds": 15}])
 
 
+def _hpa_v1(obj: Obj) -> None:
+    # The CPU target's default (80%) is v1 -> v2 conversion's business, as upstream has it.
+    _d(_sub(obj, "spec"), "minReplicas", 1)
+
+
 # ---------------------------------------------------------------------------------------------
 # networking, storage, rbac, apiextensions
 
@@ -395,6 +400,7 @@ _DEFAULTERS: dict[tuple[str, str], Callable[[Obj], None]] = {
     ("batch/v1", "Job"): _job,
     ("batch/v1", "CronJob"): _cron_job,
     ("autoscaling/v2", "HorizontalPodAutoscaler"): _hpa,
+    ("autoscaling/v1", "HorizontalPodAutoscaler"): _hpa_v1,
     ("discovery.k8s.io/v1", "EndpointSlice"): _endpoint_slice,
     ("networking.k8s.io/v1", "NetworkPolicy"): _network_policy,
     ("storage.k8s.io/v1", "StorageClass"): _storage_class,

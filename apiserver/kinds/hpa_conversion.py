@@ -21,7 +21,23 @@ CONDITIONS = "autoscaling.alpha.kubernetes.io/conditions"
 BEHAVIOR = "autoscaling.alpha.kubernetes.io/behavior"
 
 
-def _is_cpu_utilization(metric: Obj) -> bool:
+def _member(obj: Obj, key: str) -> Obj:
+    """``obj[key]`` as a dict to convert into; anything else (null, junk) becomes empty, so
+    conversion never fails: validation is what refuses ill-shaped objects."""
+    value = obj.get(key)
+    if not isinstance(value, dict):
+        value = obj[key] = {}
+    return value
+
+
+def _annotations(meta: Obj) -> Obj:
+    raw = meta.get("annotations")
+    return dict(raw) if isinstance(raw, dict) else {}
+
+
+def _is_cpu_utilization(metric: Any) -> bool:
+    if not isinstance(metric, dict):
+        return False
     resource = metric.get("resource") or {}
     target = resource.get("target") or {}
     return (metric.get("type") == "Resource" and resource.get("name") == "cpu"
@@ -31,11 +47,12 @@ def _is_cpu_utilization(metric: Obj) -> bool:
 def v2_to_v1(obj: Obj) -> Obj:
     out = copy.deepcopy(obj)
     out["apiVersion"] = "autoscaling/v1"
-    meta = out.setdefault("metadata", {})
-    annotations = dict(meta.get("annotations") or {})
-    spec = out.get("spec") or {}
-    status = out.get("status") or {}
-    metrics = spec.pop("metrics", None) or []
+    meta = _member(out, "metadata")
+    annotations = _annotations(meta)
+    spec = _member(out, "spec")
+    status: Obj = out["status"] if isinstance(out.get("status"), dict) else {}
+    metrics = spec.pop("metrics", None)
+    metrics = metrics if isinstance(metrics, list) else []
     cpu = [m for m in metrics if _is_cpu_utilization(m)]
     others = [m for m in metrics if not _is_cpu_utilization(m)]
     if cpu:
@@ -45,8 +62,11 @@ def v2_to_v1(obj: Obj) -> Obj:
     behavior = spec.pop("behavior", None)
     if behavior:
         annotations[BEHAVIOR] = json.dumps(behavior, separators=(",", ":"))
-    current = status.pop("currentMetrics", None) or []
+    current = status.pop("currentMetrics", None)
+    current = current if isinstance(current, list) else []
     for m in current:
+        if not isinstance(m, dict):
+            continue
         res = m.get("resource") or {}
         if m.get("type") == "Resource" and res.get("name") == "cpu":
             value = (res.get("current") or {}).get("averageUtilization")
@@ -75,16 +95,17 @@ def _pop_json(annotations: Obj, key: str) -> Any:
 def v1_to_v2(obj: Obj) -> Obj:
     out = copy.deepcopy(obj)
     out["apiVersion"] = "autoscaling/v2"
-    meta = out.setdefault("metadata", {})
-    annotations = dict(meta.get("annotations") or {})
-    spec = out.setdefault("spec", {})
+    meta = _member(out, "metadata")
+    annotations = _annotations(meta)
+    spec = _member(out, "spec")
     status = out.get("status")
     metrics = []
     target = spec.pop("targetCPUUtilizationPercentage", None)
     if target is not None:
         metrics.append({"type": "Resource", "resource": {
             "name": "cpu", "target": {"type": "Utilization", "averageUtilization": target}}})
-    metrics += _pop_json(annotations, METRICS) or []
+    extra = _pop_json(annotations, METRICS)
+    metrics += extra if isinstance(extra, list) else []
     if metrics:
         spec["metrics"] = metrics
     behavior = _pop_json(annotations, BEHAVIOR)

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from apiserver.kinds.age import human_duration, parse_time, since
+from apiserver.kinds.hpa_conversion import v1_to_v2
 from client.labels import SelectorError, format_label_selector
 
 Obj = dict[str, Any]
@@ -353,6 +354,7 @@ HPA = Printer((NAME, Column("Reference", description="Reference to the scale tar
                Column("MinPods", "integer", "Lower limit for the number of pods."),
                Column("MaxPods", "integer", "Upper limit for the number of pods."),
                Column("Replicas", "integer", "Current number of replicas."), AGE), _hpa_row)
+HPA_V1 = Printer(HPA.columns, lambda o, now: _hpa_row(v1_to_v2(o), now))
 
 
 def _controller_revision_row(o: Obj, now: datetime) -> list[Any]:

@@ -115,6 +115,9 @@ _BUILTIN: tuple[ResourceType, ...] = (
     # autoscaling
     _rt("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", True,
         short_names=("hpa",), categories=("all",), subresources=("status",)),
+    # the same stored autoscaler seen through the older version (kubectl autoscale writes it)
+    _rt("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", True,
+        short_names=("hpa",), categories=("all",), subresources=("status",)),
     # rbac
     _rt("rbac.authorization.k8s.io", "v1", "Role", "roles", True),
     _rt("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", True),

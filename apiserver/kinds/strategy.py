@@ -26,6 +26,7 @@ Obj = dict[str, Any]
 _GENERATION_KINDS = {
     ("apps/v1", "Deployment"), ("apps/v1", "ReplicaSet"), ("apps/v1", "StatefulSet"), ("apps/v1", "DaemonSet"),
     ("batch/v1", "Job"), ("batch/v1", "CronJob"), ("autoscaling/v2", "HorizontalPodAutoscaler"),
+    ("autoscaling/v1", "HorizontalPodAutoscaler"),
     ("networking.k8s.io/v1", "Ingress"), ("networking.k8s.io/v1", "NetworkPolicy"),
     ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
 }
@@ -34,6 +35,7 @@ _GENERATION_KINDS = {
 _RESET_STATUS_KINDS = {
     ("apps/v1", "Deployment"), ("apps/v1", "ReplicaSet"), ("apps/v1", "StatefulSet"), ("apps/v1", "DaemonSet"),
     ("batch/v1", "Job"), ("batch/v1", "CronJob"), ("autoscaling/v2", "HorizontalPodAutoscaler"),
+    ("autoscaling/v1", "HorizontalPodAutoscaler"),
     ("networking.k8s.io/v1", "Ingress"), ("v1", "ResourceQuota"), ("v1", "PersistentVolumeClaim"),
     ("v1", "PersistentVolume"), ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
 }

@@ -44,6 +44,7 @@ _PRINTERS: dict[tuple[str, str], p.Printer] = {
     ("batch/v1", "Job"): p.JOB,
     ("batch/v1", "CronJob"): p.CRON_JOB,
     ("autoscaling/v2", "HorizontalPodAutoscaler"): p.HPA,
+    ("autoscaling/v1", "HorizontalPodAutoscaler"): p.HPA_V1,
     ("discovery.k8s.io/v1", "EndpointSlice"): c.ENDPOINT_SLICE,
     ("coordination.k8s.io/v1", "Lease"): c.LEASE,
     ("networking.k8s.io/v1", "Ingress"): c.INGRESS,

@@ -265,3 +265,28 @@ resource(AS2 + "HorizontalPodAutoscaler", "autoscaling", "v2", "HorizontalPodAut
          "Scales a workload's replicas to keep metrics near their targets.",
          spec=AS2 + "HorizontalPodAutoscalerSpec", spec_desc="The target and its bounds.",
          status=AS2 + "HorizontalPodAutoscalerStatus", status_desc="The observed state of the autoscaler.")
+
+AS1 = "io.k8s.api.autoscaling.v1."
+define(AS1 + "CrossVersionObjectReference", "The workload an autoscaler scales.", {
+    "apiVersion": s("API version of the target, such as apps/v1."), "kind": s("Kind of the target."),
+    "name": s("Name of the target."),
+}, required=("kind", "name"))
+define(AS1 + "HorizontalPodAutoscalerSpec", "The target, bounds and CPU goal of an autoscaler.", {
+    "scaleTargetRef": obj(AS1 + "CrossVersionObjectReference", "The workload to scale (through its scale "
+                                                               "subresource)."),
+    "minReplicas": i32("Lower bound of replicas. Defaults to 1."),
+    "maxReplicas": i32("Upper bound of replicas."),
+    "targetCPUUtilizationPercentage": i32("Target average CPU utilization of the pods, in percent of their "
+                                          "request; defaults to 80."),
+}, required=("scaleTargetRef", "maxReplicas"))
+define(AS1 + "HorizontalPodAutoscalerStatus", "The observed state of an autoscaler.", {
+    "observedGeneration": i64("The generation this status reflects."),
+    "lastScaleTime": obj("time", "When the replica count was last changed."),
+    "currentReplicas": i32("Current number of replicas."),
+    "desiredReplicas": i32("Number of replicas the autoscaler wants."),
+    "currentCPUUtilizationPercentage": i32("Current average CPU utilization of the pods, in percent."),
+}, required=("currentReplicas", "desiredReplicas"))
+resource(AS1 + "HorizontalPodAutoscaler", "autoscaling", "v1", "HorizontalPodAutoscaler",
+         "Scales a workload's replicas to keep its pods' CPU utilization near a target.",
+         spec=AS1 + "HorizontalPodAutoscalerSpec", spec_desc="The target and its bounds.",
+         status=AS1 + "HorizontalPodAutoscalerStatus", status_desc="The observed state of the autoscaler.")

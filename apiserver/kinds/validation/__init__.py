@@ -66,6 +66,7 @@ _KINDS: dict[tuple[str, str], tuple[str, KindValidator | None]] = {
     ("batch/v1", "Job"): ("subdomain", workloads.validate_job),
     ("batch/v1", "CronJob"): ("subdomain", workloads.validate_cron_job),
     ("autoscaling/v2", "HorizontalPodAutoscaler"): ("subdomain", workloads.validate_hpa),
+    ("autoscaling/v1", "HorizontalPodAutoscaler"): ("subdomain", workloads.validate_hpa_v1),
     ("discovery.k8s.io/v1", "EndpointSlice"): ("subdomain", cluster.validate_endpoint_slice),
     ("coordination.k8s.io/v1", "Lease"): ("subdomain", cluster.validate_lease),
     ("networking.k8s.io/v1", "Ingress"): ("subdomain", cluster.validate_ingress),

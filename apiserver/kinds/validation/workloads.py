@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from apiserver.kinds.hpa_conversion import v1_to_v2
 from apiserver.kinds.validation.common import (
     get_path,
     non_negative,
@@ -277,6 +278,16 @@ def validate_controller_revision(obj: dict, old: dict | None) -> list[Cause]:
     if old is not None and obj.get("data") != old.get("data"):
         causes.append(immutable("data", "<data>"))
     return causes
+
+
+def validate_hpa_v1(obj: dict, old: dict | None) -> list[Cause]:
+    """An autoscaling/v1 autoscaler: its own CPU target, then the rules every autoscaler follows."""
+    spec = obj.get("spec")
+    causes: list[Cause] = []
+    target = spec.get("targetCPUUtilizationPercentage") if isinstance(spec, dict) else None
+    if target is not None and (not isinstance(target, int) or target < 1):
+        causes.append(invalid("spec.targetCPUUtilizationPercentage", target, "must be greater than or equal to 1"))
+    return causes + validate_hpa(v1_to_v2(obj), None if old is None else v1_to_v2(old))
 
 
 def validate_hpa(obj: dict, old: dict | None) -> list[Cause]:
