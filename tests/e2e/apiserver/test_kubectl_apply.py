@@ -118,3 +118,29 @@ def test_a_manifest_with_a_wrong_json_type_is_a_bad_request(apiserver, tmp_path)
     assert result.returncode != 0
     assert "BadRequest" in result.stderr and "cannot unmarshal string" in result.stderr
     assert apiserver.kubectl("get", "deployment", "typed", check=False).returncode != 0
+
+
+def test_autoscale_creates_an_autoscaler_that_get_hpa_shows(apiserver) -> None:
+    apiserver.kubectl("create", "deployment", "scaled-web", "--image=busybox")
+    out = apiserver.kubectl("autoscale", "deployment", "scaled-web", "--min=1", "--max=3", "--cpu-percent=50").stdout
+    assert "autoscaled" in out
+    table = apiserver.kubectl("get", "hpa").stdout.splitlines()
+    assert table[0].split() == ["NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"]
+    row = next(line for line in table[1:] if line.startswith("scaled-web"))
+    assert row.split()[1] == "Deployment/scaled-web" and "cpu: <unknown>/50%" in row
+    assert row.split()[-4:-1] == ["1", "3", "0"]
+    got = get(apiserver, "hpa", "scaled-web")
+    assert got["apiVersion"] == "autoscaling/v2"
+    assert got["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 50
+
+
+def test_create_job_from_a_cronjob_copies_its_template(apiserver) -> None:
+    apiserver.kubectl("create", "cronjob", "nightly", "--image=busybox", "--schedule=0 3 * * *", "--", "true")
+    out = apiserver.kubectl("create", "job", "nightly-now", "--from=cronjob/nightly").stdout
+    assert "job.batch/nightly-now created" in out
+    job = get(apiserver, "job", "nightly-now")
+    assert job["metadata"]["annotations"]["cronjob.kubernetes.io/instantiate"] == "manual"
+    assert job["metadata"]["ownerReferences"][0]["kind"] == "CronJob"
+    pod_spec = job["spec"]["template"]["spec"]
+    assert pod_spec["containers"][0]["image"] == "busybox" and pod_spec["containers"][0]["command"] == ["true"]
+    assert pod_spec["securityContext"] == {}

@@ -77,3 +77,35 @@ def test_an_unknown_field_is_refused_not_dropped() -> None:
 def test_an_unknown_kind_is_refused() -> None:
     with pytest.raises(ProtobufError, match="not understood"):
         decode_object(envelope("v1", "Widget", b""))
+
+
+def test_pod_and_container_security_contexts_decode() -> None:
+    se_linux = s(3, "spc_t")
+    pod_security = (field_varint(2, 1000) + field_varint(3, 1) + field_bytes(4, varint(10) + varint(20))
+                    + field_varint(5, 2000) + field_bytes(1, se_linux)
+                    + field_bytes(7, s(1, "net.ipv4.ip_forward") + s(2, "1"))
+                    + field_bytes(10, s(1, "RuntimeDefault")))
+    container_security = (field_bytes(1, s(1, "NET_ADMIN") + s(2, "ALL")) + field_varint(2, 0)
+                          + field_varint(6, 1) + field_bytes(12, s(1, "Unconfined")))
+    container = s(1, "c") + s(2, "img") + field_bytes(15, container_security)
+    pod_spec = field_bytes(2, container) + field_bytes(14, pod_security)
+    job_spec = field_bytes(6, field_bytes(2, pod_spec)) + s(14, "Failed")
+    obj = decode_object(envelope("batch/v1", "Job", field_bytes(1, s(1, "j")) + field_bytes(2, job_spec)))
+    spec = obj["spec"]["template"]["spec"]
+    assert spec["securityContext"] == {
+        "runAsUser": 1000, "runAsNonRoot": True, "supplementalGroups": [10, 20], "fsGroup": 2000,
+        "seLinuxOptions": {"type": "spc_t"}, "sysctls": [{"name": "net.ipv4.ip_forward", "value": "1"}],
+        "seccompProfile": {"type": "RuntimeDefault"}}
+    assert spec["containers"][0]["securityContext"] == {
+        "capabilities": {"add": ["NET_ADMIN"], "drop": ["ALL"]}, "privileged": False,
+        "readOnlyRootFilesystem": True, "appArmorProfile": {"type": "Unconfined"}}
+    assert obj["spec"]["podReplacementPolicy"] == "Failed"
+
+
+def test_an_autoscaling_v1_autoscaler_decodes() -> None:
+    ref = s(1, "Deployment") + s(2, "web") + s(3, "apps/v1")
+    spec = field_bytes(1, ref) + field_varint(2, 1) + field_varint(3, 3) + field_varint(4, 50)
+    obj = decode_object(envelope("autoscaling/v1", "HorizontalPodAutoscaler",
+                                 field_bytes(1, s(1, "web")) + field_bytes(2, spec)))
+    assert obj["spec"] == {"scaleTargetRef": {"kind": "Deployment", "name": "web", "apiVersion": "apps/v1"},
+                           "minReplicas": 1, "maxReplicas": 3, "targetCPUUtilizationPercentage": 50}
