@@ -21,7 +21,16 @@ from dataclasses import dataclass
 
 import yaml
 
-from kyb.crictl import container_logs, containers, images, pods, remote_exec, runtime_info, stats
+from kyb.crictl import (
+    container_logs,
+    containers,
+    images,
+    pods,
+    port_forward,
+    remote_exec,
+    runtime_info,
+    stats,
+)
 from kyb.crictl.config import ConfigError
 from kyb.crictl.session import CRIFailure, Session, UsageError, parse_duration
 from kyb.defaults import DEFAULT_RUNTIME_ENDPOINT
@@ -117,7 +126,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     sub = parser.add_subparsers(dest="cri_verb", metavar="VERB")
     sub.required = True
-    for module in (runtime_info, pods, containers, stats, container_logs, remote_exec, images):
+    for module in (runtime_info, pods, containers, stats, container_logs, remote_exec, port_forward, images):
         module.register(sub)
 
 

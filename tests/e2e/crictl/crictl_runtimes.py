@@ -97,6 +97,7 @@ POD_CALLS = (
     "ExecSync",
     "Exec",
     "Attach",
+    "PortForward",
     "UpdateContainerResources",
     "ListContainerStats",
     "ListPodSandboxStats",

@@ -26,7 +26,7 @@ from crictl_runtimes import RuntimeUnderTest
 from bench.references import busybox_image
 from bench.references.netns import nsenter_prefix
 
-POD_CALLS = tuple(c for c in ALL_POD_CALLS if c not in ("Exec", "Attach"))
+POD_CALLS = tuple(c for c in ALL_POD_CALLS if c not in ("Exec", "Attach", "PortForward"))
 
 pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -232,6 +232,52 @@ def test_attach_streams_the_containers_output_until_it_exits(
         assert "attached\n" in result.stdout, result.stderr
         assert json.loads(_ok(rt.kyb("inspect", ctr_id)))["status"]["exitCode"] == 5
     finally:
+        rt.kyb("rmp", "-f", pod_id)
+
+
+def test_port_forward_reaches_a_server_in_the_pod(
+    request: pytest.FixtureRequest, cri_runtime: RuntimeUnderTest, tmp_path: Path
+) -> None:
+    import re
+    import select
+    import sys
+
+    rt = cri_runtime
+    rt.needs(request, *POD_CALLS, "PortForward")
+    pod_cfg = _pod_config(tmp_path, rt, "served")
+    script = "mkdir -p /www && echo hello-pf > /www/index.html && exec httpd -f -p 8080 -h /www"
+    ctr_cfg = _container_config(tmp_path, rt, "httpd", script)
+    pod_id = _ok(rt.kyb("runp", str(pod_cfg))).strip()
+    forwarder = None
+    try:
+        _ok(rt.kyb("start", _ok(rt.kyb("create", pod_id, str(ctr_cfg), str(pod_cfg))).strip()))
+        cmd = [*nsenter_prefix(rt.netns), sys.executable, "-m", "kyb", "cri", "-r", rt.endpoint]
+        forwarder = subprocess.Popen(
+            [*cmd, "port-forward", pod_id, "0:8080"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert forwarder.stdout is not None
+        ready, _, _ = select.select([forwarder.stdout], [], [], 30)
+        assert ready, "port-forward printed nothing within 30s"
+        match = re.match(r"Forwarding from 127\.0\.0\.1:(\d+) -> 8080", forwarder.stdout.readline())
+        assert match, "port-forward did not say where it listens"
+        fetch = [*nsenter_prefix(rt.netns), "busybox", "wget", "-qO-", f"http://127.0.0.1:{match.group(1)}/"]
+
+        def served() -> bool:
+            return "hello-pf" in subprocess.run(fetch, capture_output=True, text=True, timeout=20).stdout
+
+        _wait_for(served, timeout=30, what="the pod's httpd through port-forward")
+        assert served(), "a second connection must work too (each one gets a fresh URL)"
+    finally:
+        if forwarder is not None:
+            forwarder.send_signal(signal.SIGINT)
+            try:
+                forwarder.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                forwarder.kill()
+                forwarder.wait(timeout=10)
         rt.kyb("rmp", "-f", pod_id)
 
 
