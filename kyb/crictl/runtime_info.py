@@ -1,4 +1,5 @@
-"""Runtime-wide verbs: `version` (Version), `info` (Status) and `runtime-config` (RuntimeConfig)."""
+"""Runtime-wide verbs: `version` (Version), `info` (Status), `runtime-config` (RuntimeConfig) and
+`events` (GetContainerEvents, one JSON line or YAML document per event)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,22 @@ def run_runtime_config(session: Session, args: argparse.Namespace) -> int:
     return 0
 
 
+def run_events(session: Session, args: argparse.Namespace) -> int:
+    """crictl's `events`: container events as the runtime streams them, one document each."""
+    try:
+        with session.attempt("streaming container events"):
+            for event in session.runtime.container_events():
+                doc = output.message_to_dict(event)
+                if args.output == "json":
+                    session.print(json.dumps(doc))
+                else:
+                    session.print("---\n" + output.dumps(doc, "yaml"), end="")
+                session.out.flush()
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser("version", help="display runtime version information")
     p.set_defaults(_cri_run=run_version)
@@ -55,6 +72,10 @@ def register(sub: Any) -> None:
     add_output_flag(p, "json", ("json", "yaml"))
     p.add_argument("-q", "--quiet", action="store_true", help="do not show verbose information")
     p.set_defaults(_cri_run=run_info)
+
+    p = sub.add_parser("events", help="stream container events until interrupted")
+    add_output_flag(p, "json", ("json", "yaml"))
+    p.set_defaults(_cri_run=run_events)
 
     p = sub.add_parser("runtime-config", help="retrieve the container runtime configuration (cgroup driver)")
     add_output_flag(p, "json", ("json", "yaml"))

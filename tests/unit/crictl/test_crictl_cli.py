@@ -111,6 +111,12 @@ class FakeRuntime(api_pb2_grpc.RuntimeServiceServicer, api_pb2_grpc.ImageService
         self.requests.append(request)
         return api_pb2.PullImageResponse(image_ref="sha256:" + "e" * 64)
 
+    def GetContainerEvents(self, request: Any, context: Any) -> Any:
+        for kind in (api_pb2.CONTAINER_CREATED_EVENT, api_pb2.CONTAINER_STARTED_EVENT):
+            yield api_pb2.ContainerEventResponse(
+                container_id="c" * 64, container_event_type=kind, created_at=NOW
+            )
+
     def ListImages(self, request: Any, context: Any) -> Any:
         image = api_pb2.Image(
             id="sha256:" + "e" * 64,
@@ -395,3 +401,11 @@ def test_images_filter_by_reference_and_dangling(fake: Any, capsys: pytest.Captu
     assert _cri(capsys, endpoint, "images", "-q", "--filter", "reference=^nginx")[1] == ""
     assert _cri(capsys, endpoint, "images", "-q", "-f", "dangling=true")[1] == ""
     assert _cri(capsys, endpoint, "images", "-f", "color=blue")[0] == 2
+
+
+def test_events_prints_one_json_line_per_event(fake: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    _, endpoint = fake
+    code, out, _ = _cri(capsys, endpoint, "events")
+    events = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert [e["containerEventType"] for e in events] == ["CONTAINER_CREATED_EVENT", "CONTAINER_STARTED_EVENT"]
