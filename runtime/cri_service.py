@@ -19,6 +19,7 @@ from runtime.container.manager import ContainerManager
 from runtime.context import RuntimeContext
 from runtime.sandbox.manager import SandboxManager
 from runtime.service.containers import ContainerCalls
+from runtime.service.events import EventBus, EventCalls
 from runtime.service.exec import ExecCalls
 from runtime.service.pods import PodCalls
 from runtime.service.stats import StatsCalls
@@ -30,13 +31,15 @@ CRI_API_VERSION = "v1"
 KUBELET_API_VERSION = "0.1.0"
 
 
-class RuntimeService(PodCalls, ContainerCalls, ExecCalls, StatsCalls, api_pb2_grpc.RuntimeServiceServicer):
+class RuntimeService(PodCalls, ContainerCalls, ExecCalls, StatsCalls, EventCalls, api_pb2_grpc.RuntimeServiceServicer):
     def __init__(self, ctx: RuntimeContext, streaming: StreamingServer | None = None) -> None:
         self.ctx = ctx
         self.streaming = streaming
         self.root = ctx.root
         self.containers = ContainerManager(ctx)
         self.sandboxes = SandboxManager(ctx, self.containers)
+        self.events = EventBus(self.sandboxes, self.containers)
+        self.containers.on_event = self.events.publish
         self._cpu_samples = {}
         self._cpu_lock = threading.Lock()
 

@@ -131,6 +131,7 @@ class RuntimeDaemon:
     ) -> None:
         self.streaming_address = streaming_address
         self._streaming: StreamingServer | None = None
+        self._runtime_service: RuntimeService | None = None
         self.socket_path = socket_path
         self.root = root
         self.registry_config = registry_config
@@ -175,6 +176,8 @@ class RuntimeDaemon:
                 runtime_service.sandboxes.collect_half_made()
             except Exception as e:  # leftovers must not keep the runtime from serving
                 log.warning("could not collect half-made objects", extra={"error": str(e)})
+            runtime_service.containers.watch_running()
+            self._runtime_service = runtime_service
             streaming = StreamingServer(runtime_service.containers, host or "127.0.0.1", int(port or 0))
             try:
                 streaming.start()
@@ -207,6 +210,9 @@ class RuntimeDaemon:
         if self._streaming is not None:
             self._streaming.stop()
             self._streaming = None
+        if self._runtime_service is not None:
+            self._runtime_service.containers.exits.stop()
+            self._runtime_service = None
         if self._context is not None:
             self._context.forkserver.stop()
         self._ownership.release()

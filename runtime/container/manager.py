@@ -28,6 +28,7 @@ from google.protobuf import json_format
 from cri import api_pb2
 from runtime.atomic_json import read_json, write_json
 from runtime.cgroups import CgroupError, Resources
+from runtime.container.exit_watcher import ExitWatcher
 from runtime.container.spec import build_spec, check_namespace_modes
 from runtime.context import RuntimeContext
 from runtime.errors import FailedPrecondition, InternalError, InvalidArgument, NotFound
@@ -76,6 +77,24 @@ def stop_signal_of(record: dict) -> int:
 class ContainerManager:
     def __init__(self, ctx: RuntimeContext) -> None:
         self.ctx = ctx
+        # (container id, sandbox id, "created" | "started" | "stopped" | "deleted"); set by the service
+        self.on_event: Callable[[str, str, str], None] = lambda *_: None
+        self.exits = ExitWatcher(self._exited)
+
+    def watch_running(self) -> None:
+        """Start noticing exits: of every container the records say runs, and of each new one."""
+        self.exits.start()
+        for container_id in self.ctx.containers.ids():
+            with contextlib.suppress(NotFound):
+                record = self.ctx.containers.read(container_id)
+                if record["state"] == ContainerState.RUNNING.value:
+                    self.exits.watch(container_id, record.get("shim_pid"), record.get("shim_start"))
+
+    def _exited(self, container_id: str) -> None:
+        with contextlib.suppress(NotFound):
+            record = self.refresh(container_id)
+            if record["state"] == ContainerState.EXITED.value:
+                self.on_event(container_id, record["sandbox_id"], "stopped")
 
     # ----------------------------------------------------------------- lookups
     def ids_in_sandbox(self, sandbox_id: str) -> list[str]:
@@ -261,6 +280,7 @@ class ContainerManager:
         if log_path:
             ctx.sandboxes.update(sandbox["id"], lambda r: r.setdefault("log_paths", []).append(log_path))
         log.info("container created", extra={"container": container_id, "sandbox": sandbox["id"]})
+        self.on_event(container_id, sandbox["id"], "created")
         return container_id
 
     # ----------------------------------------------------------------- start
@@ -283,11 +303,13 @@ class ContainerManager:
                     message=reply["error"], finished_at=time.time_ns(),
                 ))
                 raise InternalError(f"failed to start container {container_id}: {reply['error']}")
-            self.ctx.containers.update(container_id, lambda r: r.update(
+            record = self.ctx.containers.update(container_id, lambda r: r.update(
                 state=ContainerState.RUNNING.value, pid=reply["pid"], pid_start=start_time(reply["pid"]),
                 shim_pid=reply["shim_pid"], shim_start=start_time(reply["shim_pid"]), started_at=reply["started_at"],
                 resolved_user=reply.get("user"),
             ))
+        self.on_event(container_id, record["sandbox_id"], "started")
+        self.exits.watch(container_id, record["shim_pid"], record["shim_start"])
         log.info("container started", extra={"container": container_id, "pid": reply["pid"]})
 
     # ----------------------------------------------------------------- stop / remove
@@ -334,6 +356,7 @@ class ContainerManager:
                 raise InternalError(str(e)) from e
             self.ctx.containers.delete(container_id)
         log.info("container removed", extra={"container": container_id})
+        self.on_event(container_id, record["sandbox_id"], "deleted")
 
     # ----------------------------------------------------------------- resources / logs
     def update_resources(self, id_or_prefix: str, linux: api_pb2.LinuxContainerResources) -> None:

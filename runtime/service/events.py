@@ -1,0 +1,75 @@
+"""GetContainerEvents: a stream of container lifecycle events for an evented kubelet (PLEG).
+
+The managers report created/started/stopped/deleted through ``publish``; each subscriber has
+its own bounded queue, so a slow client loses its oldest events rather than slowing the
+runtime. Every event carries the pod's status and its containers' statuses, as the CRI asks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+import time
+from collections.abc import Iterator
+
+import grpc
+
+from cri import api_pb2
+from runtime.container.manager import ContainerManager
+from runtime.errors import NotFound
+from runtime.sandbox.manager import SandboxManager
+from runtime.service import convert
+
+QUEUE_SIZE = 1000
+EVENT_TYPES = {
+    "created": api_pb2.CONTAINER_CREATED_EVENT,
+    "started": api_pb2.CONTAINER_STARTED_EVENT,
+    "stopped": api_pb2.CONTAINER_STOPPED_EVENT,
+    "deleted": api_pb2.CONTAINER_DELETED_EVENT,
+}
+
+
+class EventBus:
+    def __init__(self, sandboxes: SandboxManager, containers: ContainerManager) -> None:
+        self.sandboxes = sandboxes
+        self.containers = containers
+        self._subscribers: list[queue.Queue[api_pb2.ContainerEventResponse]] = []
+        self._lock = threading.Lock()
+
+    def publish(self, container_id: str, sandbox_id: str, kind: str) -> None:
+        with self._lock:
+            if not self._subscribers:
+                return
+            subscribers = list(self._subscribers)
+        event = api_pb2.ContainerEventResponse(
+            container_id=container_id, container_event_type=EVENT_TYPES[kind], created_at=time.time_ns())
+        with contextlib.suppress(NotFound):
+            event.pod_sandbox_status.CopyFrom(convert.pod_sandbox_status(self.sandboxes.get(sandbox_id)))
+            for other in self.containers.ids_in_sandbox(sandbox_id):
+                with contextlib.suppress(NotFound):
+                    event.containers_statuses.append(convert.container_status(self.containers.get(other)))
+        for q in subscribers:
+            if q.full():
+                with contextlib.suppress(queue.Empty):
+                    q.get_nowait()
+            q.put_nowait(event)
+
+    def subscribe(self, context: grpc.ServicerContext) -> Iterator[api_pb2.ContainerEventResponse]:
+        q: queue.Queue[api_pb2.ContainerEventResponse] = queue.Queue(QUEUE_SIZE)
+        with self._lock:
+            self._subscribers.append(q)
+        try:
+            while context.is_active():
+                with contextlib.suppress(queue.Empty):
+                    yield q.get(timeout=0.5)
+        finally:
+            with self._lock:
+                self._subscribers.remove(q)
+
+
+class EventCalls:
+    events: EventBus
+
+    def GetContainerEvents(self, request: api_pb2.GetEventsRequest, context: grpc.ServicerContext) -> Iterator[api_pb2.ContainerEventResponse]:
+        yield from self.events.subscribe(context)
