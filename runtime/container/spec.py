@@ -150,6 +150,9 @@ def check_namespace_modes(options: api_pb2.NamespaceOption, where: str) -> None:
             raise InvalidArgument(f"{where}: unknown {field} namespace mode {mode}")
     if options.network == api_pb2.TARGET or options.ipc == api_pb2.TARGET:
         raise InvalidArgument(f"{where}: TARGET mode is only supported for the pid namespace")
+    userns = options.userns_options
+    if options.HasField("userns_options") and userns.mode != api_pb2.NODE and (userns.uids or userns.gids):
+        raise InvalidArgument(f"{where}: user namespaces are not supported by this runtime; use hostUsers (mode NODE)")
 
 
 def build_spec(

@@ -47,3 +47,11 @@ class PodCalls:
                 continue
             items.append(item)
         return api_pb2.ListPodSandboxResponse(items=items)
+
+    def UpdatePodSandboxResources(
+        self, request: api_pb2.UpdatePodSandboxResourcesRequest, context: grpc.ServicerContext
+    ) -> api_pb2.UpdatePodSandboxResourcesResponse:
+        # A notice after the kubelet resized the pod cgroup it owns: the containers' own limits
+        # arrive through UpdateContainerResources, so there is nothing to change here.
+        self.sandboxes.get(request.pod_sandbox_id)
+        return api_pb2.UpdatePodSandboxResourcesResponse()

@@ -115,3 +115,10 @@ def test_namespace_modes_are_checked() -> None:
         check_namespace_modes(api_pb2.NamespaceOption(pid=9), "c")
     with pytest.raises(InvalidArgument):
         check_namespace_modes(api_pb2.NamespaceOption(network=api_pb2.TARGET), "c")
+
+
+def test_user_namespaces_with_mappings_are_refused() -> None:
+    userns = api_pb2.UserNamespace(mode=api_pb2.POD, uids=[api_pb2.IDMapping(host_id=100000, container_id=0, length=65536)])
+    with pytest.raises(InvalidArgument):
+        check_namespace_modes(api_pb2.NamespaceOption(userns_options=userns), "sandbox")
+    check_namespace_modes(api_pb2.NamespaceOption(userns_options=api_pb2.UserNamespace(mode=api_pb2.NODE)), "sandbox")
