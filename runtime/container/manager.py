@@ -18,6 +18,7 @@ import os
 import secrets
 import shutil
 import signal
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -80,6 +81,8 @@ class ContainerManager:
         # (container id, sandbox id, "created" | "started" | "stopped" | "deleted"); set by the service
         self.on_event: Callable[[str, str, str], None] = lambda *_: None
         self.exits = ExitWatcher(self._exited)
+        self._names_lock = threading.Lock()
+        self._reserved: set[tuple[str, str, int]] = set()
 
     def watch_running(self) -> None:
         """Start noticing exits: of every container the records say runs, and of each new one."""
@@ -170,15 +173,26 @@ class ContainerManager:
         if not config.image.image:
             raise InvalidArgument("container config must name an image (image.image is empty)")
         check_namespace_modes(config.linux.security_context.namespace_options, "container")
-        with ctx.sandboxes.lock(sandbox_id):
+        # The name is reserved under the lock; the slow part of creating runs outside it, so
+        # containers of one pod are created in parallel.
+        key = (sandbox_id, config.metadata.name, config.metadata.attempt)
+        with self._names_lock:
+            taken = key in self._reserved
             for other in self.ids_in_sandbox(sandbox_id):
-                rec = ctx.containers.read(other)
-                if rec["name"] == config.metadata.name and rec["attempt"] == config.metadata.attempt:
-                    raise FailedPrecondition(
-                        f"container {config.metadata.name!r} (attempt {config.metadata.attempt}) already exists "
-                        f"in sandbox {sandbox_id} as {other}"
-                    )
+                with contextlib.suppress(NotFound):
+                    rec = ctx.containers.read(other)
+                    taken = taken or (rec["name"], rec["attempt"]) == key[1:]
+            if taken:
+                raise FailedPrecondition(
+                    f"container {config.metadata.name!r} (attempt {config.metadata.attempt}) already exists "
+                    f"in sandbox {sandbox_id}"
+                )
+            self._reserved.add(key)
+        try:
             return self._create(sandbox, config)
+        finally:
+            with self._names_lock:
+                self._reserved.discard(key)
 
     def _resolve_image(self, ref: str) -> Any:
         if self.ctx.images is None:

@@ -142,3 +142,21 @@ def test_stopping_the_daemon_cleanly_leaves_containers_running(runtime: RuntimeU
     cri = runtime.start()
     assert cri.container_status(container).status.state == api_pb2.CONTAINER_RUNNING
     assert cri.exec_sync(container, ["true"], timeout=5).exit_code == 0
+
+
+def test_concurrent_creates_and_starts_in_one_pod(runtime: RuntimeUnderTest, cri: RuntimeClient) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    pod = pod_config("many")
+    sandbox = cri.run_pod_sandbox(pod)
+
+    def run(index: int) -> str:
+        container = cri.create_container(sandbox, container_config(f"c{index}", ["sh", "-c", f"exit {index}"]), pod)
+        cri.start_container(container)
+        return container
+
+    with ThreadPoolExecutor(8) as pool:
+        containers = list(pool.map(run, range(12)))
+    assert len(set(containers)) == 12
+    codes = sorted(wait_for(lambda c=c: exited(cri, c), what="exit").exit_code for c in containers)
+    assert codes == list(range(12))
