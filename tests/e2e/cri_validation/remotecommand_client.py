@@ -7,6 +7,11 @@ fallback), optionally writes to stdin after a delay and then closes it (v5's ``[
 collects stdout, stderr and the final status (channel 3) until the server closes the stream.
 It prints one JSON object. The tests run it inside the runtime's network namespace, where the
 streaming server listens.
+
+With ``--port-forward`` it speaks the streaming server's port-forward protocol instead
+(``portforward.k8s.io``, ports named in the ``port`` query): each port's data and error channels
+(2i, 2i+1) open with the port number, which is checked and dropped; what is sent goes to the
+first port's data channel, its data is reported as stdout and its errors as stderr.
 """
 
 from __future__ import annotations
@@ -20,12 +25,17 @@ import time
 import aiohttp
 
 PROTOCOLS = ["v5.channel.k8s.io", "v4.channel.k8s.io"]
+PORT_FORWARD_PROTOCOLS = ["portforward.k8s.io"]
 STDIN, STDOUT, STDERR, ERROR, CLOSE = 0, 1, 2, 3, 255
 
 
 async def stream(args: argparse.Namespace) -> dict[str, object]:
-    out = {"stdout": "", "stderr": "", "status": None, "protocol": None}
-    async with aiohttp.ClientSession() as session, session.ws_connect(args.url, protocols=PROTOCOLS) as ws:
+    out = {"stdout": "", "stderr": "", "status": None, "protocol": None, "ports": []}
+    protocols = PORT_FORWARD_PROTOCOLS if args.port_forward else PROTOCOLS
+    # port-forward: data channel 0 plays stdin/stdout, error channel 1 plays stderr
+    channels = {0: "stdout", 1: "stderr"} if args.port_forward else {STDOUT: "stdout", STDERR: "stderr"}
+    opened: set[int] = set()
+    async with aiohttp.ClientSession() as session, session.ws_connect(args.url, protocols=protocols) as ws:
         out["protocol"] = ws.protocol
 
         async def writer() -> None:
@@ -34,7 +44,7 @@ async def stream(args: argparse.Namespace) -> dict[str, object]:
             await asyncio.sleep(args.send_after)
             await ws.send_bytes(bytes([STDIN]) + args.send.encode())
             await asyncio.sleep(args.close_after)
-            if ws.protocol == PROTOCOLS[0]:
+            if ws.protocol == "v5.channel.k8s.io":
                 await ws.send_bytes(bytes([CLOSE, STDIN]))
 
         task = asyncio.create_task(writer())
@@ -50,11 +60,13 @@ async def stream(args: argparse.Namespace) -> dict[str, object]:
                 if not msg.data:
                     continue
                 channel, data = msg.data[0], msg.data[1:]
-                if channel == STDOUT:
-                    out["stdout"] += data.decode(errors="replace")
-                elif channel == STDERR:
-                    out["stderr"] += data.decode(errors="replace")
-                elif channel == ERROR and data:
+                if args.port_forward and channel not in opened:
+                    opened.add(channel)
+                    out["ports"].append(int.from_bytes(data[:2], "little"))  # type: ignore[attr-defined]
+                    continue
+                if channel in channels:
+                    out[channels[channel]] += data.decode(errors="replace")  # type: ignore[operator]
+                elif channel == ERROR and not args.port_forward and data:
                     out["status"] = json.loads(data)
         finally:
             task.cancel()
@@ -68,6 +80,7 @@ def main() -> int:
     parser.add_argument("--send-after", type=float, default=0.0)
     parser.add_argument("--close-after", type=float, default=0.0, help="close stdin this long after sending")
     parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument("--port-forward", action="store_true", help="speak the port-forward protocol")
     args = parser.parse_args()
     json.dump(asyncio.run(stream(args)), sys.stdout)
     return 0

@@ -1,9 +1,10 @@
 """critest "Streaming" (streaming.go): Exec and Attach return a URL that streams the command's
 output; PortForward returns a URL that forwards a pod port.
 
-The URLs are driven with a WebSocket remote-command client (critest's ``--websocket-exec`` and
-``--websocket-attach`` transport; the runtime serves no SPDY), run inside the daemon's network
-namespace where its streaming server listens on 127.0.0.1.
+The URLs are driven with a WebSocket client (critest's ``--websocket-exec`` and
+``--websocket-attach`` transport; the runtime serves no SPDY) run inside the daemon's network
+namespace, where its streaming server listens on 127.0.0.1. Port-forward is driven with the
+kubelet streaming server's WebSocket port-forward protocol (``portforward.k8s.io``).
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from cri_validation_runtime import Cri, NetworkedKybRuntime, v1
+from cri_validation_runtime import Cri, NetworkedKybRuntime, v1, wait_for
 
 pytestmark = pytest.mark.root
 
 CLIENT = str(Path(__file__).with_name("remotecommand_client.py"))
+WEB_SERVER = ["sh", "-c", "mkdir -p /www && echo hello-from-pod > /www/index.html && exec httpd -f -p 80 -h /www"]
 
 
 def stream(harness: NetworkedKybRuntime, url: str, *args: str) -> dict:  # type: ignore[type-arg]
@@ -74,9 +76,16 @@ def test_attach(cri: Cri, harness: NetworkedKybRuntime) -> None:
         assert cri.wait_state(container_id, v1.CONTAINER_EXITED, 20).exit_code == 0
 
 
-@pytest.mark.xfail(strict=True, reason="PortForward answers UNIMPLEMENTED: runtime/streaming serves no "
-                   "port-forward endpoint (critest's checkPortForward needs one, over SPDY or WebSocket)")
-def test_port_forward_returns_a_url(cri: Cri) -> None:
-    with cri.pod("PodSandbox-for-portforward-", port_mappings=[v1.PortMapping(container_port=80)]) as (pod_id, _):
-        url = cri.rt.PortForward(v1.PortForwardRequest(pod_sandbox_id=pod_id, port=[80]), timeout=10).url
+def test_port_forward(cri: Cri, harness: NetworkedKybRuntime) -> None:
+    """critest's checkPortForward: a web server in the pod is reached through the forwarded port."""
+    with cri.pod("PodSandbox-for-portforward-", port_mappings=[v1.PortMapping(container_port=80)]) as pod:
+        container_id = cri.run(*pod, cri.container_config("container-for-portforward-test", WEB_SERVER))
+        cri.wait_state(container_id, v1.CONTAINER_RUNNING)
+        wait_for(lambda: cri.exec_sync(container_id, ["wget", "-q", "-O", "-", "http://127.0.0.1:80/"]).exit_code == 0,
+                 30, what="the web server")
+        url = cri.rt.PortForward(v1.PortForwardRequest(pod_sandbox_id=pod[0], port=[80]), timeout=10).url
         assert urlparse(url).netloc
+        out = stream(harness, url + ("&" if "?" in url else "?") + "port=80", "--port-forward",
+                     "--send", "GET / HTTP/1.0\r\n\r\n", "--close-after", "0", "--timeout", "20")
+        assert out["ports"] == [80, 80] and out["stderr"] == ""
+        assert out["stdout"].split("\r\n", 1)[0].endswith(" 200 OK") and out["stdout"].endswith("hello-from-pod\n")
