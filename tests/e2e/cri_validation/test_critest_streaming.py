@@ -89,3 +89,21 @@ def test_port_forward(cri: Cri, harness: NetworkedKybRuntime) -> None:
                      "--send", "GET / HTTP/1.0\r\n\r\n", "--close-after", "0", "--timeout", "20")
         assert out["ports"] == [80, 80] and out["stderr"] == ""
         assert out["stdout"].split("\r\n", 1)[0].endswith(" 200 OK") and out["stdout"].endswith("hello-from-pod\n")
+
+
+def test_port_forward_in_host_network(cri: Cri, harness: NetworkedKybRuntime) -> None:
+    """critest's "portforward in host network" (streaming_linux.go): the forwarded port is the node's."""
+    port = 12003  # critest's webServerHostNetContainerPort; the node namespace is this module's alone
+    server = ["sh", "-c", f"mkdir -p /www && echo hello-from-host-network > /www/index.html && exec httpd -f -p {port} -h /www"]
+    linux = v1.LinuxPodSandboxConfig(security_context=v1.LinuxSandboxSecurityContext(
+        namespace_options=v1.NamespaceOption(network=v1.NODE)))
+    with cri.pod("PodSandbox-for-host-net-portforward-", linux=linux,
+                 port_mappings=[v1.PortMapping(container_port=port)]) as pod:
+        container_id = cri.run(*pod, cri.container_config("container-for-host-net-portforward-test", server))
+        cri.wait_state(container_id, v1.CONTAINER_RUNNING)
+        wait_for(lambda: cri.exec_sync(container_id, ["wget", "-q", "-O", "-", f"http://127.0.0.1:{port}/"]).exit_code == 0,
+                 30, what="the web server")
+        url = cri.rt.PortForward(v1.PortForwardRequest(pod_sandbox_id=pod[0], port=[port]), timeout=10).url
+        out = stream(harness, url + ("&" if "?" in url else "?") + f"port={port}", "--port-forward",
+                     "--send", "GET / HTTP/1.0\r\n\r\n", "--timeout", "20")
+        assert out["stderr"] == "" and out["stdout"].endswith("hello-from-host-network\n")
