@@ -36,6 +36,7 @@ class ScalePaths:
 _scale_paths: dict[tuple[str, str], ScalePaths] = {}
 _served: dict[str, list[tuple[str, str, str]]] = {}  # CRD name -> registered (group, version, plural)
 _printer_columns: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+_selectable_fields: dict[tuple[str, str, str], tuple[str, ...]] = {}
 
 
 def scale_paths(group: str, plural: str) -> ScalePaths | None:
@@ -45,6 +46,11 @@ def scale_paths(group: str, plural: str) -> ScalePaths | None:
 def printer_columns(rt: ResourceType) -> list[dict[str, Any]] | None:
     """The served version's ``additionalPrinterColumns`` (None: the default NAME, AGE)."""
     return _printer_columns.get((rt.group, rt.version, rt.plural))
+
+
+def selectable_fields(rt: ResourceType) -> tuple[str, ...]:
+    """The served version's ``selectableFields`` as field labels (``spec.color``)."""
+    return _selectable_fields.get((rt.group, rt.version, rt.plural), ())
 
 
 def types_of(crd: dict[str, Any]) -> list[tuple[ResourceType, dict[str, Any] | None]]:
@@ -90,6 +96,8 @@ def register(crd: dict[str, Any]) -> None:
             _printer_columns[key] = columns
         else:
             _printer_columns.pop(key, None)
+        _selectable_fields[key] = tuple(str(f.get("jsonPath", "")).lstrip(".")
+                                        for f in v.get("selectableFields") or [] if isinstance(f, dict))
         scale = (v.get("subresources") or {}).get("scale")
         if scale and v.get("storage", False):
             _scale_paths[(crd["spec"].get("group", ""), crd["spec"]["names"].get("plural", ""))] = ScalePaths(
@@ -102,6 +110,7 @@ def unregister(name: str) -> None:
         unregister_custom(*key)
         _scale_paths.pop((key[0], key[2]), None)
         _printer_columns.pop(key, None)
+        _selectable_fields.pop(key, None)
 
 
 def follow(ev: CachedEvent) -> None:

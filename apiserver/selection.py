@@ -16,8 +16,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from apiserver import crds
 from apiserver.errors import BadRequest
-from client.fields import FieldSelector, FieldSelectorError, parse_field_selector
+from apiserver.field_selectors import UnknownFieldLabel, field_labels, zero_value
+from apiserver.kinds.registry import ResourceType
+from client.fields import (
+    FieldRequirement,
+    FieldSelector,
+    FieldSelectorError,
+    field_value,
+    parse_field_selector,
+)
 from client.labels import Selector, SelectorError, parse_selector
 
 
@@ -34,14 +43,22 @@ class Selection:
         if obj is None:
             return False
         meta = obj.get("metadata") or {}
-        return self.labels.matches(meta.get("labels") or {}) and self.fields.matches(obj)
+        return self.labels.matches(meta.get("labels") or {}) and all(
+            _field_matches(r, obj) for r in self.fields.requirements)
 
     def exact_name(self) -> str | None:
         """The one name ``metadata.name=X`` pins the selection to, so a get can replace a scan."""
         return self.fields.exact_value("metadata.name")
 
 
-def parse_selection(label_selector: str, field_selector: str) -> Selection:
+def _field_matches(r: FieldRequirement, obj: Mapping[str, Any]) -> bool:
+    have = field_value(obj, r.field) or zero_value(r.field)
+    return (have != r.value) if r.operator == "!=" else (have == r.value)
+
+
+def parse_selection(label_selector: str, field_selector: str, rt: ResourceType | None = None) -> Selection:
+    """The selection a list or watch asks for; with ``rt``, field labels the kind does not
+    support are refused (400) and old aliases resolved, as upstream does."""
     try:
         labels = parse_selector(label_selector or "")
     except SelectorError as e:
@@ -50,6 +67,13 @@ def parse_selection(label_selector: str, field_selector: str) -> Selection:
         fields = parse_field_selector(field_selector or "")
     except FieldSelectorError as e:
         raise BadRequest(f'invalid field selector "{field_selector}": {e}') from e
+    if rt is not None and not fields.empty():
+        known = field_labels(rt, crds.selectable_fields(rt) if rt.custom else ())
+        try:
+            fields = FieldSelector([FieldRequirement(known.resolve(r.field), r.operator, r.value)
+                                    for r in fields.requirements])
+        except UnknownFieldLabel as e:
+            raise BadRequest(str(e)) from e
     return Selection(labels, fields)
 
 

@@ -84,7 +84,7 @@ async def collect(call: Call, raw: bool = False) -> tuple[list[Any], int, str]:
 
     With ``raw`` and no selector, the objects come as JSON bytes straight from the store.
     """
-    selection = parse_selection(call.query.get("labelSelector", ""), call.query.get("fieldSelector", ""))
+    selection = parse_selection(call.query.get("labelSelector", ""), call.query.get("fieldSelector", ""), call.rt)
     limit = call.int_param("limit", 0) or 0
     if limit < 0:
         raise errors.BadRequest("limit must not be negative")

@@ -35,7 +35,7 @@ INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 
 
 def _selection(call: Call) -> Selection:
-    selection = parse_selection(call.query.get("labelSelector", ""), call.query.get("fieldSelector", ""))
+    selection = parse_selection(call.query.get("labelSelector", ""), call.query.get("fieldSelector", ""), call.rt)
     if call.name:  # /watch/namespaces/ns/pods/name: the legacy single-object form
         fields = FieldSelector([*selection.fields.requirements, FieldRequirement("metadata.name", "=", call.name)])
         selection = Selection(selection.labels, fields)
