@@ -21,6 +21,7 @@ time of its first piece in RFC3339 with nine fractional digits (the kubelet's fi
 from __future__ import annotations
 
 import collections
+import datetime
 import os
 import re
 import time
@@ -59,8 +60,6 @@ class LogRecord:
     @property
     def epoch_ns(self) -> int:
         """Nanoseconds since the epoch, for --since comparisons."""
-        import datetime
-
         m = _TIMESTAMP.match(self.timestamp)
         assert m is not None
         zone = m.group("zone").decode()
