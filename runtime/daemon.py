@@ -129,16 +129,16 @@ class RuntimeDaemon:
         self, socket_path: Path, root: Path, max_workers: int = 16, registry_config: Path | None = None,
         cgroup_root: str = "/kyb", network: Any = None, streaming_address: str = "127.0.0.1:0",
     ) -> None:
-        self.streaming_address = streaming_address
-        self._streaming: StreamingServer | None = None
-        self._runtime_service: RuntimeService | None = None
         self.socket_path = socket_path
         self.root = root
         self.registry_config = registry_config
         self.cgroup_root = cgroup_root
         self.network = network
-        self._context: RuntimeContext | None = None
+        self.streaming_address = streaming_address
         self.max_workers = max_workers
+        self._context: RuntimeContext | None = None
+        self._runtime_service: RuntimeService | None = None
+        self._streaming: StreamingServer | None = None
         self._ownership = SocketOwnership(socket_path)
         self._server: grpc.Server | None = None
         self._stopped = threading.Event()
@@ -155,35 +155,10 @@ class RuntimeDaemon:
             raise DaemonError(str(e)) from e
         self._ownership.acquire()
         try:
-            try:
-                ctx = RuntimeContext.create(self.root, self.cgroup_root, images=images, network=self.network)
-                # Started before the gRPC threads exist; every container is forked from it.
-                ctx.forkserver.start()
-            except (OSError, ForkServerError, CgroupError) as e:
-                raise DaemonError(f"cannot set up the runtime: {e}") from e
-            self._context = ctx
-            if self.network is not None:
-                try:
-                    self.network.ensure_node()
-                except Exception as e:  # reported as NetworkReady=false by Status, not fatal
-                    log.warning("pod network not ready", extra={"error": str(e)})
+            runtime_service = self._start_runtime(images)
             server = grpc.server(
                 futures.ThreadPoolExecutor(max_workers=self.max_workers), interceptors=[ErrorInterceptor()]
             )
-            host, _, port = self.streaming_address.rpartition(":")
-            runtime_service = RuntimeService(ctx)
-            try:
-                runtime_service.sandboxes.collect_half_made()
-            except Exception as e:  # leftovers must not keep the runtime from serving
-                log.warning("could not collect half-made objects", extra={"error": str(e)})
-            runtime_service.containers.watch_running()
-            self._runtime_service = runtime_service
-            streaming = StreamingServer(runtime_service.containers, host or "127.0.0.1", int(port or 0))
-            try:
-                streaming.start()
-                self._streaming = runtime_service.streaming = streaming
-            except OSError as e:  # Exec/Attach then answer UNAVAILABLE-style errors; the rest serves
-                log.warning("streaming server not started", extra={"address": self.streaming_address, "error": str(e)})
             api_pb2_grpc.add_RuntimeServiceServicer_to_server(runtime_service, server)
             image_service = ImageServiceServicer(
                 images, in_use=runtime_service.containers.in_use, registry_config=registries
@@ -194,19 +169,43 @@ class RuntimeDaemon:
             server.start()
             os.chmod(self.socket_path, 0o660)
         except BaseException:
-            if self._streaming is not None:
-                self._streaming.stop()
-            if self._context is not None:
-                self._context.forkserver.stop()
+            self._stop_runtime()
             self._ownership.release()
             raise
         self._server = server
         log.info("serving CRI", extra={"socket": str(self.socket_path), "root": str(self.root)})
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop(SHUTDOWN_GRACE_SECONDS).wait(SHUTDOWN_GRACE_SECONDS + 1)
-            self._server = None
+    def _start_runtime(self, images: ImageStore) -> RuntimeService:
+        """Fork server, leftovers from a crash, exit watching, pod network, streaming server."""
+        try:
+            ctx = RuntimeContext.create(self.root, self.cgroup_root, images=images, network=self.network)
+            # Started before the gRPC threads exist; every container is forked from it.
+            ctx.forkserver.start()
+        except (OSError, ForkServerError, CgroupError) as e:
+            raise DaemonError(f"cannot set up the runtime: {e}") from e
+        self._context = ctx
+        if self.network is not None:
+            try:
+                self.network.ensure_node()
+            except Exception as e:  # reported as NetworkReady=false by Status, not fatal
+                log.warning("pod network not ready", extra={"error": str(e)})
+        runtime_service = RuntimeService(ctx)
+        self._runtime_service = runtime_service
+        try:
+            runtime_service.sandboxes.collect_half_made()
+        except Exception as e:  # leftovers must not keep the runtime from serving
+            log.warning("could not collect half-made objects", extra={"error": str(e)})
+        runtime_service.containers.watch_running()
+        host, _, port = self.streaming_address.rpartition(":")
+        streaming = StreamingServer(runtime_service.containers, host or "127.0.0.1", int(port or 0))
+        try:
+            streaming.start()
+            self._streaming = runtime_service.streaming = streaming
+        except OSError as e:  # Exec/Attach/PortForward then answer UNIMPLEMENTED; the rest serves
+            log.warning("streaming server not started", extra={"address": self.streaming_address, "error": str(e)})
+        return runtime_service
+
+    def _stop_runtime(self) -> None:
         if self._streaming is not None:
             self._streaming.stop()
             self._streaming = None
@@ -215,6 +214,13 @@ class RuntimeDaemon:
             self._runtime_service = None
         if self._context is not None:
             self._context.forkserver.stop()
+            self._context = None
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop(SHUTDOWN_GRACE_SECONDS).wait(SHUTDOWN_GRACE_SECONDS + 1)
+            self._server = None
+        self._stop_runtime()
         self._ownership.release()
         self._stopped.set()
 
