@@ -52,6 +52,8 @@ _VERBS: dict[str, Handler] = {
     "delete": delete.delete,
     "deletecollection": delete.delete_collection,
 }
+# Collections whose POST is an action on another object rather than a new stored object.
+_COLLECTION_CREATES: dict[tuple[str, str], Handler] = {("", "bindings"): subresources.create_binding}
 _SUBRESOURCE_VERBS: dict[str, Handler] = {
     "get": subresources.get,
     "create": subresources.create,
@@ -302,6 +304,8 @@ class APIServer:
         call = resolve(self.ctx, request, target)
         table = _SUBRESOURCE_VERBS if target.subresource else _VERBS
         handler = table.get(target.verb)
+        if target.verb == "create" and not target.subresource and not call.rt.custom:
+            handler = _COLLECTION_CREATES.get((call.rt.group, call.rt.plural), handler)
         if handler is None:
             raise errors.MethodNotAllowed(f"{request.method} is not supported on {path}")
         return await handler(call)

@@ -22,6 +22,7 @@ from apiserver import codec, crds, errors
 from apiserver.handlers import update as update_verb
 from apiserver.handlers.call import Call, read_object
 from apiserver.handlers.delete import delete_one
+from apiserver.kinds.registry import ResourceType, lookup
 from apiserver.object_store import parse_resource_version
 from apiserver.strategy import now_rfc3339
 from client.labels import format_label_selector
@@ -143,27 +144,46 @@ async def create(call: Call) -> web.Response:
 
 
 async def _bind(call: Call) -> web.Response:
+    return await _bind_pod(call, call.rt, call.name, await read_object(call, "v1", "Binding"))
+
+
+async def create_binding(call: Call) -> web.Response:
+    """POST to the ``bindings`` collection: the Binding names the pod in its metadata."""
     binding = await read_object(call, "v1", "Binding")
+    name = (binding.get("metadata") or {}).get("name") or ""
+    if not name:
+        raise errors.invalid("Binding", "", "", [errors.StatusCause(
+            "FieldValueRequired", "metadata.name", "Required value: name or generateName is required")])
+    namespace = (binding.get("metadata") or {}).get("namespace") or call.namespace
+    if namespace != call.namespace:
+        raise errors.BadRequest("the namespace of the provided object does not match the namespace sent on the"
+                                " request")
+    pods = lookup("", "v1", "pods")
+    assert pods is not None  # a built-in type
+    return await _bind_pod(call, pods, name, binding)
+
+
+async def _bind_pod(call: Call, pods: ResourceType, name: str, binding: dict[str, Any]) -> web.Response:
     target = binding.get("target") or {}
     node = target.get("name") or ""
     if not node:
-        raise errors.invalid("Binding", "", call.name, [errors.StatusCause(
+        raise errors.invalid("Binding", "", name, [errors.StatusCause(
             "FieldValueRequired", "target.name", "Required value")])
     if target.get("kind", "Node") not in ("Node", ""):
-        raise errors.invalid("Binding", "", call.name, [errors.StatusCause(
+        raise errors.invalid("Binding", "", name, [errors.StatusCause(
             "FieldValueNotSupported", "target.kind", f'Unsupported value: "{target.get("kind")}"')])
 
     async def bind(current: dict[str, Any]) -> dict[str, Any]:
         pre_uid = (binding.get("metadata") or {}).get("uid")
         meta = current["metadata"]
         if pre_uid and pre_uid != meta.get("uid"):
-            raise errors.conflict("pods", "", call.name, "the UID in the binding does not match the pod")
+            raise errors.conflict("pods", "", name, "the UID in the binding does not match the pod")
         if meta.get("deletionTimestamp"):
-            raise errors.conflict("pods", "", call.name, "pod is being deleted, cannot be assigned to a host")
+            raise errors.conflict("pods", "", name, "pod is being deleted, cannot be assigned to a host")
         spec = current.setdefault("spec", {})
         if spec.get("nodeName"):
-            raise errors.conflict("pods", "", call.name,
-                                  f'pod {call.name} is already assigned to node "{spec["nodeName"]}"')
+            raise errors.conflict("pods", "", name,
+                                  f'pod {name} is already assigned to node "{spec["nodeName"]}"')
         spec["nodeName"] = node
         status = current.setdefault("status", {})
         conditions = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
@@ -172,8 +192,8 @@ async def _bind(call: Call) -> web.Response:
         status["conditions"] = conditions
         return current
 
-    await call.ctx.objects.guaranteed_update(call.rt, call.namespace, call.name, bind, 0, call.dry_run)
-    return codec.respond(errors.success_status(call.name, "", "pods"), status=201)
+    await call.ctx.objects.guaranteed_update(pods, call.namespace, name, bind, 0, call.dry_run)
+    return codec.respond(errors.success_status(name, "", "pods"), status=201)
 
 
 async def _evict(call: Call) -> web.Response:

@@ -78,6 +78,8 @@ _BUILTIN: tuple[ResourceType, ...] = (
     _rt("", "v1", "Service", "services", True, short_names=("svc",), categories=("all",),
         subresources=("proxy", "status")),
     _rt("", "v1", "Endpoints", "endpoints", True, short_names=("ep",)),
+    # POST-only: the older way to bind a pod (the scheduler uses pods/<name>/binding)
+    _rt("", "v1", "Binding", "bindings", True, verbs=("create",)),
     _rt("", "v1", "ConfigMap", "configmaps", True, short_names=("cm",)),
     _rt("", "v1", "Secret", "secrets", True),
     _rt("", "v1", "ServiceAccount", "serviceaccounts", True, short_names=("sa",), subresources=("token",)),

@@ -132,6 +132,8 @@ def resource_paths(rt: ResourceType, schema: str, v3: bool) -> dict[str, Any]:
                                           META + "Status", v3, ("dryRun", "gracePeriodSeconds", "labelSelector",
                                                                 "fieldSelector", "propagationPolicy"))
     paths[base] = collection
+    if "get" not in rt.verbs:
+        return paths  # a create-only collection (bindings) has no objects to address
     item: dict[str, Any] = {"parameters": [_path_param("name", v3)] + scope_params + [_param("pretty", v3)]}
     item["get"] = _operation("get", "read", rt, namespaced, schema, v3, ())
     item["put"] = _operation("put", "replace", rt, namespaced, schema, v3, write, body=schema)

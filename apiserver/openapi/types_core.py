@@ -160,6 +160,8 @@ define(CORE + "ObjectReference", "A reference to an object.", {
     "uid": s("UID of the referent."), "resourceVersion": s("Specific version referred to."),
     "fieldPath": s("A field within the referent, such as spec.containers{web}."),
 })
+resource(CORE + "Binding", "", "v1", "Binding", "Binds a pod (named by metadata.name) to a node; POST only.",
+         extra={"target": obj(CORE + "ObjectReference", "The node to bind to.")})
 
 # Endpoints and Event -----------------------------------------------------------------------------
 define(CORE + "EndpointSubset", "A set of addresses sharing a set of ports.", {

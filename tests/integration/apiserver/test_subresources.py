@@ -66,6 +66,33 @@ def test_binding_assigns_a_node_once(api) -> None:
     assert again.status == 409 and 'already assigned to node "node-a"' in again.body["message"]
 
 
+def test_the_bindings_collection_binds_the_pod_its_binding_names(api) -> None:
+    api.request("POST", PODS, pod("bind-coll"))
+    binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "bind-coll"},
+               "target": {"kind": "Node", "name": "node-b"}}
+    r = api.request("POST", "/api/v1/namespaces/default/bindings", binding)
+    assert r.status == 201, r.body
+    assert r.body["status"] == "Success"
+    assert api.request("GET", f"{PODS}/bind-coll").body["spec"]["nodeName"] == "node-b"
+    again = api.request("POST", "/api/v1/namespaces/default/bindings", binding)
+    assert again.status == 409
+
+
+def test_the_bindings_collection_needs_an_existing_pod_and_a_name(api) -> None:
+    binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "no-such-pod"},
+               "target": {"kind": "Node", "name": "node-b"}}
+    missing = api.request("POST", "/api/v1/namespaces/default/bindings", binding)
+    assert missing.status == 404 and missing.body["message"] == 'pods "no-such-pod" not found'
+    unnamed = api.request("POST", "/api/v1/namespaces/default/bindings", {**binding, "metadata": {}})
+    assert unnamed.status == 422
+
+
+def test_bindings_are_create_only_and_discoverable(api) -> None:
+    resources = {r["name"]: r for r in api.request("GET", "/api/v1").body["resources"]}
+    assert resources["bindings"]["verbs"] == ["create"] and resources["bindings"]["kind"] == "Binding"
+    assert api.request("GET", "/api/v1/namespaces/default/bindings").status == 405
+
+
 def test_eviction_deletes_the_pod(api) -> None:
     api.request("POST", PODS, pod("evictme"))
     eviction = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "evictme"}}
