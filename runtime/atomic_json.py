@@ -14,13 +14,16 @@ import os
 from typing import Any
 
 
-def write_json(path: str, data: Any) -> None:
+def write_json(path: str, data: Any, durable: bool = True) -> None:
+    """Replace ``path`` with ``data``; ``durable=False`` skips the flush for hints that a later
+    durable write supersedes."""
     directory = os.path.dirname(path) or "."
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
         os.write(fd, json.dumps(data, sort_keys=True).encode())
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, path)

@@ -42,6 +42,7 @@ from runtime.state.store import RECORD
 log = logging.getLogger(__name__)
 
 START_TIMEOUT = 60.0
+LOG_PATHS = "container-logs"
 KILL_TIMEOUT = 10.0
 ERROR_START_EXIT_CODE = 128
 
@@ -292,7 +293,10 @@ class ContainerManager:
                     log.exception("cleanup after failed CreateContainer", extra={"container": container_id})
             raise
         if log_path:
-            ctx.sandboxes.update(sandbox["id"], lambda r: r.setdefault("log_paths", []).append(log_path))
+            # Remembered for RemovePodSandbox, which deletes the pod's logs; one appended line, no
+            # rewrite of the sandbox record on every container create.
+            with open(ctx.sandboxes.path(sandbox["id"]) / LOG_PATHS, "a") as f:
+                f.write(log_path + "\n")
         log.info("container created", extra={"container": container_id, "sandbox": sandbox["id"]})
         self.on_event(container_id, sandbox["id"], "created")
         return container_id

@@ -28,7 +28,7 @@ from google.protobuf import json_format
 from cri import api_pb2
 from runtime.atomic_json import write_json
 from runtime.cgroups import CgroupError
-from runtime.container.manager import ContainerManager
+from runtime.container.manager import LOG_PATHS, ContainerManager
 from runtime.container.spec import check_namespace_modes
 from runtime.context import RuntimeContext
 from runtime.errors import FailedPrecondition, InternalError, InvalidArgument, NotFound
@@ -188,7 +188,6 @@ class SandboxManager:
                 "created_pod_cgroup": created_pod_cgroup,
                 "ip": ip,
                 "log_directory": config.log_directory,
-                "log_paths": [],
             }
             write_json(str(directory / RECORD), record)
         except BaseException:
@@ -268,7 +267,7 @@ class SandboxManager:
                     self.ctx.cgroups.remove(record["holder_cgroup"])
             except CgroupError as e:
                 raise InternalError(str(e)) from e
-            for path in record.get("log_paths", []):
+            for path in self._log_paths(sandbox_id):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(path)
             if record.get("log_directory"):
@@ -302,6 +301,13 @@ class SandboxManager:
                 removed.append(name)
                 log.warning("removed a half-made object", extra={"kind": kind, "id": name})
         return removed
+
+    def _log_paths(self, sandbox_id: str) -> list[str]:
+        try:
+            with open(self.ctx.sandboxes.path(sandbox_id) / LOG_PATHS) as f:
+                return [line.strip() for line in f if line.strip()]
+        except FileNotFoundError:
+            return []
 
     def require_ready(self, id_or_prefix: str) -> dict[str, Any]:
         record = self.get(id_or_prefix)

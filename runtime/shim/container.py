@@ -193,7 +193,8 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str) -> None:
     _send(conn, {"pid": pid, "shim_pid": os.getpid(), "started_at": started_at,
                  "user": json.loads(resolved) if resolved else None})
     conn.close()
-    write_json(os.path.join(container_dir, "shim.json"), {"shim_pid": os.getpid(), "pid": pid, "started_at": started_at})
+    write_json(os.path.join(container_dir, "shim.json"), {"shim_pid": os.getpid(), "pid": pid, "started_at": started_at},
+               durable=False)  # the daemon's record holds the same, durably
     status = _supervise(pid, readers, wake_r, reopen, CriLogWriter(spec.get("log_path", "")), hub)
     hub.close()
     _record_exit(container_dir, spec, status)
