@@ -157,3 +157,14 @@ def test_unimplemented_calls_answer_unimplemented_not_a_fake_success(
     with ch, pytest.raises(grpc.RpcError) as err:
         rt.CheckpointContainer(api_pb2.CheckpointContainerRequest(container_id="x"), timeout=5)
     assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+def test_cluster_cidr_without_pod_cidr_is_a_one_line_error(paths: tuple[Path, Path]) -> None:
+    sock, root = paths
+    proc = subprocess.run(
+        [sys.executable, "-m", "kyb", "runtime", "--socket", str(sock), "--root", str(root),
+         "--cluster-cidr", "10.244.0.0/16"],
+        capture_output=True, text=True, timeout=START_TIMEOUT,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip().count("\n") == 0 and "--pod-cidr" in proc.stderr

@@ -160,3 +160,15 @@ def test_concurrent_creates_and_starts_in_one_pod(runtime: RuntimeUnderTest, cri
     assert len(set(containers)) == 12
     codes = sorted(wait_for(lambda c=c: exited(cri, c), what="exit").exit_code for c in containers)
     assert codes == list(range(12))
+
+
+def test_a_sandbox_whose_holder_died_is_not_ready(runtime: RuntimeUnderTest, cri: RuntimeClient) -> None:
+    import json
+    import signal
+
+    sandbox = cri.run_pod_sandbox(pod_config("orphan"))
+    holder = json.loads(cri.pod_sandbox_status(sandbox, verbose=True).info["info"])["pid"]
+    os.kill(holder, signal.SIGKILL)
+    wait_for(lambda: cri.pod_sandbox_status(sandbox).status.state == api_pb2.SANDBOX_NOTREADY, what="NOTREADY")
+    cri.remove_pod_sandbox(sandbox)
+    assert cri.list_pod_sandbox() == [] and runtime.cgroup_dirs() == []
