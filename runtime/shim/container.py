@@ -186,7 +186,14 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str) -> None:
         os.waitpid(pid, 0)
         _send(conn, {"error": error})
         os._exit(1)
-    hub = AttachHub(container_dir, stdin_w, bool(spec["process"].get("stdin_once")), terminal)
+    try:
+        log = CriLogWriter(spec.get("log_path", ""))
+        hub = AttachHub(container_dir, stdin_w, bool(spec["process"].get("stdin_once")), terminal)
+    except OSError as e:  # no log, no attach: the start fails rather than run unsupervised
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        _send(conn, {"error": f"cannot open the container log or attach socket: {e}"})
+        os._exit(1)
     started_at = time.time_ns()
     # Answer first (the daemon records the pids), then leave the same facts on disk for a
     # daemon that dies before recording them.
@@ -195,7 +202,7 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str) -> None:
     conn.close()
     write_json(os.path.join(container_dir, "shim.json"), {"shim_pid": os.getpid(), "pid": pid, "started_at": started_at},
                durable=False)  # the daemon's record holds the same, durably
-    status = _supervise(pid, readers, wake_r, reopen, CriLogWriter(spec.get("log_path", "")), hub)
+    status = _supervise(pid, readers, wake_r, reopen, log, hub)
     hub.close()
     _record_exit(container_dir, spec, status)
     os._exit(0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -106,3 +107,17 @@ def test_containers_in_a_stopped_sandbox_cannot_be_created(cri: RuntimeClient, s
     cri.stop_pod_sandbox(sandbox[0])
     assert code_of(cri.create_container, sandbox[0], container_config("late", ["true"]), sandbox[1]) == "FAILED_PRECONDITION"
     assert cri.version().runtime_name == "kybernetes"
+
+
+def test_an_unwritable_log_path_fails_the_start_cleanly(cri: RuntimeClient, runtime: RuntimeUnderTest) -> None:
+    blocker = runtime.logs / "not-a-dir"
+    blocker.write_text("a file where the log directory should be\n")
+    pod = pod_config("badlog", log_directory=str(blocker))
+    sandbox = cri.run_pod_sandbox(pod)
+    container = cri.create_container(sandbox, container_config("c", ["sleep", "300"], log_path="c.log"), pod)
+    with pytest.raises(CRIError) as err:
+        cri.start_container(container)
+    assert "log" in err.value.details
+    status = cri.container_status(container).status
+    assert (status.state, status.reason) == (api_pb2.CONTAINER_EXITED, "StartError")
+    assert runtime.cgroup_pids() == {json.loads(cri.pod_sandbox_status(sandbox, verbose=True).info["info"])["pid"]}
