@@ -236,7 +236,10 @@ def _supervise(pid: int, readers: dict[int, str], wake_r: int, reopen: list, log
                 os.close(fd)
         if reopen:
             reopen.clear()
-            log.reopen()
+            try:
+                log.reopen()
+            except OSError:
+                pass  # keep the old file; the next reopen request may succeed
         if status is None:
             done, wait_status = os.waitpid(pid, os.WNOHANG)
             if done:

@@ -29,6 +29,7 @@ class CriLogWriter:
         self.max_line = max_line
         self._buffers: dict[str, bytes] = {"stdout": b"", "stderr": b""}
         self._fd = -1
+        self.dropped = 0
         self.reopen()
 
     def reopen(self) -> None:
@@ -43,7 +44,10 @@ class CriLogWriter:
         if self._fd < 0:
             return
         record = f"{timestamp()} {stream} {tag} ".encode() + content + b"\n"
-        os.write(self._fd, record)
+        try:
+            os.write(self._fd, record)
+        except OSError:
+            self.dropped += 1  # a full disk must not kill the shim and orphan the container
 
     def write(self, stream: str, data: bytes) -> None:
         buffer = self._buffers[stream] + data
