@@ -68,6 +68,25 @@ def test_informer_syncs_and_follows_changes(apiserver) -> None:
     run(apiserver, scenario)
 
 
+async def compacted_past(api: ApiClient, revision: str, deadline: float = 20.0) -> None:
+    """Wait until the server has compacted ``revision`` away (an exact read of it is 410).
+
+    The compactor keeps one interval of history and its period stretches with the store's
+    commit latency (each compaction is fsynced writes), so on a loaded machine two intervals of
+    wall-clock time are not enough: wait for the compaction itself, boundedly.
+    """
+    loop = asyncio.get_running_loop()
+    end = loop.time() + deadline
+    while True:
+        try:
+            await api.list(CONFIGMAPS, "default", resource_version=revision, resource_version_match="Exact")
+        except Gone:
+            return
+        if loop.time() > end:
+            raise AssertionError(f"revision {revision} was not compacted within {deadline}s")
+        await asyncio.sleep(0.1)
+
+
 def test_watch_from_a_compacted_revision_raises_gone(tmp_path) -> None:
     server = start_apiserver(tmp_path, "--compaction-interval", "0.3")
     try:
@@ -75,7 +94,7 @@ def test_watch_from_a_compacted_revision_raises_gone(tmp_path) -> None:
             first = await api.create(CONFIGMAPS, {"apiVersion": "v1", "kind": "ConfigMap",
                                                   "metadata": {"name": "kc-gone"}}, "default")
             await api.patch(CONFIGMAPS, "kc-gone", {"data": {"a": "1"}}, "default")
-            await asyncio.sleep(1.5)  # two compaction intervals: the first revision is gone
+            await compacted_past(api, first["metadata"]["resourceVersion"])
             with pytest.raises(Gone):
                 async for _ in api.watch(CONFIGMAPS, "default", resource_version=first["metadata"]["resourceVersion"],
                                          timeout_seconds=5):
