@@ -389,6 +389,13 @@ def main(argv: list[str] | None = None) -> int:
         "kyb_pod_vs_containerd_pod": ratio(kyb_pod, results.get("containerd_pod")),
     }
     report["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    report["notes"] = [
+        "containerd 1.6's runc v2 shim serves a whole pod: containerd_container's 20-at-once case "
+        "starts and reaps 20 containers through one shim, which handles them one after another",
+        "kyb_pod and containerd_pod both include pod networking (a veth on a bridge in the "
+        "runtime's network namespace); runc and crun get an empty network namespace",
+        "the machine is shared: see machine.loadavg_at_start/at_end when comparing runs",
+    ]
     crun_ratio = (report["ratios"]["kyb_container_vs_crun"] or {}).get("sequential_median")
     pod_ratio = (report["ratios"]["kyb_pod_vs_containerd_pod"] or {}).get("sequential_median")
     report["targets"] = {
