@@ -223,7 +223,7 @@ def test_attach_streams_the_containers_output_until_it_exits(
     rt = cri_runtime
     rt.needs(request, *POD_CALLS, "Attach")
     pod_cfg = _pod_config(tmp_path, rt, "attached")
-    ctr_cfg = _container_config(tmp_path, rt, "talker", "sleep 2; echo attached; sleep 1; exit 5")
+    ctr_cfg = _container_config(tmp_path, rt, "talker", "sleep 5; echo attached; sleep 1; exit 5")
     pod_id = _ok(rt.kyb("runp", str(pod_cfg))).strip()
     try:
         ctr_id = _ok(rt.kyb("create", pod_id, str(ctr_cfg), str(pod_cfg))).strip()
