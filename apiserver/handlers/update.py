@@ -8,6 +8,12 @@ no retry. Without one, a lost race is retried against the newer object.
 
 After an update that leaves an object with a ``deletionTimestamp``, no finalizers and no grace
 period pending, the object is deleted: removing the last finalizer is what completes a deletion.
+
+Field ownership: every ordinary write (here and in create) gives its field manager (the
+``fieldManager`` parameter, else the program name in the User-Agent, as upstream) the fields it
+changed in ``metadata.managedFields``. Server-side apply (``application/apply-patch+yaml``)
+settles ownership itself and answers conflicts with other managers' fields with 409 unless
+``force=true``; applying to a missing object creates it.
 """
 
 from __future__ import annotations
