@@ -84,3 +84,20 @@ def test_stats_report_cpu_and_memory_from_the_cgroup(cri: RuntimeClient) -> None
     pod_stats = cri._call(cri.runtime, "PodSandboxStats", api_pb2.PodSandboxStatsRequest(pod_sandbox_id=sandbox)).stats
     assert pod_stats.linux.cpu.usage_core_nano_seconds.value >= stats.cpu.usage_core_nano_seconds.value
     assert [c.attributes.id for c in pod_stats.linux.containers] == [container]
+
+
+def test_the_kubelets_cgroup_parent_is_honoured(cri: RuntimeClient, runtime: RuntimeUnderTest) -> None:
+    import json
+
+    pod = pod_config("parent")
+    pod.linux.cgroup_parent = f"{runtime.cgroup_root}/kubepods/besteffort/pod-1234"
+    sandbox = cri.run_pod_sandbox(pod)
+    container = cri.create_container(sandbox, container_config("c", ["sleep", "300"]), pod)
+    cri.start_container(container)
+    cgroup = json.loads(cri.container_status(container, verbose=True).info["info"])["cgroup"]
+    assert cgroup == f"{pod.linux.cgroup_parent}/{container}"
+    procs = Path("/sys/fs/cgroup/memory", cgroup.lstrip("/"), "cgroup.procs").read_text().split()
+    assert len(procs) == 1
+    cri.stop_pod_sandbox(sandbox)
+    cri.remove_pod_sandbox(sandbox)
+    assert not Path("/sys/fs/cgroup/memory", pod.linux.cgroup_parent.lstrip("/")).exists()
