@@ -144,3 +144,46 @@ def test_create_job_from_a_cronjob_copies_its_template(apiserver) -> None:
     pod_spec = job["spec"]["template"]["spec"]
     assert pod_spec["containers"][0]["image"] == "busybox" and pod_spec["containers"][0]["command"] == ["true"]
     assert pod_spec["securityContext"] == {}
+
+
+CRONJOB = textwrap.dedent("""\
+    apiVersion: batch/v1
+    kind: CronJob
+    metadata:
+      name: detailed
+    spec:
+      schedule: "*/5 * * * *"
+      jobTemplate:
+        spec:
+          template:
+            spec:
+              restartPolicy: OnFailure
+              securityContext: {runAsUser: 1000, fsGroup: 2000, seccompProfile: {type: RuntimeDefault}}
+              containers:
+              - name: main
+                image: busybox
+                securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+                env:
+                - name: NODE
+                  valueFrom: {fieldRef: {fieldPath: spec.nodeName}}
+                envFrom:
+                - configMapRef: {name: settings}
+                livenessProbe:
+                  exec: {command: [cat, /tmp/healthy]}
+                  periodSeconds: 7
+                lifecycle:
+                  preStop: {exec: {command: [sleep, "1"]}}
+    """)
+
+
+def test_create_job_from_a_detailed_cronjob_keeps_every_field(apiserver, tmp_path) -> None:
+    path = tmp_path / "cronjob.yaml"
+    path.write_text(CRONJOB)
+    apiserver.kubectl("create", "-f", str(path))
+    apiserver.kubectl("create", "job", "detailed-now", "--from=cronjob/detailed")
+    cron = get(apiserver, "cronjob", "detailed")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    job = get(apiserver, "job", "detailed-now")["spec"]["template"]["spec"]
+    for field in ("securityContext", "restartPolicy"):
+        assert job[field] == cron[field]
+    for field in ("securityContext", "env", "envFrom", "livenessProbe", "lifecycle"):
+        assert job["containers"][0][field] == cron["containers"][0][field], field

@@ -109,3 +109,24 @@ def test_an_autoscaling_v1_autoscaler_decodes() -> None:
                                  field_bytes(1, s(1, "web")) + field_bytes(2, spec)))
     assert obj["spec"] == {"scaleTargetRef": {"kind": "Deployment", "name": "web", "apiVersion": "apps/v1"},
                            "minReplicas": 1, "maxReplicas": 3, "targetCPUUtilizationPercentage": 50}
+
+
+def test_probes_lifecycle_and_env_sources_decode() -> None:
+    http_get = s(1, "/healthz") + field_bytes(2, field_varint(1, 0) + field_varint(2, 8080)) + s(4, "HTTP")
+    probe = field_bytes(1, field_bytes(2, http_get)) + field_varint(2, 5) + field_varint(4, 10)
+    pre_stop = field_bytes(2, field_bytes(1, s(1, "sh") + s(1, "-c")))
+    env = s(1, "NODE") + field_bytes(3, field_bytes(1, s(1, "v1") + s(2, "spec.nodeName")))
+    secret_env = s(1, "TOKEN") + field_bytes(3, field_bytes(4, field_bytes(1, s(1, "creds")) + s(2, "token")))
+    env_from = s(1, "APP_") + field_bytes(2, field_bytes(1, s(1, "settings")))
+    container = (s(1, "c") + s(2, "img") + field_bytes(10, probe) + field_bytes(12, pre_stop)
+                 + field_bytes(7, env) + field_bytes(7, secret_env) + field_bytes(19, env_from))
+    pod_spec = field_bytes(2, container)
+    obj = decode_object(envelope("batch/v1", "Job", field_bytes(1, s(1, "j"))
+                                 + field_bytes(2, field_bytes(6, field_bytes(2, pod_spec)))))
+    c = obj["spec"]["template"]["spec"]["containers"][0]
+    assert c["livenessProbe"] == {"httpGet": {"path": "/healthz", "port": 8080, "scheme": "HTTP"},
+                                  "initialDelaySeconds": 5, "periodSeconds": 10}
+    assert c["lifecycle"] == {"preStop": {"exec": {"command": ["sh", "-c"]}}}
+    assert c["env"] == [{"name": "NODE", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "spec.nodeName"}}},
+                        {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "creds", "key": "token"}}}]
+    assert c["envFrom"] == [{"prefix": "APP_", "configMapRef": {"name": "settings"}}]
