@@ -82,3 +82,12 @@ def test_an_invalid_v1_autoscaler_is_422(api) -> None:
     assert r.status == 422, r.body
     fields = {c["field"] for c in r.body["details"]["causes"]}
     assert {"spec.targetCPUUtilizationPercentage", "spec.maxReplicas"} <= fields
+
+
+def test_the_v1_table_shows_the_cpu_target(api) -> None:
+    api.request("POST", V1, hpa_v1("tabled", cpu=65))
+    table = api.request("GET", f"{V1}/tabled", headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"})
+    assert table.status == 200, table.body
+    assert [c["name"] for c in table.body["columnDefinitions"]][:3] == ["Name", "Reference", "Targets"]
+    cells = table.body["rows"][0]["cells"]
+    assert cells[:3] == ["tabled", "Deployment/web", "cpu: <unknown>/65%"]
