@@ -8,7 +8,6 @@ so nothing is stored or reserved for an invalid request. ``dryRun=All`` stops be
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from aiohttp import web
@@ -95,7 +94,7 @@ async def create_object(call: Call, obj: dict[str, Any], record: bool = True) ->
 
 
 def _fresh_copy(obj: dict[str, Any]) -> dict[str, Any]:
-    return copy.deepcopy(obj)
+    return codec.clone(obj)
 
 
 def _created(call: Call, obj: dict[str, Any], warnings: list[str]) -> web.Response:

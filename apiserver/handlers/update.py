@@ -18,7 +18,6 @@ settles ownership itself and answers conflicts with other managers' fields with 
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -45,7 +44,7 @@ def record_write(rt: ResourceType, old: dict[str, Any] | None, new: dict[str, An
     if not isinstance(meta, dict):
         return
     if old is not None and "managedFields" not in meta and (old.get("metadata") or {}).get("managedFields"):
-        meta["managedFields"] = copy.deepcopy(old["metadata"]["managedFields"])
+        meta["managedFields"] = codec.clone(old["metadata"]["managedFields"])
     record_update(old, new, rt, manager, subresource=subresource)
 
 
@@ -81,7 +80,7 @@ async def replace_object(call: Call, transform: Transform, precondition_rv: int 
         for r in reservations:
             await r.rollback()
         reservations.clear()
-        wanted = transform(copy.deepcopy(current))
+        wanted = transform(codec.clone(current))
         meta = wanted.setdefault("metadata", {})
         if meta.get("name", call.name) != call.name:
             raise errors.BadRequest(f"the name of the object ({meta.get('name')}) does not match the name on the"
@@ -133,7 +132,7 @@ async def update(call: Call) -> web.Response:
 
     def transform(current: dict[str, Any]) -> dict[str, Any]:
         warnings[:] = field_validation.check(call, body, current)
-        return copy.deepcopy(body)
+        return codec.clone(body)
 
     try:
         return await replace(call, transform, precondition, call.target.subresource, warnings)
@@ -211,7 +210,7 @@ async def patch(call: Call) -> web.Response:
 
     def transform(current: dict[str, Any]) -> dict[str, Any]:
         current["metadata"].pop("resourceVersion", None)
-        before = copy.deepcopy(current)
+        before = codec.clone(current)
         patched = apply_patch(content_type, current, doc, call.rt)
         if not isinstance(patched, dict):
             raise errors.BadRequest("the patched object is not a JSON object")
@@ -241,7 +240,7 @@ async def server_side_apply(call: Call, doc: Any) -> web.Response:
 
     def transform(current: dict[str, Any]) -> dict[str, Any]:
         current["metadata"].pop("resourceVersion", None)
-        before = copy.deepcopy(current)
+        before = codec.clone(current)
         try:
             applied = apply_server_side(current, doc, call.rt, manager, force)
         except PatchError as e:
