@@ -81,3 +81,14 @@ def test_host_wide_sysctls_are_refused(cri: RuntimeClient) -> None:
     with pytest.raises(CRIError) as err:
         cri.run_pod_sandbox(pod)
     assert err.value.code.name == "INVALID_ARGUMENT"
+
+
+def test_dns_config_becomes_the_pods_resolv_conf(cri: RuntimeClient) -> None:
+    pod = pod_config("dns")
+    pod.dns_config.CopyFrom(api_pb2.DNSConfig(servers=["10.96.0.10"], searches=["default.svc.cluster.local"],
+                                              options=["ndots:5"]))
+    sandbox = cri.run_pod_sandbox(pod)
+    container = start(cri, sandbox, pod, "c", ["sleep", "300"])
+    resolv = cri.exec_sync(container, ["cat", "/etc/resolv.conf"], timeout=5).stdout.decode().splitlines()
+    assert resolv == ["search default.svc.cluster.local", "nameserver 10.96.0.10", "options ndots:5"]
+    assert "localhost" in cri.exec_sync(container, ["cat", "/etc/hosts"], timeout=5).stdout.decode()
