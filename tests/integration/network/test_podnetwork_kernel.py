@@ -344,9 +344,12 @@ def test_a_holder_process_namespace_path_works_and_detach_survives_the_holder_dy
     node, agent, _ = node_with_pods(lab, 0)
     holder = lab.background(node, "unshare", "--net", "sleep", "600")  # like the sandbox holder
     path = f"/proc/{holder.pid}/ns/net"
+    # nsenter first runs in our namespace, then joins the node's, then unshare makes the pod's:
+    # wait until the holder is in a namespace that is neither.
+    not_yet = {os.stat("/proc/self/ns/net").st_ino, os.stat(ns_path(node)).st_ino}
     deadline = time.monotonic() + 10
-    while os.stat(path).st_ino == os.stat(ns_path(node)).st_ino and time.monotonic() < deadline:
-        time.sleep(0.02)  # until unshare has made the new namespace
+    while os.stat(path).st_ino in not_yet and time.monotonic() < deadline:
+        time.sleep(0.02)
     ip = agent.call("attach", sandbox_id="held", netns_path=path)
     assert ping(node, ip)
     holder.kill()
