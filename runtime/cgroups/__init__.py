@@ -111,6 +111,11 @@ class CgroupDriver(ABC):
     def _dirs(self, path: str) -> list[str]:
         """Every directory backing ``path`` (one per v1 hierarchy, one on v2)."""
 
+    @abstractmethod
+    def set_devices(self, path: str, rules: list[str]) -> None:
+        """Replace the cgroup's device allow-list with ``rules`` (``"c 1:3 rwm"``...); an empty
+        list allows every device (privileged)."""
+
     def add_process(self, path: str, pid: int) -> None:
         for procs in self.procs_files(path):
             self._write(procs, str(pid))

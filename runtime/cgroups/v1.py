@@ -26,7 +26,7 @@ from runtime.cgroups import (
     write_file,
 )
 
-CONTROLLERS = ("cpu", "cpuacct", "cpuset", "memory", "pids", "freezer")
+CONTROLLERS = ("cpu", "cpuacct", "cpuset", "memory", "pids", "freezer", "devices")
 
 
 class V1Driver(CgroupDriver):
@@ -119,6 +119,14 @@ class V1Driver(CgroupDriver):
         for file, value in steps:
             if value != 0:
                 self._write(file, str(value))
+
+    def set_devices(self, path: str, rules: list[str]) -> None:
+        devices = self._dir("devices", path)
+        if devices is None or not rules:
+            return
+        self._write(os.path.join(devices, "devices.deny"), "a")
+        for rule in rules:
+            self._write(os.path.join(devices, "devices.allow"), rule)
 
     def procs_files(self, path: str) -> list[str]:
         return [os.path.join(d, "cgroup.procs") for d in self._dirs(path)]

@@ -89,6 +89,11 @@ class V2Driver(CgroupDriver):
         for name, value in sorted(r.unified.items()):
             self._write(os.path.join(d, name), value)
 
+    def set_devices(self, path: str, rules: list[str]) -> None:
+        # cgroup v2 controls devices only through an eBPF program attached to the cgroup, which
+        # this runtime does not load: on v2 the capability set alone guards device access.
+        return
+
     def procs_files(self, path: str) -> list[str]:
         return [os.path.join(self._dir(path), "cgroup.procs")]
 

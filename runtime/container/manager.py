@@ -257,6 +257,7 @@ class ContainerManager:
             )
             try:
                 ctx.cgroups.create(cgroup, resources_from(config.linux.resources))
+                ctx.cgroups.set_devices(cgroup, spec["device_rules"])
             except (CgroupError, OSError) as e:
                 raise InternalError(f"cannot create the container's cgroup {cgroup}: {e}") from e
             finally:

@@ -143,6 +143,27 @@ def host_devices(dev: str = "/dev") -> list[dict]:
     return devices
 
 
+# What every unprivileged container may use, as runc's default allow-list: creating any node is
+# allowed (mknod), opening only these; the config's devices are added to it.
+DEFAULT_DEVICE_RULES = [
+    "c *:* m", "b *:* m",
+    "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",  # null zero full random urandom
+    "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm",  # tty console ptmx pts
+    "c 10:200 rwm",  # tun
+]
+
+
+def device_rules(config: api_pb2.ContainerConfig, devices: list[dict], privileged: bool) -> list[str]:
+    """The device cgroup allow-list; empty means every device (privileged)."""
+    if privileged:
+        return []
+    rules = list(DEFAULT_DEVICE_RULES)
+    for device, requested in zip(devices, config.devices, strict=True):
+        allowed = "".join(p for p in "rwm" if p in (requested.permissions or "rwm"))
+        rules.append(f"{device['type']} {device['major']}:{device['minor']} {allowed}")
+    return rules
+
+
 def check_namespace_modes(options: api_pb2.NamespaceOption, where: str) -> None:
     for field in ("network", "pid", "ipc"):
         mode = getattr(options, field)
@@ -199,6 +220,7 @@ def build_spec(
     namespaces["pid"] = pid_path
     adj = config.linux.resources.oom_score_adj
     devices = devices_of(config)
+    rules = device_rules(config, devices, privileged)
     if privileged:
         requested = {d["path"] for d in devices}
         devices = [d for d in host_devices() if d["path"] not in requested] + devices
@@ -227,6 +249,7 @@ def build_spec(
         "shm": shm,
         "mounts": mounts,
         "devices": devices,
+        "device_rules": rules,
         "masked_paths": [] if privileged else masked,
         "readonly_paths": [] if privileged else readonly,
         "privileged": privileged,

@@ -181,3 +181,21 @@ def test_mount_propagation_from_host_to_container(cri: RuntimeClient, shared_dir
     (shared_dir / "later" / "flag").write_text("mounted after start\n")
     result = cri.exec_sync(container, ["cat", "/vol/later/flag"], timeout=5)
     assert (result.exit_code == 0) is seen
+
+
+def test_device_cgroup_lets_a_container_make_but_not_open_host_devices(cri: RuntimeClient) -> None:
+    c = started(cri, "devcg")
+    disk = os.major(os.stat("/dev/vda").st_rdev) if os.path.exists("/dev/vda") else 8
+    script = f"mknod /tmp/disk b {disk} 0 && (head -c 1 /tmp/disk >/dev/null 2>&1 && echo opened || echo denied)"
+    assert sh(cri, c, script) == "denied"
+    assert sh(cri, c, "head -c 2 /dev/zero | wc -c; echo ok > /dev/null && echo null-ok") == "2\nnull-ok"
+
+
+def test_configured_devices_are_allowed_by_the_device_cgroup(cri: RuntimeClient) -> None:
+    pod = pod_config("devok")
+    sandbox = cri.run_pod_sandbox(pod)
+    config = container_config("devok", ["sleep", "300"])
+    config.devices.append(api_pb2.Device(host_path="/dev/loop-control", container_path="/dev/loop-control", permissions="rw"))
+    container = cri.create_container(sandbox, config, pod)
+    cri.start_container(container)
+    assert sh(cri, container, "exec 3</dev/loop-control && echo opened") == "opened"

@@ -176,3 +176,15 @@ def test_v1_driver_maps_joined_hierarchies(tmp_path: Path) -> None:
     assert driver.hierarchies == {"memory": "/sys/fs/cgroup/memory", "cpu": "/sys/fs/cgroup/cpu,cpuacct",
                                   "cpuacct": "/sys/fs/cgroup/cpu,cpuacct"}
     assert driver.procs_files("/a") == ["/sys/fs/cgroup/cpu,cpuacct/a/cgroup.procs", "/sys/fs/cgroup/memory/a/cgroup.procs"]
+
+
+def test_v1_device_allow_list_denies_everything_then_allows_each_rule(v1: tuple[V1Driver, Recorder, Path]) -> None:
+    driver, recorder, root = v1
+    driver.hierarchies["devices"] = str(root / "devices")
+    driver.set_devices("/c", ["c 1:3 rwm", "c *:* m"])
+    d = root / "devices" / "c"
+    assert recorder.writes == [(f"{d}/devices.deny", "a"), (f"{d}/devices.allow", "c 1:3 rwm"),
+                               (f"{d}/devices.allow", "c *:* m")]
+    recorder.writes.clear()
+    driver.set_devices("/c", [])  # privileged: the inherited allow-all stays
+    assert recorder.writes == []

@@ -122,3 +122,12 @@ def test_user_namespaces_with_mappings_are_refused() -> None:
     with pytest.raises(InvalidArgument):
         check_namespace_modes(api_pb2.NamespaceOption(userns_options=userns), "sandbox")
     check_namespace_modes(api_pb2.NamespaceOption(userns_options=api_pb2.UserNamespace(mode=api_pb2.NODE)), "sandbox")
+
+
+def test_device_rules_allow_the_defaults_plus_configured_devices() -> None:
+    spec = spec_for(config(devices=[api_pb2.Device(host_path="/dev/null", container_path="/dev/n2", permissions="rw")]))
+    assert spec["device_rules"][:2] == ["c *:* m", "b *:* m"]
+    assert spec["device_rules"][-1] == "c 1:3 rw"
+    priv = api_pb2.LinuxContainerSecurityContext(privileged=True)
+    spec = spec_for(config(linux=api_pb2.LinuxContainerConfig(security_context=priv)), sandbox={**SANDBOX, "privileged": True})
+    assert spec["device_rules"] == []
