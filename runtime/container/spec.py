@@ -164,6 +164,26 @@ def device_rules(config: api_pb2.ContainerConfig, devices: list[dict], privilege
     return rules
 
 
+def seccomp_of(security: api_pb2.LinuxContainerSecurityContext, privileged: bool) -> str:
+    """"runtime/default" or "unconfined"; a Localhost profile is refused rather than ignored."""
+    profile = security.seccomp
+    if privileged:
+        return "unconfined"
+    if security.HasField("seccomp"):
+        if profile.profile_type == api_pb2.SecurityProfile.RuntimeDefault:
+            return "runtime/default"
+        if profile.profile_type == api_pb2.SecurityProfile.Localhost:
+            raise InvalidArgument(f"seccomp profile {profile.localhost_ref!r}: Localhost profiles are not supported; "
+                                  "use RuntimeDefault or Unconfined")
+        return "unconfined"
+    legacy = security.seccomp_profile_path
+    if legacy in ("runtime/default", "docker/default"):
+        return "runtime/default"
+    if legacy.startswith("localhost/"):
+        raise InvalidArgument(f"seccomp profile {legacy!r}: Localhost profiles are not supported")
+    return "unconfined"
+
+
 def check_namespace_modes(options: api_pb2.NamespaceOption, where: str) -> None:
     for field in ("network", "pid", "ipc"):
         mode = getattr(options, field)
@@ -239,6 +259,7 @@ def build_spec(
             "user": user_of(security, image_config),
             "capabilities": caps,
             "no_new_privs": security.no_new_privs,
+            "seccomp": seccomp_of(security, privileged),
             "tty": config.tty,
             "stdin": config.stdin,
             "stdin_once": config.stdin_once,

@@ -13,7 +13,7 @@ import json
 import os
 import signal
 
-from runtime.linux import capabilities
+from runtime.linux import capabilities, seccomp
 from runtime.linux.syscalls import (
     PR_CAP_AMBIENT,
     PR_CAP_AMBIENT_CLEAR_ALL,
@@ -63,6 +63,9 @@ def apply_process(kernel: Kernel, process: dict, creds: user.Credentials | None 
     for number in range(last + 1):
         if not wanted & (1 << number):
             kernel.prctl(PR_CAPBSET_DROP, number)
+    if process.get("seccomp") == "runtime/default" and seccomp.supported():
+        # Loaded while CAP_SYS_ADMIN is still held; setuid, capset and execve stay allowed.
+        seccomp.install(kernel, seccomp.build_filter(seccomp.denied_syscalls(names)))
     kernel.prctl(PR_SET_KEEPCAPS, 1)
     os.setgroups(creds.additional_gids)
     os.setresgid(creds.gid, creds.gid, creds.gid)

@@ -199,3 +199,31 @@ def test_configured_devices_are_allowed_by_the_device_cgroup(cri: RuntimeClient)
     container = cri.create_container(sandbox, config, pod)
     cri.start_container(container)
     assert sh(cri, container, "exec 3</dev/loop-control && echo opened") == "opened"
+
+
+@pytest.mark.parametrize(("profile", "allowed"), [
+    (api_pb2.SecurityProfile.Unconfined, True),
+    (api_pb2.SecurityProfile.RuntimeDefault, False),
+])
+def test_runtime_default_seccomp_refuses_what_containers_never_need(cri: RuntimeClient, profile: int, allowed: bool) -> None:
+    pod = pod_config("seccomp")
+    sandbox = cri.run_pod_sandbox(pod)
+    config = container_config("seccomp", ["sleep", "300"])
+    config.linux.security_context.seccomp.profile_type = profile
+    container = cri.create_container(sandbox, config, pod)
+    cri.start_container(container)
+    # creating a user namespace needs no capability, only the syscall the default profile refuses
+    result = cri.exec_sync(container, ["unshare", "-U", "true"], timeout=5)
+    assert (result.exit_code == 0) is allowed
+    assert cri.exec_sync(container, ["sh", "-c", "echo fine"], timeout=5).stdout == b"fine\n"
+
+
+def test_localhost_seccomp_profiles_are_refused_clearly(cri: RuntimeClient) -> None:
+    pod = pod_config("seccomp-local")
+    sandbox = cri.run_pod_sandbox(pod)
+    config = container_config("c", ["true"])
+    config.linux.security_context.seccomp.CopyFrom(
+        api_pb2.SecurityProfile(profile_type=api_pb2.SecurityProfile.Localhost, localhost_ref="profiles/x.json"))
+    with pytest.raises(CRIError) as err:
+        cri.create_container(sandbox, config, pod)
+    assert err.value.code.name == "INVALID_ARGUMENT" and "Localhost" in err.value.details

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+
 import pytest
 
 from runtime.linux import capabilities as caps
@@ -38,3 +40,13 @@ def test_privileged_ignores_drops() -> None:
 def test_unknown_names_are_rejected() -> None:
     with pytest.raises(caps.UnknownCapability):
         caps.effective_set(["CAP_FLY"], [], False, LAST)
+
+
+def test_seccomp_default_denies_mount_unless_sys_admin_is_held() -> None:
+    from runtime.linux import seccomp
+
+    assert 165 in seccomp.denied_syscalls(caps.DEFAULT)
+    assert 165 not in seccomp.denied_syscalls([*caps.DEFAULT, "CAP_SYS_ADMIN"])
+    program = seccomp.build_filter(seccomp.denied_syscalls(caps.DEFAULT))
+    assert len(program) % 8 == 0
+    assert program[-8:] == struct.pack("HBBI", 0x06, 0, 0, 0x7FFF0000)  # ends in "allow"
