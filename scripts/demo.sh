@@ -92,9 +92,9 @@ short=${ctr:0:13}
 cat <<EOF
 
 The pod keeps running. Try:
-  $kyb cri pods                  # the pod sandboxes
-  $kyb cri ps                    # the containers
+  $kyb cri pods                         # the pod sandboxes
+  $kyb cri ps                           # the containers
   $kyb cri logs $short           # httpd's log (CRI log format on disk)
   $kyb cri exec -s $short ps     # a command inside the container
-  bash scripts/demo.sh down      # remove the demo pod, stop the runtime, remove the pod network
+  bash scripts/demo.sh down                      # remove the pod, stop the runtime, remove the pod network
 EOF
