@@ -85,7 +85,14 @@ class CgroupDriver(ABC):
 
     @abstractmethod
     def procs_files(self, path: str) -> list[str]:
-        """The ``cgroup.procs`` files a process writes its pid to in order to join ``path``."""
+        """The ``cgroup.procs`` files listing (and moving) whole processes of ``path``."""
+
+    def join_files(self, path: str) -> list[str]:
+        """The files a single-threaded process writes ``0`` (itself) to in order to join ``path``.
+
+        ``cgroup.procs`` unless a driver knows a cheaper file that means the same for such a
+        process (v1's ``tasks``, see there)."""
+        return self.procs_files(path)
 
     @abstractmethod
     def pids(self, path: str) -> list[int]:

@@ -131,6 +131,14 @@ class V1Driver(CgroupDriver):
     def procs_files(self, path: str) -> list[str]:
         return [os.path.join(d, "cgroup.procs") for d in self._dirs(path)]
 
+    def join_files(self, path: str) -> list[str]:
+        """``tasks``: moving a whole process (``cgroup.procs``) takes the kernel's global
+        threadgroup lock, whose first taking after a quiet spell waits for an RCU grace period
+        (5-15 ms here, per container start); the calling thread moving itself (``0`` into
+        ``tasks``) needs no such lock. For a single-threaded process, which every joiner is
+        (forked from the single-threaded fork server), that thread is the whole process."""
+        return [os.path.join(d, "tasks") for d in self._dirs(path)]
+
     def pids(self, path: str) -> list[int]:
         d = self._dir("memory", path)
         return [] if d is None else _read_pids(os.path.join(d, "cgroup.procs"))

@@ -250,7 +250,7 @@ class ContainerManager:
                 image_config=image.config,
                 layer_dirs=[str(d) for d in image.layer_dirs],
                 log_path=log_path,
-                cgroup_procs=ctx.cgroups.procs_files(cgroup),
+                cgroup_procs=ctx.cgroups.join_files(cgroup),
                 oom={"file": oom_file, "key": oom_key},
                 pid_namespace=self._pid_namespace(config, sandbox),
                 last_cap=ctx.last_cap,

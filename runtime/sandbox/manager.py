@@ -144,7 +144,7 @@ class SandboxManager:
                 "own_ipc": own_ipc,
                 "own_pid": own_pid,
                 "hostname": hostname,
-                "cgroup_procs": ctx.cgroups.procs_files(holder_cgroup),
+                "cgroup_procs": ctx.cgroups.join_files(holder_cgroup),
                 "sysctls": dict(config.linux.sysctls),
             })
             if "error" in reply:

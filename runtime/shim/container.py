@@ -42,12 +42,16 @@ def _send(conn: socket.socket, message: dict) -> None:
         pass  # the daemon went away; the files on disk still tell the story
 
 
-def join_cgroup(procs_files: list[str]) -> None:
-    pid = str(os.getpid()).encode()
-    for procs in procs_files:
-        fd = os.open(procs, os.O_WRONLY | os.O_CLOEXEC)
+def join_cgroup(join_files: list[str]) -> None:
+    """Move this process into a cgroup through the driver's ``join_files``.
+
+    It writes ``0`` (the writer itself), never its pid: only that lets the kernel skip the
+    global lock for v1's ``tasks`` (see ``V1Driver.join_files``). The caller must be
+    single-threaded: through ``tasks`` only the calling thread moves."""
+    for path in join_files:
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
         try:
-            os.write(fd, pid)
+            os.write(fd, b"0")
         finally:
             os.close(fd)
 

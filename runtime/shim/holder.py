@@ -24,6 +24,7 @@ from runtime.linux.syscalls import (
     Kernel,
     set_process_name,
 )
+from runtime.shim.container import join_cgroup
 
 SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
@@ -60,9 +61,7 @@ def apply_sysctls(sysctls: dict[str, str]) -> None:
 
 def spawn_holder(kernel: Kernel, request: dict) -> int:
     """Create the pod's namespaces and the holder in them; return the holder's (host) pid."""
-    for procs in request.get("cgroup_procs", []):  # the holder inherits the pod's cgroup
-        with open(procs, "w") as f:
-            f.write(str(os.getpid()))
+    join_cgroup(request.get("cgroup_procs", []))  # the holder inherits the pod's cgroup
     flags = namespace_flags(request)
     if flags:
         kernel.unshare(flags)

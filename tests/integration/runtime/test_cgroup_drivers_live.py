@@ -16,6 +16,7 @@ import pytest
 from runtime.cgroups import Resources, detect_version
 from runtime.cgroups.v1 import V1Driver
 from runtime.cgroups.v2 import V2Driver
+from runtime.shim.container import join_cgroup
 
 pytestmark = pytest.mark.root
 
@@ -58,6 +59,29 @@ def test_v1_limits_land_in_the_kernels_files(v1_path: tuple[V1Driver, str], slee
     driver.remove("/" + path.split("/")[1])
     assert not driver.exists(path)
     assert not os.path.exists(f"/sys/fs/cgroup/cpu/{path.split('/')[1]}")
+
+
+def test_v1_a_process_writing_zero_to_the_join_files_lands_in_every_hierarchy(v1_path: tuple[V1Driver, str]) -> None:
+    driver, path = v1_path
+    driver.create(path, Resources())
+    ready_r, ready_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # single-threaded, as the fork server's children are
+        try:
+            join_cgroup(driver.join_files(path))
+            os.write(ready_w, b"1")
+            time.sleep(30)
+        finally:
+            os._exit(0)
+    os.close(ready_w)
+    try:
+        assert os.read(ready_r, 1) == b"1"
+        for directory in driver._dirs(path):
+            assert Path(directory, "cgroup.procs").read_text().split() == [str(pid)]
+    finally:
+        os.close(ready_r)
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
 
 
 @pytest.fixture

@@ -178,6 +178,17 @@ def test_v1_driver_maps_joined_hierarchies(tmp_path: Path) -> None:
     assert driver.procs_files("/a") == ["/sys/fs/cgroup/cpu,cpuacct/a/cgroup.procs", "/sys/fs/cgroup/memory/a/cgroup.procs"]
 
 
+def test_v1_processes_join_through_tasks_in_every_hierarchy() -> None:
+    driver = V1Driver({"memory": "/sys/fs/cgroup/memory", "cpu": "/sys/fs/cgroup/cpu,cpuacct",
+                       "cpuacct": "/sys/fs/cgroup/cpu,cpuacct"})
+    assert driver.join_files("/a") == ["/sys/fs/cgroup/cpu,cpuacct/a/tasks", "/sys/fs/cgroup/memory/a/tasks"]
+
+
+def test_v2_processes_join_through_cgroup_procs(v2: tuple[V2Driver, Recorder, Path]) -> None:
+    driver, _recorder, root = v2
+    assert driver.join_files("/a/b") == driver.procs_files("/a/b") == [str(root / "a" / "b" / "cgroup.procs")]
+
+
 def test_v1_device_allow_list_denies_everything_then_allows_each_rule(v1: tuple[V1Driver, Recorder, Path]) -> None:
     driver, recorder, root = v1
     driver.hierarchies["devices"] = str(root / "devices")
