@@ -16,7 +16,7 @@ from typing import Any
 
 def write_json(path: str, data: Any, durable: bool = True) -> None:
     """Replace ``path`` with ``data``; ``durable=False`` skips the flush for hints that a later
-    durable write supersedes."""
+    durable write supersedes, or for documents derivable again from flushed ones."""
     directory = os.path.dirname(path) or "."
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)

@@ -134,12 +134,19 @@ class ContainerManager:
         if state not in (ContainerState.RUNNING.value, ContainerState.CREATED.value, ContainerState.UNKNOWN.value):
             return record
         directory = self.ctx.containers.path(container_id)
+        exit_recorded = False
         if state == ContainerState.CREATED.value:
             if not (directory / "shim.json").exists():
                 return record
-        elif not (directory / "exit.json").exists() and alive(record.get("shim_pid"), record.get("shim_start")):
-            return record
-        return self.ctx.containers.update(container_id, lambda r: self._apply_shim_files(r, directory))
+        else:
+            exit_recorded = (directory / "exit.json").exists()
+            if not exit_recorded and alive(record.get("shim_pid"), record.get("shim_start")):
+                return record
+        # A running record (durable since StartContainer) plus the shim's durable exit.json is
+        # enough to derive the exit again after a crash, so that rewrite needs no flush of its
+        # own. Adopting a shim (shim.json is only a hint) or an exit nobody recorded does.
+        return self.ctx.containers.update(container_id, lambda r: self._apply_shim_files(r, directory),
+                                          durable=not exit_recorded)
 
     def _apply_shim_files(self, record: dict, directory: Path) -> None:
         shim = read_json(str(directory / "shim.json"))

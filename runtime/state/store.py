@@ -70,11 +70,14 @@ class RecordStore:
         write_json(str(directory / RECORD), record)
         return directory
 
-    def update(self, object_id: str, fn: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    def update(self, object_id: str, fn: Callable[[dict[str, Any]], None], durable: bool = True) -> dict[str, Any]:
+        """``durable=False`` only for changes that can be derived again, after a crash, from
+        files that are themselves durable (an exit status the shim recorded): the write is still
+        atomic, it only skips the flush."""
         with self.lock(object_id):
             record = self.read(object_id)
             fn(record)
-            write_json(str(self.directory / object_id / RECORD), record)
+            write_json(str(self.directory / object_id / RECORD), record, durable=durable)
             return record
 
     def delete(self, object_id: str) -> None:

@@ -1,0 +1,65 @@
+"""How a container's record learns of its exit from the shim's files, and what must be flushed.
+
+The shim flushes ``exit.json`` itself, so the record's rewrite to EXITED can be derived again
+after a crash and needs no flush; an exit nobody recorded (the shim vanished) exists only in the
+record and must be flushed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from runtime.container.manager import ContainerManager
+from runtime.lifecycle import ContainerState
+from runtime.state.store import RecordStore
+
+CID = "c" * 64
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> RecordStore:
+    store = RecordStore(tmp_path / "containers", "container")
+    store.create(CID, {"id": CID, "sandbox_id": "s" * 64, "state": ContainerState.RUNNING.value,
+                       "shim_pid": None, "shim_start": None, "exit_code": 0, "finished_at": 0, "reason": ""})
+    return store
+
+
+@pytest.fixture
+def fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    real = os.fsync
+
+    def counting(fd: int) -> None:
+        calls.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", counting)
+    return calls
+
+
+def manager(store: RecordStore) -> ContainerManager:
+    return ContainerManager(SimpleNamespace(containers=store))  # type: ignore[arg-type]
+
+
+def test_a_recorded_exit_is_derived_again_when_the_records_rewrite_is_lost(store: RecordStore, fsyncs: list[int]) -> None:
+    record_file = store.path(CID) / "record.json"
+    running = record_file.read_bytes()
+    (store.path(CID) / "exit.json").write_text(json.dumps(
+        {"exit_code": 3, "signal": 0, "finished_at": 1234, "oom_killed": False}))
+    first = manager(store).refresh(CID)
+    assert (first["state"], first["exit_code"], first["finished_at"], first["reason"]) == \
+        (ContainerState.EXITED.value, 3, 1234, "Error")
+    assert fsyncs == []
+    record_file.write_bytes(running)  # as if a crash lost the unflushed rename
+    assert manager(store).refresh(CID) == first
+
+
+def test_an_exit_nobody_recorded_is_flushed(store: RecordStore, fsyncs: list[int]) -> None:
+    record = manager(store).refresh(CID)
+    assert (record["state"], record["exit_code"], record["reason"]) == (ContainerState.EXITED.value, 255, "Unknown")
+    assert len(fsyncs) == 1
