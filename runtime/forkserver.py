@@ -17,6 +17,7 @@ their subreaper, so their exits are reaped even where PID 1 does not reap orphan
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -102,6 +103,9 @@ def serve(socket_path: str) -> None:
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)
     os.close(devnull)
+    # Everything imported so far is shared with every forked shim and holder. Frozen, the
+    # collector in those children never walks (and so never copies) these pages.
+    gc.freeze()
     while True:
         _reap_children()
         try:
