@@ -47,6 +47,10 @@ class AttachHub:
         self.listener.listen(8)
         self.had_client = False
 
+    def use_terminal(self, terminal: int) -> None:
+        """The container's terminal, which arrives after the hub is made: input and resizes go there."""
+        self.stdin = self.terminal = terminal
+
     def fds(self) -> list[int]:
         return [self.listener.fileno(), *self.clients]
 

@@ -174,6 +174,15 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str) -> None:
         os.close(fd)
     if terminal_child is not None:
         terminal_child.close()
+    # Opened while the child builds its root filesystem (the machine has more than one CPU).
+    try:
+        log = CriLogWriter(spec.get("log_path", ""))
+        hub = AttachHub(container_dir, stdin_w, bool(spec["process"].get("stdin_once")), terminal)
+    except OSError as e:  # no log, no attach: the start fails rather than run unsupervised
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        _send(conn, {"error": f"cannot open the container log or attach socket: {e}"})
+        os._exit(1)
     error = _read_error(errpipe_r)
     os.close(errpipe_r)
     resolved = _read_all(creds_r)
@@ -184,19 +193,13 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str) -> None:
         if fds:
             terminal = stdin_w = fds[0]
             readers = {terminal: "stdout"}
+            hub.use_terminal(terminal)
         else:
             error = "the container did not hand over its terminal"
     if error is not None:
         os.waitpid(pid, 0)
+        hub.close()
         _send(conn, {"error": error})
-        os._exit(1)
-    try:
-        log = CriLogWriter(spec.get("log_path", ""))
-        hub = AttachHub(container_dir, stdin_w, bool(spec["process"].get("stdin_once")), terminal)
-    except OSError as e:  # no log, no attach: the start fails rather than run unsupervised
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        _send(conn, {"error": f"cannot open the container log or attach socket: {e}"})
         os._exit(1)
     started_at = time.time_ns()
     # Answer first (the daemon records the pids), then leave the same facts on disk for a
