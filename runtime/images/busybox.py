@@ -86,7 +86,7 @@ def busybox_layer(busybox: Path = DEFAULT_BUSYBOX) -> bytes:
     for applet in applet_paths(busybox):
         if applet in ("bin/busybox", "linuxrc"):
             continue  # the binary itself, and the initramfs init that has no place in an image
-        layer.add_hardlink(applet, "bin/busybox")
+        layer.add_hardlink(applet, "bin/busybox", 0o755)
     layer.add_file("etc/passwd", PASSWD.encode())
     layer.add_file("etc/group", GROUP.encode())
     return layer.getvalue()

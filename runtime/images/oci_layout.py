@@ -72,8 +72,10 @@ class LayerTar:
         info.linkname = target
         self._tar.addfile(info)
 
-    def add_hardlink(self, name: str, target: str) -> None:
-        info = self._info(name, tarfile.LNKTYPE, 0o644, 0, 0)
+    def add_hardlink(self, name: str, target: str, mode: int = 0o644) -> None:
+        """A hard link entry; ``mode`` should be the target's, since some unpackers (containerd)
+        apply a link header's mode to the shared inode."""
+        info = self._info(name, tarfile.LNKTYPE, mode, 0, 0)
         info.linkname = target
         self._tar.addfile(info)
 
