@@ -269,7 +269,6 @@ class ContainerManager:
                 raise InternalError(f"cannot create the container's cgroup {cgroup}: {e}") from e
             finally:
                 undo.append(lambda: ctx.cgroups.remove(cgroup))
-            write_json(str(directory / "spec.json"), spec)
             repo_digests = list(getattr(image, "repo_digests", []) or [])
             record = {
                 "id": container_id,
@@ -291,6 +290,8 @@ class ContainerManager:
                 "cgroup": cgroup,
                 "resources": json_format.MessageToDict(config.linux.resources),
                 "user": spec["process"]["user"],
+                # In the record, not a file of its own: creating costs one flushed write.
+                "spec": spec,
             }
             write_json(str(directory / RECORD), record)
         except BaseException:

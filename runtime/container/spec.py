@@ -1,6 +1,6 @@
 """CRI ContainerConfig + sandbox + image -> the plain-data spec the shim executes.
 
-The spec (saved as ``spec.json`` in the container directory) is to us what the OCI
+The spec (saved in the container's record, under ``spec``) is to us what the OCI
 ``config.json`` is to runc: everything the shim needs, decided here, in the daemon, where it is
 easy to validate and unit test. The shim only carries it out. Choices follow containerd's CRI
 plugin: command is ``command``+``args`` or the image's Entrypoint+Cmd; env is a default PATH,

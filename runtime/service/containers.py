@@ -50,7 +50,7 @@ class ContainerCalls:
         record = self.containers.get(request.container_id)
         response = api_pb2.ContainerStatusResponse(status=convert.container_status(record))
         if request.verbose:
-            spec = read_json(str(self.containers.ctx.containers.path(record["id"]) / "spec.json"))
+            spec = record.get("spec") or read_json(str(self.containers.ctx.containers.path(record["id"]) / "spec.json"))
             response.info.update(convert.container_info(record, spec))
         return response
 

@@ -8,8 +8,8 @@ shim whether exec happened; only then does it answer the daemon. Afterwards it c
 stdout/stderr into the CRI log, reopens the log on SIGUSR1, reaps the container and records
 exit code, finish time and whether the OOM killer struck, atomically, in ``exit.json``.
 
-Files in the container directory written here: ``shim.json`` (shim and container pids, start
-time) and ``exit.json``. The daemon reads them; it never needs to be the shim's parent.
+The spec comes from the container's record (``load_spec``). Files in the container directory
+written here: ``shim.json`` (shim and container pids, start time) and ``exit.json``. The daemon reads them; it never needs to be the shim's parent.
 """
 
 from __future__ import annotations
@@ -31,8 +31,18 @@ from runtime.shim.crilog import CriLogWriter
 from runtime.shim.process import apply_process, report_failure, reset_signals
 from runtime.shim.rootfs import setup_rootfs
 from runtime.shim.terminal import container_pty
+from runtime.state.store import RECORD
 
 READ_CHUNK = 32 * 1024
+
+
+def load_spec(container_dir: str) -> dict:
+    """The spec the daemon decided at create, kept in the container's record (a directory made
+    by an older daemon has it in ``spec.json``)."""
+    record = read_json(os.path.join(container_dir, RECORD))
+    if record is None:
+        raise FileNotFoundError(f"no container record in {container_dir}")
+    return record.get("spec") or read_json(os.path.join(container_dir, "spec.json"))
 
 
 def _send(conn: socket.socket, message: dict) -> None:
@@ -125,7 +135,7 @@ def _read_error(errpipe: int) -> str | None:
 def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str) -> None:
     """Start the container and supervise it until it exits. Runs detached; never returns."""
     set_process_name(kernel, "kyb-shim")
-    spec = read_json(os.path.join(container_dir, "spec.json"))
+    spec = load_spec(container_dir)
     devnull = os.open("/dev/null", os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)

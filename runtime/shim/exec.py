@@ -14,9 +14,8 @@ import os
 import socket
 import termios
 
-from runtime.atomic_json import read_json
 from runtime.linux.syscalls import Kernel
-from runtime.shim.container import enter_namespaces, join_cgroup
+from runtime.shim.container import enter_namespaces, join_cgroup, load_spec
 from runtime.shim.process import apply_process, report_failure, reset_signals
 from runtime.shim.terminal import container_pty
 
@@ -30,7 +29,7 @@ def _send(conn: socket.socket, message: dict) -> None:
 
 def run_exec(kernel: Kernel, conn: socket.socket, request: dict, stdio: list[int]) -> None:
     """Exec ``request['args']`` in the container whose init has host pid ``request['pid']``."""
-    spec = read_json(os.path.join(request["container_dir"], "spec.json"))
+    spec = load_spec(request["container_dir"])
     pid = request["pid"]
     try:
         join_cgroup(spec.get("cgroup_procs", []))
