@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 
 from runtime.linux import capabilities, seccomp
 from runtime.linux.syscalls import (
@@ -78,11 +79,28 @@ def apply_process(kernel: Kernel, process: dict, creds: user.Credentials | None 
     env = environment(process.get("env", []))
     args = process["args"]
     try:
-        os.execvpe(args[0], args, env)
+        os.execve(executable(args[0], env["PATH"]), args, env)
     except FileNotFoundError as e:
         raise ExecFailed(f'exec: "{args[0]}": executable file not found in $PATH') from e
     except PermissionError as e:
         raise ExecFailed(f'exec: "{args[0]}": permission denied') from e
+
+
+def executable(name: str, search_path: str) -> str:
+    """The file to exec for ``name``, found as runc finds it (Go's LookPath): a name with a slash
+    as it is, else the first regular file with an execute bit in a ``search_path`` directory.
+    One stat per directory, where an exec-and-retry search pays a failed execve for each."""
+    if "/" in name:
+        return name
+    for directory in search_path.split(":"):
+        candidate = os.path.join(directory or ".", name)
+        try:
+            st = os.stat(candidate)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and st.st_mode & 0o111:
+            return candidate
+    raise ExecFailed(f'exec: "{name}": executable file not found in $PATH')
 
 
 def environment(pairs: list[str]) -> dict[str, str]:
