@@ -84,6 +84,10 @@ class ContainerManager:
         self.exits = ExitWatcher(self._exited)
         self._names_lock = threading.Lock()
         self._reserved: set[tuple[str, str, int]] = set()
+        # (sandbox id, name, attempt) -> container id of every container on disk, read from the
+        # records once; this daemon alone creates and removes them, so it stays true. Keeps the
+        # duplicate-name check from re-reading every record on each create.
+        self._names: dict[tuple[str, str, int], str] | None = None
 
     def watch_running(self) -> None:
         """Start noticing exits: of every container the records say runs, and of each new one."""
@@ -185,22 +189,32 @@ class ContainerManager:
         # containers of one pod are created in parallel.
         key = (sandbox_id, config.metadata.name, config.metadata.attempt)
         with self._names_lock:
-            taken = key in self._reserved
-            for other in self.ids_in_sandbox(sandbox_id):
-                with contextlib.suppress(NotFound):
-                    rec = ctx.containers.read(other)
-                    taken = taken or (rec["name"], rec["attempt"]) == key[1:]
-            if taken:
+            if key in self._reserved or key in self._name_index():
                 raise FailedPrecondition(
                     f"container {config.metadata.name!r} (attempt {config.metadata.attempt}) already exists "
                     f"in sandbox {sandbox_id}"
                 )
             self._reserved.add(key)
+        container_id = None
         try:
-            return self._create(sandbox, config)
+            container_id = self._create(sandbox, config)
+            return container_id
         finally:
             with self._names_lock:
                 self._reserved.discard(key)
+                if container_id is not None:
+                    self._name_index()[key] = container_id
+
+    def _name_index(self) -> dict[tuple[str, str, int], str]:
+        """The names index, read from the records on first use; call with ``_names_lock`` held."""
+        if self._names is None:
+            names = {}
+            for container_id in self.ctx.containers.ids():
+                with contextlib.suppress(NotFound):
+                    rec = self.ctx.containers.read(container_id)
+                    names[(rec["sandbox_id"], rec["name"], rec["attempt"])] = container_id
+            self._names = names
+        return self._names
 
     def _resolve_image(self, ref: str) -> Any:
         if self.ctx.images is None:
@@ -382,6 +396,10 @@ class ContainerManager:
             except CgroupError as e:
                 raise InternalError(str(e)) from e
             self.ctx.containers.delete(container_id)
+        with self._names_lock:
+            key = (record["sandbox_id"], record["name"], record["attempt"])
+            if self._name_index().get(key) == container_id:
+                del self._name_index()[key]
         log.info("container removed", extra={"container": container_id})
         self.on_event(container_id, record["sandbox_id"], "deleted")
 

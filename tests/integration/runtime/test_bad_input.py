@@ -82,6 +82,13 @@ def test_duplicate_container_name_in_a_sandbox_is_refused(cri: RuntimeClient, sa
     assert len(cri.list_containers()) == 1
 
 
+def test_a_removed_containers_name_can_be_used_again(cri: RuntimeClient, sandbox: tuple[str, api_pb2.PodSandboxConfig]) -> None:
+    first = cri.create_container(sandbox[0], container_config("again", ["true"]), sandbox[1])
+    cri.remove_container(first)
+    second = cri.create_container(sandbox[0], container_config("again", ["true"]), sandbox[1])
+    assert [c.id for c in cri.list_containers()] == [second]
+
+
 def test_duplicate_sandbox_name_is_refused(cri: RuntimeClient) -> None:
     pod = pod_config("dup")
     cri.run_pod_sandbox(pod)
