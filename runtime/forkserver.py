@@ -5,9 +5,12 @@ threads that do not exist in the child; ``setns`` into a mount namespace even re
 multi-threaded caller. So the daemon starts this server once (a fresh interpreter via
 ``python -m runtime.forkserver``, importing only what the forked children need) and sends it
 requests over a SOCK_SEQPACKET unix socket: one connection per request, a JSON message plus
-file descriptors (exec stdio) passed with SCM_RIGHTS. The server forks a child per request and
-goes straight back to ``accept``; the child owns the connection and answers on it, so a slow
-container start never blocks the next one.
+file descriptors (exec stdio) passed with SCM_RIGHTS. Each request goes to a child forked for
+it; the child owns the connection and answers on it, so a slow container start never blocks the
+next one. The server keeps one such child forked ahead (the spare), waiting on a socketpair:
+a request and its connection are handed to it, and the next spare is forked after, so the
+fork's cost (copying a whole interpreter's page tables) is not paid inside a start. An idle
+spare dies with the server; once it has a request it lives on as a shim or holder would.
 
 Requests: ``{"op": "sandbox", ...}`` -> holder pid; ``{"op": "start", "container_dir": ...}``
 -> container pid or error; ``{"op": "exec", ...}`` -> pid, then exit code. The server dies with
@@ -75,6 +78,43 @@ def _handle(kernel: LibcKernel, conn: socket.socket, request: dict, fds: list[in
     os._exit(1)
 
 
+def _fork_spare(kernel: LibcKernel, listener: socket.socket) -> tuple[int, socket.socket] | None:
+    """Fork the child that will take the next request; its pid and our end of its socketpair."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    server = os.getpid()
+    try:
+        pid = os.fork()
+    except OSError:
+        ours.close()
+        theirs.close()
+        return None
+    if pid == 0:
+        ours.close()
+        listener.close()
+        _wait_as_spare(kernel, theirs, server)
+    theirs.close()
+    return pid, ours
+
+
+def _wait_as_spare(kernel: LibcKernel, hand: socket.socket, server: int) -> None:
+    """Runs in the spare child: wait for a request (and its connection), then serve it. Never returns."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    try:
+        kernel.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # idle, it dies with the server
+        if os.getppid() != server:
+            os._exit(0)
+        message, fds, _flags, _addr = socket.recv_fds(hand, MAX_MESSAGE, 9)
+        hand.close()
+        if not message or not fds:
+            os._exit(0)
+        kernel.prctl(PR_SET_PDEATHSIG, 0)  # what it starts must outlive the server
+        conn = socket.socket(fileno=fds[0])
+        request = json.loads(message)
+    except BaseException:  # noqa: B036 - a spare that cannot serve just goes; the server forks directly
+        os._exit(1)
+    _handle(kernel, conn, request, fds[1:])
+
+
 def serve(socket_path: str) -> None:
     kernel = LibcKernel()
     kernel.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -106,6 +146,7 @@ def serve(socket_path: str) -> None:
     # Everything imported so far is shared with every forked shim and holder. Frozen, the
     # collector in those children never walks (and so never copies) these pages.
     gc.freeze()
+    spare = _fork_spare(kernel, listener)
     while True:
         _reap_children()
         try:
@@ -119,13 +160,25 @@ def serve(socket_path: str) -> None:
         except (OSError, ValueError):
             conn.close()
             continue
-        pid = os.fork()
-        if pid == 0:
-            listener.close()
-            _handle(kernel, conn, request, fds)
+        handed = False
+        if spare is not None:
+            try:
+                socket.send_fds(spare[1], [message], [conn.fileno(), *fds])
+                handed = True
+            except OSError:
+                pass  # the spare is gone; fork for this request instead
+            spare[1].close()
+            spare = None
+        if not handed:
+            pid = os.fork()
+            if pid == 0:
+                listener.close()
+                _handle(kernel, conn, request, fds)
         conn.close()
         for fd in fds:
             os.close(fd)
+        # Only now: the next spare must not inherit this request's connection or descriptors.
+        spare = _fork_spare(kernel, listener)
 
 
 class ForkServerConnection:
