@@ -9,7 +9,9 @@ stdout/stderr into the CRI log, reopens the log on SIGUSR1, reaps the container 
 exit code, finish time and whether the OOM killer struck, atomically, in ``exit.json``.
 
 The spec comes from the container's record (``load_spec``). Files in the container directory
-written here: ``shim.json`` (shim and container pids, start time) and ``exit.json``. The daemon reads them; it never needs to be the shim's parent.
+written here: ``shim.json`` (shim and container pids, start time) and ``exit.json``. The daemon
+reads them; it never needs to be the shim's parent. The log and the attach socket are opened
+while the child builds its root filesystem, not after it has exec'd.
 """
 
 from __future__ import annotations
