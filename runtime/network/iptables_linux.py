@@ -51,6 +51,8 @@ def _to_iptc(spec: Rule) -> iptc.Rule:
         rule.src = spec.src
     if spec.dst:
         rule.dst = spec.dst
+    if spec.out_interface:
+        rule.out_interface = spec.out_interface
     if spec.dport:
         match = rule.create_match(spec.protocol)
         match.dport = str(spec.dport)

@@ -6,12 +6,14 @@
 
 The steps and what undoes them:
 
-    ensure_node  bridge + address + up, ip_forward=1, our iptables chains and jumps
+    ensure_node  bridge + address + up, ip_forward=1, route_localnet=1 on the bridge, our
+                 iptables chains and jumps
     attach       reserve (record + IP + hostPorts, under a lock) -> veth born with its peer in the
                  pod netns -> pod side addressed and routed -> host end on the bridge -> DNAT rules
     detach       DNAT rules -> host veth (takes the pod end with it) -> IP -> record
     set_routes   desired host-gw routes vs. the routes carrying our protocol number
-    teardown     jumps and chains, routes, bridge (ip_forward stays on: other software may rely on it)
+    teardown     jumps and chains, routes, bridge (ip_forward stays on: other software may rely on it;
+                 the bridge's route_localnet goes with the bridge)
 
 A failed attach undoes whatever it made before re-raising, so the caller never has to clean up
 after a failure. Detach works from the on-disk record alone and succeeds when anything (or
@@ -25,7 +27,13 @@ masqueraded (the hairpin rule); with it on (the kernel default once br_netfilter
 the DNAT happens while the frame is being bridged, and when the destination is the very pod
 that sent it the frame must leave through the port it came in on, which is why every pod's
 bridge port has hairpin mode on. KYB-FORWARD accepts pod traffic either way.
-``route_localnet`` is not set, so hostPorts answer on the node's addresses but not on 127.0.0.1.
+hostPorts also answer on the node's 127.0.0.1, as containerd's CNI portmap plugin makes them:
+the kernel only routes a 127/8 source (the DNAT'd request) or destination (the de-masqueraded
+reply) over an interface with ``route_localnet``, so it is set on our bridge and on no other
+interface. The cost is the one the portmap plugin accepts too: the kernel no longer drops 127/8
+destinations arriving on the bridge, so a pod that forges them can reach the node's loopback
+services. Nothing needs restoring on teardown: the per-interface setting disappears with the
+bridge.
 """
 
 from __future__ import annotations
@@ -128,6 +136,7 @@ class PodNetwork:
         try:
             self._ensure_bridge()
             self.kernel.sysctl_ensure("net.ipv4.ip_forward", "1")
+            self.kernel.sysctl_ensure(self._route_localnet_key, "1")
             self._ensure_rules()
         except NetworkError as e:
             self._setup_error = str(e)
@@ -168,8 +177,13 @@ class PodNetwork:
 
     def _ensure_rules(self) -> None:
         self.kernel.packet_filter.install_node_rules(
-            rules.postrouting_rules(self.pod_cidr, self.cluster_cidr), rules.forward_rules(self.pod_cidr)
+            rules.postrouting_rules(self.pod_cidr, self.cluster_cidr, self.bridge),
+            rules.forward_rules(self.pod_cidr),
         )
+
+    @property
+    def _route_localnet_key(self) -> str:
+        return f"net.ipv4.conf.{self.bridge}.route_localnet"
 
     def status(self) -> tuple[bool, str]:
         """(NetworkReady, why not): checks the kernel, not just what we remember."""

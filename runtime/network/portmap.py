@@ -7,8 +7,10 @@ address of the node, so it overlaps with all). Conflicts are detected against th
 node has recorded on disk, under the same lock that reserves them, so two concurrent sandboxes
 can never both win one port.
 
-Loopback host IPs are refused: DNAT to a pod from 127.0.0.0/8 needs ``route_localnet`` on the
-bridge, which opens the node's loopback services to its neighbours, so we do not offer it.
+A hostPort answers on the node's loopback too, as with the CNI portmap plugin: an empty host IP
+covers 127.0.0.1 along with every other node address, and a loopback host IP (127.0.0.0/8) limits
+the port to that address. The rules and sysctl that make loopback DNAT work are in rules.py and
+podnetwork.py.
 """
 
 from __future__ import annotations
@@ -81,11 +83,6 @@ def normalize(mapping: PortMapping) -> PortMapping:
         if address.version != 4:
             raise InvalidNetworkConfig(
                 "validate port mapping", detail=f"host_ip {host_ip}: only IPv4 hostPorts are supported"
-            )
-        if address.is_loopback:
-            raise InvalidNetworkConfig(
-                "validate port mapping",
-                detail=f"host_ip {host_ip}: hostPorts on loopback addresses are not supported",
             )
         host_ip = "" if address.is_unspecified else str(address)
     return PortMapping(protocol, mapping.container_port, mapping.host_port, host_ip)

@@ -5,7 +5,7 @@ the jumps to them, each inserted once at the top and removed on teardown:
 
     nat    POSTROUTING                              -> KYB-POSTROUTING
     nat    PREROUTING  (dst-type LOCAL)             -> KYB-HOSTPORTS
-    nat    OUTPUT      (dst-type LOCAL, not 127/8)  -> KYB-HOSTPORTS
+    nat    OUTPUT      (dst-type LOCAL)             -> KYB-HOSTPORTS
     filter FORWARD                                  -> KYB-FORWARD
 
 KYB-POSTROUTING (fixed content, rewritten by ``ensure_node``):
@@ -13,13 +13,18 @@ KYB-POSTROUTING (fixed content, rewritten by ``ensure_node``):
      masqueraded, so the reply goes back through the node, where conntrack undoes the DNAT,
      instead of straight across the bridge with the wrong source address;
   2. multicast is left alone;
-  3. pod traffic to anything outside the cluster CIDR is masqueraded to the node's address.
+  3. pod traffic to anything outside the cluster CIDR is masqueraded to the node's address;
+  4. localhost: node traffic from 127.0.0.0/8 leaving through our bridge (a hostPort reached on
+     127.0.0.1 and DNAT'd in OUTPUT) is masqueraded to the bridge address, since a pod cannot
+     answer a loopback source.
 KYB-FORWARD (fixed): accept forwarding from and to the pod CIDR, so pods work when the FORWARD
   policy is DROP (as Docker sets it). Installed always, since a policy may change after us.
 KYB-HOSTPORTS (per sandbox): one DNAT rule per hostPort, tagged with a comment naming the
   sandbox, so detach removes exactly that sandbox's rules.
 
-Loopback is excluded from OUTPUT: DNAT from 127.0.0.1 to a pod would need route_localnet.
+hostPorts answer on the node's 127.0.0.1 too, as the CNI portmap plugin does: the OUTPUT jump
+covers loopback destinations, rule 4 rewrites the loopback source, and PodNetwork sets
+``route_localnet`` on our bridge (only ours) so the kernel routes 127/8 sources and replies over it.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ class Rule:
     dport: int = 0
     dst_type: str = ""
     ctstate: str = ""
+    out_interface: str = ""
     comment: str = ""
     to_destination: str = ""
 
@@ -77,18 +83,21 @@ def jumps() -> list[Jump]:
         Jump(
             NAT,
             "OUTPUT",
-            Rule(target=HOSTPORTS_CHAIN, dst=f"!{LOOPBACK}", dst_type="LOCAL", comment=JUMP_COMMENT),
+            Rule(target=HOSTPORTS_CHAIN, dst_type="LOCAL", comment=JUMP_COMMENT),
         ),
         Jump(FILTER, "FORWARD", Rule(target=FORWARD_CHAIN, comment=JUMP_COMMENT)),
     ]
 
 
-def postrouting_rules(pod_cidr: ipaddress.IPv4Network, cluster_cidr: ipaddress.IPv4Network) -> list[Rule]:
+def postrouting_rules(
+    pod_cidr: ipaddress.IPv4Network, cluster_cidr: ipaddress.IPv4Network, bridge: str
+) -> list[Rule]:
     pods = str(pod_cidr)
     return [
         Rule(target="MASQUERADE", src=pods, dst=pods, ctstate="DNAT", comment="kyb hostPort hairpin"),
         Rule(target="RETURN", src=pods, dst=MULTICAST, comment="kyb multicast stays"),
         Rule(target="MASQUERADE", src=pods, dst=f"!{cluster_cidr}", comment="kyb pod egress"),
+        Rule(target="MASQUERADE", src=LOOPBACK, out_interface=bridge, comment="kyb hostPort on localhost"),
     ]
 
 

@@ -72,9 +72,6 @@ def test_port_mapping_with_host_port_is_reached_on_the_nodes_address(cri: Cri, h
         assert page == "hello-from-pod\n"
 
 
-@pytest.mark.xfail(strict=True, reason="hostPorts are not served on the node's 127.0.0.1 (runtime/network/portmap.py "
-                   "refuses route_localnet); critest's checkMainPage uses http://127.0.0.1:<hostPort>, which "
-                   "containerd's CNI portmap plugin serves")
 def test_port_mapping_with_host_port_is_reached_on_localhost(cri: Cri, harness: NetworkedKybRuntime) -> None:
     mapping = v1.PortMapping(container_port=80, host_port=HOST_PORT + 1)
     with cri.pod("create-PodSandbox-with-port-mapping", port_mappings=[mapping]) as pod:

@@ -154,6 +154,53 @@ def test_hostport_bound_to_one_host_ip_answers_only_there(lab: Lab) -> None:
     assert refused.returncode != 0
 
 
+def test_hostport_answers_on_the_node_loopback_address(lab: Lab) -> None:
+    node, agent, (server,) = node_with_pods(lab, 1)
+    agent.call(
+        "attach",
+        sandbox_id="web",
+        netns_path=ns_path(server),
+        port_mappings=[{"protocol": "TCP", "container_port": 8080, "host_port": 18080}],
+    )
+    serve_who(lab, server, 8080, "web")
+    # the loopback source cannot reach a pod, so it arrives masqueraded as the bridge address
+    assert fetch(node, "127.0.0.1", 18080) == "web sees 10.244.1.1"
+
+
+def test_hostport_bound_to_loopback_answers_there_and_not_on_the_node_address(lab: Lab) -> None:
+    node, agent, (server,) = node_with_pods(lab, 1)
+    outside = lab.netns("out")
+    lab.wire(node, f"{NODE_IP}/24", outside, f"{OUTSIDE_IP}/24")
+    agent.call(
+        "attach",
+        sandbox_id="web",
+        netns_path=ns_path(server),
+        port_mappings=[
+            {"protocol": "TCP", "container_port": 8080, "host_port": 18080, "host_ip": "127.0.0.1"}
+        ],
+    )
+    serve_who(lab, server, 8080, "web")
+    assert fetch(node, "127.0.0.1", 18080) == "web sees 10.244.1.1"
+    refused = run_in(
+        outside,
+        "python3",
+        "-c",
+        f"import socket; socket.create_connection(('{NODE_IP}', 18080), 2)",
+        check=False,
+    )
+    assert refused.returncode != 0
+
+
+def test_route_localnet_is_set_on_our_bridge_only(lab: Lab) -> None:
+    node = lab.netns("node")
+    peer = lab.netns("peer")
+    lab.wire(node, f"{NODE_IP}/24", peer, f"{OUTSIDE_IP}/24")
+    lab.agent(node, "10.244.1.0/24").call("ensure_node")
+    listing = run_in(node, "sh", "-c", "grep -H . /proc/sys/net/ipv4/conf/*/route_localnet").stdout
+    enabled = sorted(line.split("/")[-2] for line in listing.splitlines() if line.endswith(":1"))
+    assert enabled == ["kyb0"]
+
+
 def test_conflicting_hostport_is_refused_and_leaves_nothing_behind(lab: Lab) -> None:
     node, agent, (first, second) = node_with_pods(lab, 2)
     mapping = [{"protocol": "TCP", "container_port": 80, "host_port": 18080}]

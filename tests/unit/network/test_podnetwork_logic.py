@@ -57,6 +57,13 @@ def test_ensure_node_makes_the_bridge_with_the_gateway_and_turns_on_forwarding(
     assert network.status() == (True, "")
 
 
+def test_ensure_node_lets_only_our_bridge_route_loopback_addresses(
+    network: PodNetwork, kernel: FakeKernel
+) -> None:
+    localnet = {k: v for k, v in kernel.sysctls.items() if k.endswith(".route_localnet")}
+    assert localnet == {"net.ipv4.conf.kyb0.route_localnet": "1"}
+
+
 def test_ensure_node_twice_creates_nothing_new(network: PodNetwork, kernel: FakeKernel) -> None:
     network.ensure_node()
     assert [c for c in kernel.calls if c[0] == "create_bridge"] == [

@@ -16,6 +16,15 @@ def test_protocol_is_upper_cased_and_any_address_is_empty() -> None:
     assert normalize(PortMapping("udp", 53, 5353, "0.0.0.0")) == PortMapping("UDP", 53, 5353, "")
 
 
+def test_a_loopback_host_ip_is_kept_as_given() -> None:
+    assert normalize(PortMapping("TCP", 80, 8080, "127.0.0.1")) == PortMapping("TCP", 80, 8080, "127.0.0.1")
+
+
+def test_a_loopback_host_ip_conflicts_with_any_address() -> None:
+    with pytest.raises(HostPortConflict):
+        hostport_mappings([PortMapping("TCP", 80, 8080), PortMapping("TCP", 81, 8080, "127.0.0.1")])
+
+
 @pytest.mark.parametrize(
     "mapping",
     [
@@ -24,7 +33,6 @@ def test_protocol_is_upper_cased_and_any_address_is_empty() -> None:
         PortMapping("TCP", 80, 70000),
         PortMapping("TCP", 80, 8080, "not-an-ip"),
         PortMapping("TCP", 80, 8080, "::1"),
-        PortMapping("TCP", 80, 8080, "127.0.0.1"),
     ],
 )
 def test_invalid_mappings_are_rejected(mapping: PortMapping) -> None:

@@ -19,18 +19,33 @@ def test_jumps_target_only_our_chains_from_builtin_chains() -> None:
         assert jump.rule.comment == rules.JUMP_COMMENT
 
 
-def test_hostport_jump_from_output_skips_loopback() -> None:
+def test_hostport_jump_from_output_covers_every_local_address_including_loopback() -> None:
     output = [j for j in rules.jumps() if j.chain == "OUTPUT"]
-    assert output and output[0].rule.dst == "!127.0.0.0/8" and output[0].rule.dst_type == "LOCAL"
+    assert output and output[0].rule.dst == "" and output[0].rule.dst_type == "LOCAL"
+
+
+def test_loopback_sources_leaving_through_our_bridge_are_masqueraded() -> None:
+    localhost = rules.postrouting_rules(POD, CLUSTER, "kyb0")[-1]
+    assert (localhost.src, localhost.dst, localhost.out_interface, localhost.target) == (
+        "127.0.0.0/8",
+        "",
+        "kyb0",
+        "MASQUERADE",
+    )
+
+
+def test_only_the_localhost_rule_names_an_interface() -> None:
+    named = [r for r in rules.postrouting_rules(POD, CLUSTER, "kyb0") if r.out_interface]
+    assert [r.src for r in named] == ["127.0.0.0/8"]
 
 
 def test_pod_egress_outside_the_cluster_is_masqueraded() -> None:
-    egress = rules.postrouting_rules(POD, CLUSTER)[-1]
+    egress = rules.postrouting_rules(POD, CLUSTER, "kyb0")[-2]
     assert (egress.src, egress.dst, egress.target) == ("10.244.1.0/24", "!10.244.0.0/16", "MASQUERADE")
 
 
 def test_hairpin_rule_comes_first_and_only_matches_dnat() -> None:
-    first = rules.postrouting_rules(POD, CLUSTER)[0]
+    first = rules.postrouting_rules(POD, CLUSTER, "kyb0")[0]
     assert (first.src, first.dst, first.ctstate, first.target) == (str(POD), str(POD), "DNAT", "MASQUERADE")
 
 
@@ -61,3 +76,10 @@ def test_hostport_rules_dnat_to_the_pod_and_carry_the_sandbox() -> None:
             to_destination="10.244.1.5:53",
         ),
     ]
+
+
+def test_a_loopback_hostport_is_dnat_from_that_address_only() -> None:
+    got = rules.hostport_rules(
+        "sb1", ipaddress.IPv4Address("10.244.1.5"), [PortMapping("TCP", 80, 8080, "127.0.0.1")]
+    )
+    assert [(r.dst, r.dport, r.to_destination) for r in got] == [("127.0.0.1", 8080, "10.244.1.5:80")]
