@@ -136,10 +136,19 @@ class Iptables:
 
     @staticmethod
     def ensure_jump_first(table: iptc.Table, chain: str, spec: Rule) -> None:
-        """Exactly one jump from built-in ``chain`` to ``spec.target``, at the top."""
+        """Exactly one jump from built-in ``chain`` to ``spec.target``, at the top, with our addresses.
+
+        A jump whose addresses differ (one an older version installed) is replaced.
+        """
         builtin = iptc.Chain(table, chain)
         existing = [r for r in builtin.rules if r.target.name == spec.target]
-        if len(existing) == 1 and builtin.rules and builtin.rules[0].target.name == spec.target:
+        wanted = _to_iptc(spec)
+        if (
+            len(existing) == 1
+            and builtin.rules
+            and builtin.rules[0].target.name == spec.target
+            and (existing[0].src, existing[0].dst) == (wanted.src, wanted.dst)
+        ):
             return
         for rule in existing:
             builtin.delete_rule(rule)

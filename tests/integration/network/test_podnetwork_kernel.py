@@ -191,6 +191,21 @@ def test_hostport_bound_to_loopback_answers_there_and_not_on_the_node_address(la
     assert refused.returncode != 0
 
 
+def test_an_output_jump_that_skips_loopback_is_replaced_by_one_that_does_not(lab: Lab) -> None:
+    node = lab.netns("node")
+    agent = lab.agent(node, "10.244.1.0/24")
+    agent.call("ensure_node")
+    jump = ["-m", "comment", "--comment", "kybernetes pod network", "-j", "KYB-HOSTPORTS"]
+    run_in(
+        node, "iptables-legacy", "-t", "nat", "-D", "OUTPUT", "-m", "addrtype", "--dst-type", "LOCAL", *jump
+    )
+    old = ["-I", "OUTPUT", "!", "-d", "127.0.0.0/8", "-m", "addrtype", "--dst-type", "LOCAL", *jump]
+    run_in(node, "iptables-legacy", "-t", "nat", *old)
+    agent.call("ensure_node")
+    output = [r for r in ruleset(node, "nat") if r.startswith("-A OUTPUT") and "KYB-HOSTPORTS" in r]
+    assert len(output) == 1 and "127.0.0.0/8" not in output[0]
+
+
 def test_route_localnet_is_set_on_our_bridge_only(lab: Lab) -> None:
     node = lab.netns("node")
     peer = lab.netns("peer")
