@@ -6,15 +6,27 @@ sandbox holder gets a leaf like any container). Values follow runc's translation
 v1-shaped numbers: ``cpu.weight = 1 + ((shares - 2) * 9999) / 262142``, quota/period become
 ``cpu.max``, and the CRI's memory+swap total becomes ``memory.swap.max = total - memory``.
 Anything in ``Resources.unified`` is written verbatim, as the CRI defines it.
+
+Devices: v2 has no ``devices.allow``; the same rule strings the v1 driver writes are compiled
+to an eBPF device program (``device_filter``) and attached to the container's cgroup by a
+``DeviceFilterInstaller`` (``bpf``). A driver over a plain directory tree, where no program can
+be attached, is built with ``devices=DevicesNotEnforced()``: it still checks the rules but says,
+in the log, that it does not enforce them. A real cgroup2 mount always gets the real installer, and a
+failure there is an error, never skipped.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable
 
 from runtime.cgroups import CgroupDriver, Resources, Stats, _read_pids, read_file, read_flat_keyed, write_file
+from runtime.cgroups.bpf import BpfDeviceInstaller, DeviceFilterInstaller
+from runtime.cgroups.device_filter import DeviceProgram, compile_allow_list
+
+log = logging.getLogger(__name__)
 
 WANTED_CONTROLLERS = ("cpu", "cpuset", "memory", "pids", "io")
 
@@ -25,12 +37,26 @@ def shares_to_weight(shares: int) -> int:
     return 1 + ((shares - 2) * 9999) // 262142
 
 
+class DevicesNotEnforced:
+    """The installer for a tree that is not a cgroup2 mount (plain directories laid out like
+    cgroupfs): no program can be attached there, so it only logs that rules go unenforced."""
+
+    def install(self, directory: str, program: DeviceProgram | None) -> None:
+        if program is not None:
+            log.warning("device rules not enforced: this cgroup tree cannot hold device programs",
+                        extra={"cgroup": directory, "exceptions": len(program.policy.exceptions)})
+
+
 class V2Driver(CgroupDriver):
     version = 2
 
-    def __init__(self, root: str, writer: Callable[[str, str], None] = write_file) -> None:
+    def __init__(self, root: str, writer: Callable[[str, str], None] = write_file,
+                 devices: DeviceFilterInstaller | None = None) -> None:
+        """``devices`` puts device programs on cgroups: by default the kernel through bpf(2);
+        ``DevicesNotEnforced()`` for a plain directory tree; a recorder in unit tests."""
         self.root = root
         self._write = writer
+        self.devices: DeviceFilterInstaller = devices if devices is not None else BpfDeviceInstaller()
 
     def _dir(self, path: str) -> str:
         return os.path.join(self.root, path.lstrip("/"))
@@ -90,9 +116,9 @@ class V2Driver(CgroupDriver):
             self._write(os.path.join(d, name), value)
 
     def set_devices(self, path: str, rules: list[str]) -> None:
-        # cgroup v2 controls devices only through an eBPF program attached to the cgroup, which
-        # this runtime does not load: on v2 the capability set alone guards device access.
-        return
+        """Attach the program for ``rules`` (replacing the cgroup's old one); no rules means
+        every device, so any program of ours is detached and the parent's policy applies."""
+        self.devices.install(self._dir(path), compile_allow_list(rules) if rules else None)
 
     def procs_files(self, path: str) -> list[str]:
         return [os.path.join(self._dir(path), "cgroup.procs")]

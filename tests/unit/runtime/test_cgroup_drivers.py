@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from runtime.cgroups import Resources, detect_version
+from runtime.cgroups.bpf import BpfDeviceInstaller
+from runtime.cgroups.device_filter import DeviceProgram, InvalidDeviceRule
 from runtime.cgroups.v1 import V1Driver
-from runtime.cgroups.v2 import V2Driver, shares_to_weight
+from runtime.cgroups.v2 import DevicesNotEnforced, V2Driver, shares_to_weight
 
 
 class Recorder:
@@ -21,12 +23,27 @@ class Recorder:
         self.writes.append((path, value))
 
 
+class DeviceRecorder:
+    """Stands in for bpf(2): remembers the program each cgroup directory would run."""
+
+    def __init__(self) -> None:
+        self.installed: list[tuple[str, DeviceProgram | None]] = []
+
+    def install(self, directory: str, program: DeviceProgram | None) -> None:
+        self.installed.append((directory, program))
+
+
 @pytest.fixture
-def v2(tmp_path: Path) -> tuple[V2Driver, Recorder, Path]:
+def devices() -> DeviceRecorder:
+    return DeviceRecorder()
+
+
+@pytest.fixture
+def v2(tmp_path: Path, devices: DeviceRecorder) -> tuple[V2Driver, Recorder, Path]:
     (tmp_path / "cgroup.controllers").write_text("cpuset cpu io memory hugetlb pids rdma\n")
     (tmp_path / "cgroup.subtree_control").write_text("cpu\n")
     recorder = Recorder()
-    return V2Driver(str(tmp_path), writer=recorder), recorder, tmp_path
+    return V2Driver(str(tmp_path), writer=recorder, devices=devices), recorder, tmp_path
 
 
 def test_v2_enables_missing_controllers_in_the_parent_before_creating_a_child(v2: tuple[V2Driver, Recorder, Path]) -> None:
@@ -199,3 +216,40 @@ def test_v1_device_allow_list_denies_everything_then_allows_each_rule(v1: tuple[
     recorder.writes.clear()
     driver.set_devices("/c", [])  # privileged: the inherited allow-all stays
     assert recorder.writes == []
+
+
+def test_v2_device_rules_become_one_program_on_the_containers_cgroup(v2: tuple[V2Driver, Recorder, Path],
+                                                                    devices: DeviceRecorder) -> None:
+    driver, recorder, root = v2
+    driver.set_devices("/kyb/pod/c", ["c 1:3 rwm", "c *:* m"])
+    [(directory, program)] = devices.installed
+    assert directory == str(root / "kyb" / "pod" / "c")
+    assert program is not None and not program.policy.default_allow
+    assert [(e.type, e.major, e.minor, e.access) for e in program.policy.exceptions] == [("c", 1, 3, 7), ("c", None, None, 1)]
+    assert recorder.writes == []  # v2 has no devices.allow file to write
+
+
+def test_v2_privileged_takes_every_program_of_ours_off_the_cgroup(v2: tuple[V2Driver, Recorder, Path],
+                                                                 devices: DeviceRecorder) -> None:
+    driver, _recorder, root = v2
+    driver.set_devices("/c", [])
+    assert devices.installed == [(str(root / "c"), None)]
+
+
+def test_v2_a_malformed_device_rule_is_refused_before_anything_is_installed(v2: tuple[V2Driver, Recorder, Path],
+                                                                          devices: DeviceRecorder) -> None:
+    driver, _recorder, _root = v2
+    with pytest.raises(InvalidDeviceRule, match="'c 1:3 rwz'"):
+        driver.set_devices("/c", ["c 1:3 rwz"])
+    assert devices.installed == []
+
+
+def test_v2_on_a_plain_directory_tree_says_device_rules_go_unenforced(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    driver = V2Driver(str(tmp_path), writer=Recorder(), devices=DevicesNotEnforced())
+    with caplog.at_level("WARNING", logger="runtime.cgroups.v2"):
+        driver.set_devices("/c", ["c 1:3 rwm"])
+    assert "device rules not enforced" in caplog.text
+
+
+def test_v2_uses_the_kernels_bpf_unless_told_otherwise(tmp_path: Path) -> None:
+    assert isinstance(V2Driver(str(tmp_path)).devices, BpfDeviceInstaller)
