@@ -2,8 +2,8 @@
 
 Each group lives in its own module under ``runtime.service`` and reaches the sandbox and
 container managers through attributes set here. Errors are turned into gRPC codes by the
-interceptor in ``runtime.service.errors``, not here. Calls no group implements (checkpointing,
-metrics descriptors, ...) answer UNIMPLEMENTED from the generated base class: an honest status,
+interceptor in ``runtime.service.errors``, not here. A call no group implements (today only
+CheckpointContainer) answers UNIMPLEMENTED from the generated base class: an honest status,
 never a fake success.
 """
 
@@ -21,6 +21,7 @@ from runtime.sandbox.manager import SandboxManager
 from runtime.service.containers import ContainerCalls
 from runtime.service.events import EventBus, EventCalls
 from runtime.service.exec import ExecCalls
+from runtime.service.metrics import MetricsCalls
 from runtime.service.pods import PodCalls
 from runtime.service.stats import StatsCalls
 from runtime.streaming.server import StreamingServer
@@ -31,7 +32,9 @@ CRI_API_VERSION = "v1"
 KUBELET_API_VERSION = "0.1.0"
 
 
-class RuntimeService(PodCalls, ContainerCalls, ExecCalls, StatsCalls, EventCalls, api_pb2_grpc.RuntimeServiceServicer):
+class RuntimeService(
+    PodCalls, ContainerCalls, ExecCalls, StatsCalls, MetricsCalls, EventCalls, api_pb2_grpc.RuntimeServiceServicer
+):
     def __init__(self, ctx: RuntimeContext, streaming: StreamingServer | None = None) -> None:
         self.ctx = ctx
         self.streaming = streaming
