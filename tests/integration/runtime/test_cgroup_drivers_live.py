@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from runtime.cgroups import Resources, detect_version
+from runtime.cgroups.bpf import BpfDeviceInstaller
 from runtime.cgroups.v1 import V1Driver
 from runtime.cgroups.v2 import V2Driver
 from runtime.shim.container import join_cgroup
@@ -115,6 +116,8 @@ def test_v2_driver_on_a_real_cgroup2_mount(cgroup2: str, sleeper: subprocess.Pop
     assert driver.exists(path)
     if "pids" in available:
         assert Path(root, top, "pod", "c", "pids.max").read_text().strip() == "20"
+    driver.set_devices(path, ["c 1:3 rwm"])
+    assert len(BpfDeviceInstaller().attached(os.path.join(root, top, "pod", "c"))) == 1
     driver.add_process(path, sleeper.pid)
     assert driver.pids(path) == [sleeper.pid]
     assert driver.stats(path).cpu_usage_ns >= 0
