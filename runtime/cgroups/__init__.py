@@ -5,7 +5,9 @@ when the kubelet names one) and every container a cgroup below it, as containerd
 Limits arrive as CRI ``LinuxContainerResources`` turned into the plain ``Resources`` value; each
 driver translates them into its own files (cgroup v1's ``cpu.shares`` becomes v2's
 ``cpu.weight`` with runc's conversion, memory+swap becomes ``memory.swap.max``, ...). Stats come
-back as one ``Stats`` value whatever the hierarchy.
+back as one ``Stats`` value whatever the hierarchy. Device allow-lists are rule strings in v1's
+syntax (``c 1:3 rwm``): v1 writes them to ``devices.allow``, v2 compiles them to an eBPF device
+program with the same meaning (``device_filter``, ``bpf``).
 
 Detection looks at ``/sys/fs/cgroup`` itself: it is v2 only when that mount point *is* a cgroup2
 filesystem. A hybrid machine (v1 controllers plus an empty cgroup2 at ``/sys/fs/cgroup/unified``)

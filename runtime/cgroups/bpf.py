@@ -123,7 +123,7 @@ class BpfSyscalls:
     def prog_query(self, target_fd: int, attach_type: int) -> tuple[int, list[int]]:
         """(attach flags, ids of the programs attached to this cgroup itself, in run order)."""
         room = _QUERY_ROOM
-        while True:
+        for _attempt in range(4):  # more room each time the kernel reports more programs
             ids = (ctypes.c_uint32 * room)()
             attr = ctypes.create_string_buffer(_ATTR_SIZE)
             struct.pack_into("<IIIIQI", attr, 0, target_fd, attach_type, 0, 0, ctypes.addressof(ids), room)
@@ -138,6 +138,8 @@ class BpfSyscalls:
             flags, = struct.unpack_from("<I", attr, 12)
             count, = struct.unpack_from("<I", attr, 24)
             return flags, list(ids[:count])
+        raise BpfError(errno.ENOSPC, f"bpf(BPF_PROG_QUERY, cgroup fd {target_fd}, type {attach_type})",
+                       "the number of attached programs kept growing")
 
     def prog_fd_by_id(self, prog_id: int) -> int:
         attr = ctypes.create_string_buffer(_ATTR_SIZE)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime.cgroups import cgroup_mounts, detect_version
+from runtime.cgroups import bpf_asm, cgroup_mounts, detect_version
 from runtime.cgroups.bpf import BpfDeviceInstaller, BpfError
 from runtime.cgroups.device_filter import compile_rules, parse_rule
 from runtime.cgroups.v1 import V1Driver
@@ -256,3 +256,11 @@ def test_the_program_refuses_exactly_what_cgroup_v1_refuses(cgroup: tuple[V2Driv
         v1_checker.stop()
         v2_checker.stop()
         v1.remove(v1_path)
+
+
+def test_a_program_the_verifier_refuses_reports_the_verifiers_log() -> None:
+    reads_past_the_context = bpf_asm.assemble([bpf_asm.load_word(2, 1, 12), bpf_asm.mov64(0, 1), bpf_asm.exit_()])
+    with pytest.raises(BpfError, match="verifier:") as caught:
+        BpfDeviceInstaller().syscalls.prog_load(reads_past_the_context)
+    assert caught.value.errno == errno.EACCES
+    assert "BPF_PROG_LOAD" in caught.value.call
