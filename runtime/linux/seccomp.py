@@ -1,24 +1,45 @@
-"""The RuntimeDefault seccomp profile: a classic-BPF filter refusing what containers never need.
+"""Seccomp for container processes: which filter a process gets, and loading it.
 
-Docker's and containerd's default profile is an allow-list of ~350 syscalls; this runtime
-builds the equivalent deny-list of the syscalls that profile leaves out, each answered with
-EPERM, except where the container holds the capability that the default profile lets unlock
-them (``mount`` with CAP_SYS_ADMIN, ``ptrace`` with CAP_SYS_PTRACE, ...). Calls from another
-ABI (x32, i386 via int 0x80) are refused too, since their numbers mean other syscalls.
-x86_64 only: elsewhere the profile is not applied (and the start says so in the log).
+A container's spec (``process.seccomp``, decided at CreateContainer) names one of three things:
+
+- ``"unconfined"``: no filter (also every privileged container, as containerd does).
+- ``"runtime/default"``: the built-in default profile. Docker's and containerd's default is an
+  allow-list of ~350 syscalls; this runtime builds the equivalent deny-list of the syscalls that
+  profile leaves out, each answered with EPERM, except where the container holds the capability
+  that the default profile lets unlock them (``mount`` with CAP_SYS_ADMIN, ``ptrace`` with
+  CAP_SYS_PTRACE, ...). It is compiled in the shim from the container's capabilities. Calls from
+  another ABI (x32, i386 via int 0x80) are refused too, since their numbers mean other syscalls.
+- a Localhost profile: ``{"profile": "localhost/<path>", "program": <base64 BPF>, "flags": n}``.
+  The JSON file is read, checked (``seccomp_profile``), narrowed to this node and the
+  container's capabilities, and compiled to BPF (``seccomp_bpf``) in the daemon at
+  CreateContainer, so a missing or invalid file fails that call and later edits of the file do
+  not change a created container, as with containerd, which copies the profile into the OCI spec.
+
+The shim loads the filter in ``runtime.shim.process`` for the container's first process and for
+every exec'd process alike, following runc's order: without no_new_privs, loading a filter needs
+CAP_SYS_ADMIN, so it is loaded before the uid change and capability drop (the profile must then
+allow setuid/capset/execve, as it must with runc); with no_new_privs it is loaded last, just
+before ``execve``, so the profile need not allow the runtime's own set-up calls. Filter flags
+(SECCOMP_FILTER_FLAG_LOG, ..._SPEC_ALLOW) need the ``seccomp(2)`` syscall; without flags the
+filter is loaded through ``prctl``. x86_64 only: elsewhere RuntimeDefault is not applied and a
+Localhost profile is refused at CreateContainer.
 """
 
 from __future__ import annotations
 
+import base64
 import ctypes
 import errno
 import platform
 import struct
 
-from runtime.linux.syscalls import Kernel
+from runtime.linux.syscalls import Kernel, SyscallError
 
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
+SECCOMP_SET_MODE_FILTER = 1
+NR_SECCOMP_X86_64 = 317
+LOCALHOST_PREFIX = "localhost/"
 AUDIT_ARCH_X86_64 = 0xC000003E
 X32_SYSCALL_BIT = 0x40000000
 
@@ -88,12 +109,51 @@ def build_filter(denied: list[int]) -> bytes:
     return b"".join(program)
 
 
+def localhost(path: str, capabilities: list[str]) -> dict | str:
+    """The spec's seccomp setting for the profile file at ``path``, compiled for a container
+    holding ``capabilities``. Raises OSError when the file cannot be read and
+    ``seccomp_profile.ProfileError`` when its content cannot be used."""
+    # Imported here: only the daemon compiles profiles; shims, which import this module to load
+    # filters, stay small.
+    from runtime.linux import seccomp_bpf, seccomp_profile
+
+    if not supported():
+        raise seccomp_profile.ProfileError(f"Localhost seccomp profiles are compiled for x86_64 only; "
+                                           f"this node is {platform.machine()}")
+    with open(path, "rb") as f:
+        text = f.read()
+    profile = seccomp_profile.parse(text)
+    if profile is None:
+        return "unconfined"  # an empty profile asks for no filter, as Docker reads it
+    narrowed = seccomp_profile.for_node(profile, seccomp_profile.this_node(capabilities))
+    program = seccomp_bpf.compile_profile(narrowed)
+    return {"profile": LOCALHOST_PREFIX + path, "program": base64.b64encode(program).decode(),
+            "flags": narrowed.flag_bits}
+
+
+def filter_for(setting: str | dict | None, capabilities: list[str]) -> tuple[bytes, int] | None:
+    """The (program, flags) a process with this spec setting gets, or None for no filter."""
+    if isinstance(setting, dict):
+        return base64.b64decode(setting["program"]), int(setting.get("flags", 0))
+    if setting == "runtime/default" and supported():
+        return build_filter(denied_syscalls(capabilities)), 0
+    return None
+
+
 class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
-def install(kernel: Kernel, program: bytes) -> None:
+def install(kernel: Kernel, program: bytes, flags: int = 0) -> None:
     """Load the filter for this process and its children (needs CAP_SYS_ADMIN or no_new_privs)."""
     buffer = ctypes.create_string_buffer(program, len(program))
     fprog = _SockFprog(len(program) // 8, ctypes.addressof(buffer))
-    kernel.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog))
+    if not flags:
+        kernel.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog))
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    result = libc.syscall(ctypes.c_long(NR_SECCOMP_X86_64), ctypes.c_ulong(SECCOMP_SET_MODE_FILTER),
+                          ctypes.c_ulong(flags), ctypes.c_void_p(ctypes.addressof(fprog)))
+    if result < 0:
+        raise SyscallError(ctypes.get_errno(), f"seccomp(SECCOMP_SET_MODE_FILTER, flags={flags:#x})")

@@ -64,9 +64,11 @@ def apply_process(kernel: Kernel, process: dict, creds: user.Credentials | None 
     for number in range(last + 1):
         if not wanted & (1 << number):
             kernel.prctl(PR_CAPBSET_DROP, number)
-    if process.get("seccomp") == "runtime/default" and seccomp.supported():
-        # Loaded while CAP_SYS_ADMIN is still held; setuid, capset and execve stay allowed.
-        seccomp.install(kernel, seccomp.build_filter(seccomp.denied_syscalls(names)))
+    seccomp_filter = seccomp.filter_for(process.get("seccomp"), names)
+    no_new_privs = bool(process.get("no_new_privs"))
+    if seccomp_filter and not no_new_privs:
+        # Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we hold it.
+        seccomp.install(kernel, *seccomp_filter)
     kernel.prctl(PR_SET_KEEPCAPS, 1)
     os.setgroups(creds.additional_gids)
     os.setresgid(creds.gid, creds.gid, creds.gid)
@@ -74,12 +76,16 @@ def apply_process(kernel: Kernel, process: dict, creds: user.Credentials | None 
     kernel.prctl(PR_SET_KEEPCAPS, 0)
     kernel.capset(wanted, wanted, 0)
     kernel.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
-    if process.get("no_new_privs"):
+    if no_new_privs:
         kernel.prctl(PR_SET_NO_NEW_PRIVS, 1)
     env = environment(process.get("env", []))
     args = process["args"]
+    path = executable(args[0], env["PATH"])
+    if seccomp_filter and no_new_privs:
+        # As late as runc loads it: the profile need not allow our own set-up calls.
+        seccomp.install(kernel, *seccomp_filter)
     try:
-        os.execve(executable(args[0], env["PATH"]), args, env)
+        os.execve(path, args, env)
     except FileNotFoundError as e:
         raise ExecFailed(f'exec: "{args[0]}": executable file not found in $PATH') from e
     except PermissionError as e:

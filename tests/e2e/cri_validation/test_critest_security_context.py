@@ -338,10 +338,6 @@ def test_no_new_privs(cri: Cri, log_pod: tuple[str, v1.PodSandboxConfig], no_new
 
 
 # ----------------------------------------------------------------------------- seccomp and AppArmor
-LOCALHOST_SECCOMP_MISSING = ("Localhost seccomp profiles are refused at CreateContainer (INVALID_ARGUMENT): "
-                             "the runtime has no loader and compiler for a profile's JSON rules")
-
-
 def seccomp_mode(cri: Cri, profile: v1.SecurityProfile | None) -> str:
     """critest's seccompTestContainer + `grep Seccomp: /proc/self/status`."""
     linux = v1.LinuxPodSandboxConfig()
@@ -367,7 +363,6 @@ def test_seccomp_runtime_default_filters(cri: Cri) -> None:
     assert seccomp_mode(cri, v1.SecurityProfile(profile_type=v1.SecurityProfile.RuntimeDefault)) == "2"
 
 
-@pytest.mark.xfail(strict=True, reason=LOCALHOST_SECCOMP_MISSING)
 def test_seccomp_localhost_profile_blocks_its_syscalls(cri: Cri, pod: tuple[str, v1.PodSandboxConfig],
                                                        tmp_path: Path) -> None:
     profile_path = tmp_path / "block-chmod.json"
@@ -396,7 +391,6 @@ def block_hostname_profile(tmp_path: Path) -> v1.SecurityProfile:
     return v1.SecurityProfile(profile_type=v1.SecurityProfile.Localhost, localhost_ref=str(path))
 
 
-@pytest.mark.xfail(strict=True, reason=LOCALHOST_SECCOMP_MISSING)
 def test_seccomp_profile_blocks_setting_the_hostname_despite_sys_admin(
     cri: Cri, pod: tuple[str, v1.PodSandboxConfig], tmp_path: Path
 ) -> None:
