@@ -7,13 +7,16 @@ multi-threaded caller. So the daemon starts this server once (a fresh interprete
 requests over a SOCK_SEQPACKET unix socket: one connection per request, a JSON message plus
 file descriptors (exec stdio) passed with SCM_RIGHTS. Each request goes to a child forked for
 it; the child owns the connection and answers on it, so a slow container start never blocks the
-next one. The server keeps one such child forked ahead (the spare), waiting on a socketpair:
-a request and its connection are handed to it, and the next spare is forked after, so the
-fork's cost (copying a whole interpreter's page tables) is not paid inside a start. An idle
-spare dies with the server; once it has a request it lives on as a shim or holder would.
+next one. The server keeps children forked ahead (spares), each waiting on a socketpair: a
+request and its connection are handed to one, and the next spare is forked after, so the
+fork's cost (copying a whole interpreter's page tables) is not paid inside a start. One spare
+also prepares the first process of the next container that gets a pid namespace of its own
+(``runtime.shim.prepared_init``) and takes only such starts; the other takes everything else.
+An idle spare dies with the server; once it has a request it lives on as a shim or holder would.
 
-Requests: ``{"op": "sandbox", ...}`` -> holder pid; ``{"op": "start", "container_dir": ...}``
--> container pid or error; ``{"op": "exec", ...}`` -> pid, then exit code. The server dies with
+Requests: ``{"op": "sandbox", ...}`` -> holder pid; ``{"op": "start", "container_dir": ...,
+"pid_mode": ...}`` -> container pid, or an error (with ``"retry": true`` when only the prepared
+process failed: asked again with ``"prepared": false`` it is forked afresh); ``{"op": "exec", ...}`` -> pid, then exit code. The server dies with
 the daemon (PR_SET_PDEATHSIG); the shims and holders it forked do not. While it lives it is
 their subreaper, so their exits are reaped even where PID 1 does not reap orphans.
 """
@@ -31,9 +34,10 @@ import threading
 import time
 
 from runtime.linux.syscalls import PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG, LibcKernel, set_process_name
-from runtime.shim.container import run_shim
+from runtime.shim.container import prepared_container_main, run_shim
 from runtime.shim.exec import run_exec
 from runtime.shim.holder import spawn_holder
+from runtime.shim.prepared_init import PreparedInit, prepare
 
 MAX_MESSAGE = 1 << 16
 
@@ -52,11 +56,20 @@ def _reap_children() -> None:
             return
 
 
-def _handle(kernel: LibcKernel, conn: socket.socket, request: dict, fds: list[int]) -> None:
+def takes_prepared(request: dict) -> bool:
+    """Whether a prepared spare (see ``runtime.shim.prepared_init``) can serve ``request``."""
+    return request.get("op") == "start" and request.get("pid_mode") == "new" and request.get("prepared", True)
+
+
+def _handle(kernel: LibcKernel, conn: socket.socket, request: dict, fds: list[int],
+            prepared: PreparedInit | None = None) -> None:
     """Runs in the forked child. Never returns."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the server's reaper must not steal our children
     op = request.get("op")
     try:
+        if prepared is not None and not takes_prepared(request):
+            prepared.discard()
+            raise ForkServerError(f"a prepared spare was handed a {op!r} request")
         if op == "exec":
             os.setsid()
             run_exec(kernel, conn, request, fds)
@@ -64,7 +77,7 @@ def _handle(kernel: LibcKernel, conn: socket.socket, request: dict, fds: list[in
         if op == "start":
             # No double fork: we are the shim's parent and, as subreaper, stay its reaper; if
             # the server dies the shim is simply reparented and keeps running.
-            run_shim(kernel, conn, request["container_dir"])
+            run_shim(kernel, conn, request["container_dir"], prepared)
         if op == "sandbox":
             pid = spawn_holder(kernel, request)
             conn.send(json.dumps({"pid": pid}).encode())
@@ -78,8 +91,11 @@ def _handle(kernel: LibcKernel, conn: socket.socket, request: dict, fds: list[in
     os._exit(1)
 
 
-def _fork_spare(kernel: LibcKernel, listener: socket.socket) -> tuple[int, socket.socket] | None:
-    """Fork the child that will take the next request; its pid and our end of its socketpair."""
+def _fork_spare(kernel: LibcKernel, listener: socket.socket, with_init: bool = False,
+                others: tuple[tuple[int, socket.socket] | None, ...] = ()) -> tuple[int, socket.socket] | None:
+    """Fork the child that will take the next request; its pid and our end of its socketpair.
+    ``with_init``: the child also prepares the first process of the next container that gets a
+    pid namespace of its own, and takes only such a request."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     server = os.getpid()
     try:
@@ -91,18 +107,24 @@ def _fork_spare(kernel: LibcKernel, listener: socket.socket) -> tuple[int, socke
     if pid == 0:
         ours.close()
         listener.close()
-        _wait_as_spare(kernel, theirs, server)
+        for other in others:  # the other spares' ends: only the server may hold them
+            if other is not None:
+                other[1].close()
+        _wait_as_spare(kernel, theirs, server, with_init)
     theirs.close()
     return pid, ours
 
 
-def _wait_as_spare(kernel: LibcKernel, hand: socket.socket, server: int) -> None:
+def _wait_as_spare(kernel: LibcKernel, hand: socket.socket, server: int, with_init: bool) -> None:
     """Runs in the spare child: wait for a request (and its connection), then serve it. Never returns."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    prepared = None
     try:
         kernel.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # idle, it dies with the server
         if os.getppid() != server:
             os._exit(0)
+        if with_init:
+            prepared = prepare(kernel, prepared_container_main)
         message, fds, _flags, _addr = socket.recv_fds(hand, MAX_MESSAGE, 9)
         hand.close()
         if not message or not fds:
@@ -112,7 +134,7 @@ def _wait_as_spare(kernel: LibcKernel, hand: socket.socket, server: int) -> None
         request = json.loads(message)
     except BaseException:  # noqa: B036 - a spare that cannot serve just goes; the server forks directly
         os._exit(1)
-    _handle(kernel, conn, request, fds[1:])
+    _handle(kernel, conn, request, fds[1:], prepared)
 
 
 def serve(socket_path: str) -> None:
@@ -146,7 +168,8 @@ def serve(socket_path: str) -> None:
     # Everything imported so far is shared with every forked shim and holder. Frozen, the
     # collector in those children never walks (and so never copies) these pages.
     gc.freeze()
-    spare = _fork_spare(kernel, listener)
+    spares: dict[bool, tuple[int, socket.socket] | None] = {False: _fork_spare(kernel, listener)}
+    spares[True] = _fork_spare(kernel, listener, with_init=True, others=(spares[False],))
     while True:
         _reap_children()
         try:
@@ -160,6 +183,8 @@ def serve(socket_path: str) -> None:
         except (OSError, ValueError):
             conn.close()
             continue
+        kind = takes_prepared(request)
+        spare = spares[kind]
         handed = False
         if spare is not None:
             try:
@@ -168,17 +193,19 @@ def serve(socket_path: str) -> None:
             except OSError:
                 pass  # the spare is gone; fork for this request instead
             spare[1].close()
-            spare = None
         if not handed:
             pid = os.fork()
             if pid == 0:
                 listener.close()
+                for other in spares.values():
+                    if other is not None:
+                        other[1].close()
                 _handle(kernel, conn, request, fds)
         conn.close()
         for fd in fds:
             os.close(fd)
         # Only now: the next spare must not inherit this request's connection or descriptors.
-        spare = _fork_spare(kernel, listener)
+        spares[kind] = _fork_spare(kernel, listener, with_init=kind, others=(spares[not kind],))
 
 
 class ForkServerConnection:

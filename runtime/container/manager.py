@@ -334,8 +334,12 @@ class ContainerManager:
             if sandbox["state"] != SandboxState.READY.value or not alive(sandbox["holder"]["pid"], sandbox["holder"]["start"]):
                 raise FailedPrecondition(f"sandbox {record['sandbox_id']} is not ready")
             directory = str(self.ctx.containers.path(container_id))
+            request = {"op": "start", "container_dir": directory,
+                       "pid_mode": (record.get("spec") or {}).get("namespaces", {}).get("pid_mode", "new")}
             try:
-                reply = self.ctx.forkserver.call({"op": "start", "container_dir": directory}, timeout=START_TIMEOUT)
+                reply = self.ctx.forkserver.call(request, timeout=START_TIMEOUT)
+                if reply.get("retry"):  # the process forked ahead for it was gone: fork afresh
+                    reply = self.ctx.forkserver.call({**request, "prepared": False}, timeout=START_TIMEOUT)
             except ForkServerError as e:
                 reply = {"error": str(e)}
             if "error" in reply:

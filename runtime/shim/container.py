@@ -24,12 +24,14 @@ import signal
 import socket
 import termios
 import time
+from typing import NoReturn
 
 from runtime.atomic_json import read_json, write_json
 from runtime.linux.syscalls import CLONE_NEWNS, CLONE_NEWPID, NAMESPACE_FLAGS, Kernel, set_process_name
 from runtime.shim import user
 from runtime.shim.attach import AttachHub
 from runtime.shim.crilog import CriLogWriter
+from runtime.shim.prepared_init import PreparedInit, PreparedInitGone
 from runtime.shim.process import apply_process, report_failure, reset_signals
 from runtime.shim.rootfs import setup_rootfs
 from runtime.shim.terminal import container_pty
@@ -134,10 +136,31 @@ def _read_error(errpipe: int) -> str | None:
         return b"".join(chunks).decode(errors="replace")
 
 
-def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str) -> None:
-    """Start the container and supervise it until it exits. Runs detached; never returns."""
+def prepared_container_main(kernel: Kernel, container_dir: str, fds: list[int]) -> NoReturn:
+    """What a prepared child (``runtime.shim.prepared_init``) runs once handed its container."""
+    errpipe, credspipe = fds[3], fds[4]
+    try:
+        spec = load_spec(container_dir)
+        terminal = socket.socket(fileno=fds[5]) if len(fds) > 5 else None
+    except BaseException as e:  # noqa: B036 - the shim waits on the error pipe: tell it
+        report_failure(errpipe, e)
+    _container_init(kernel, spec, (fds[0], fds[1], fds[2]), terminal, errpipe, credspipe)
+    os._exit(127)  # not reached: _container_init execs or reports
+
+
+def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str, prepared: PreparedInit | None = None) -> None:
+    """Start the container and supervise it until it exits. Runs detached; never returns.
+
+    With ``prepared``, the container's first process already waits in a new pid namespace
+    (forked while this process was an idle spare) and is handed its descriptors instead of
+    being forked here."""
     set_process_name(kernel, "kyb-shim")
     spec = load_spec(container_dir)
+    pid_ns = spec["namespaces"].get("pid_mode", "new")
+    if prepared is not None and pid_ns != "new":
+        prepared.discard()
+        _send(conn, {"error": f"a prepared process cannot join pid namespace mode {pid_ns!r}", "retry": True})
+        os._exit(1)
     devnull = os.open("/dev/null", os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
@@ -162,8 +185,7 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str) -> None:
     errpipe_r, errpipe_w = os.pipe()
     creds_r, creds_w = os.pipe()
 
-    pid_ns = spec["namespaces"].get("pid_mode", "new")
-    if pid_ns == "new":
+    if prepared is None and pid_ns == "new":
         kernel.unshare(CLONE_NEWPID)
     elif pid_ns == "join":
         enter_namespaces(kernel, spec["namespaces"], ("pid",))
@@ -176,10 +198,20 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)
 
-    pid = os.fork()
-    if pid == 0:
-        os.close(errpipe_r)
-        _container_init(kernel, spec, stdio, terminal_child, errpipe_w, creds_w)
+    if prepared is not None:
+        pid = prepared.pid
+        try:
+            prepared.hand_over(container_dir, [*stdio, errpipe_w, creds_w,
+                                               *([terminal_child.fileno()] if terminal_child is not None else [])])
+        except PreparedInitGone as e:
+            prepared.discard()
+            _send(conn, {"error": str(e), "retry": True})
+            os._exit(1)
+    else:
+        pid = os.fork()
+        if pid == 0:
+            os.close(errpipe_r)
+            _container_init(kernel, spec, stdio, terminal_child, errpipe_w, creds_w)
     os.close(errpipe_w)
     os.close(creds_w)
     for fd in child_ends:

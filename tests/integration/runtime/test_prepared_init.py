@@ -1,0 +1,121 @@
+"""The container process forked ahead of its start (runtime.shim.prepared_init) behaves as a
+freshly forked one would: PID 1 of its own pid namespace, its exit code reported, its exec
+errors returned by StartContainer, and a prepared process killed while idle costs nothing but a
+fresh fork."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+
+import psutil
+import pytest
+from runtime_harness import RuntimeUnderTest, container_config, pod_config, wait_for
+
+from cri import api_pb2
+from cri.client import CRIError, RuntimeClient
+from runtime.linux.syscalls import LibcKernel
+from runtime.shim.prepared_init import prepare
+
+pytestmark = pytest.mark.root
+
+
+def exit_code(cri: RuntimeClient, container: str) -> int:
+    def done() -> api_pb2.ContainerStatus | None:
+        status = cri.container_status(container).status
+        return status if status.state == api_pb2.CONTAINER_EXITED else None
+
+    return wait_for(done, what=f"container {container} to exit").exit_code
+
+
+def prepared_children(runtime: RuntimeUnderTest) -> list[psutil.Process]:
+    """Idle prepared processes: children of a fork-server spare, which is a child of the server."""
+    assert runtime.process is not None
+    found = []
+    for server in psutil.Process(runtime.process.pid).children():
+        if server.name() != "kyb-forkserver":
+            continue
+        for spare in server.children():
+            if spare.name() == "kyb-forkserver":
+                found.extend(c for c in spare.children() if c.name() == "kyb-forkserver")
+    return found
+
+
+def test_a_container_started_from_a_prepared_process_is_pid_1_and_reports_its_exit(cri: RuntimeClient) -> None:
+    pod = pod_config("prep")
+    sandbox = cri.run_pod_sandbox(pod)
+    for index in range(3):  # the first and the later ones, each from a newly prepared process
+        container = cri.create_container(
+            sandbox, container_config(f"c{index}", ["sh", "-c", f'test "$$" = 1 && exit {10 + index}']), pod)
+        cri.start_container(container)
+        assert exit_code(cri, container) == 10 + index
+
+
+def test_an_exec_error_in_a_prepared_process_fails_the_start(cri: RuntimeClient) -> None:
+    pod = pod_config("prep-err")
+    sandbox = cri.run_pod_sandbox(pod)
+    container = cri.create_container(sandbox, container_config("c", ["/no/such/binary"]), pod)
+    with pytest.raises(CRIError, match="no/such/binary"):
+        cri.start_container(container)
+
+
+def test_a_start_still_succeeds_when_the_idle_prepared_process_was_killed(
+    runtime: RuntimeUnderTest, cri: RuntimeClient
+) -> None:
+    pod = pod_config("prep-killed")
+    sandbox = cri.run_pod_sandbox(pod)
+    idle = wait_for(lambda: prepared_children(runtime), what="a prepared process")
+    for process in idle:
+        process.send_signal(signal.SIGKILL)
+    container = cri.create_container(sandbox, container_config("c", ["sh", "-c", "exit 7"]), pod)
+    cri.start_container(container)
+    assert exit_code(cri, container) == 7
+
+
+def test_a_prepared_child_is_pid_1_of_a_new_namespace_and_runs_only_once_handed_its_work() -> None:
+    # In a forked process of its own: prepare() unshares the caller's pid namespace for children.
+    results_r, results_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(results_r)
+
+            def child_main(_kernel: object, container_dir: str, fds: list[int]) -> None:
+                os.write(fds[3], json.dumps({"pid": os.getpid(), "dir": container_dir, "fds": len(fds)}).encode())
+                os._exit(0)
+
+            prepared = prepare(LibcKernel(), child_main)  # type: ignore[arg-type]
+            null = os.open("/dev/null", os.O_RDWR)
+            prepared.hand_over("/some/container", [null, null, null, results_w, null])
+            _, status = os.waitpid(prepared.pid, 0)
+            code = 0 if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else 2
+        finally:
+            os._exit(code)
+    os.close(results_w)
+    report = json.loads(os.read(results_r, 4096) or b"{}")
+    os.close(results_r)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    assert report == {"pid": 1, "dir": "/some/container", "fds": 5}
+
+
+def test_a_prepared_child_exits_quietly_when_its_spare_goes_away() -> None:
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            def never(*_: object) -> None:
+                os._exit(3)
+
+            prepared = prepare(LibcKernel(), never)  # type: ignore[arg-type]
+            prepared.control.shutdown(socket.SHUT_RDWR)
+            prepared.control.close()
+            _, status = os.waitpid(prepared.pid, 0)
+            code = 0 if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
