@@ -29,6 +29,7 @@ from google.protobuf import json_format
 from cri import api_pb2
 from runtime.atomic_json import read_json, write_json
 from runtime.cgroups import CgroupError, Resources
+from runtime.container import image_volumes
 from runtime.container.exit_watcher import ExitWatcher
 from runtime.container.spec import build_spec, check_namespace_modes
 from runtime.context import RuntimeContext
@@ -125,9 +126,11 @@ class ContainerManager:
         return records
 
     def in_use(self, image_id: str) -> bool:
+        """Whether a container runs on the image or mounts it as an image volume."""
         for container_id in self.ctx.containers.ids():
             with contextlib.suppress(NotFound):
-                if self.ctx.containers.read(container_id).get("image_id") == image_id:
+                record = self.ctx.containers.read(container_id)
+                if record.get("image_id") == image_id or image_id in record.get("image_volumes", ()):
                     return True
         return False
 
@@ -216,6 +219,11 @@ class ContainerManager:
             self._names = names
         return self._names
 
+    def _volume_image(self, ref: str) -> Any:
+        if self.ctx.images is None:
+            raise FailedPrecondition("this runtime has no image store")
+        return self.ctx.images.resolve(ref)
+
     def _resolve_image(self, ref: str) -> Any:
         if self.ctx.images is None:
             raise FailedPrecondition("this runtime has no image store")
@@ -276,6 +284,8 @@ class ContainerManager:
                 pid_namespace=self._pid_namespace(config, sandbox),
                 last_cap=ctx.last_cap,
             )
+            volume_images = image_volumes.resolve_mounts(
+                spec["mounts"], self._volume_image, str(directory / image_volumes.EMPTY_LAYER_DIR))
             try:
                 ctx.cgroups.create(cgroup, resources_from(config.linux.resources))
                 ctx.cgroups.set_devices(cgroup, spec["device_rules"])
@@ -293,6 +303,7 @@ class ContainerManager:
                 "image_id": image.id,
                 "image_ref": repo_digests[0] if repo_digests else image.id,
                 "image_stop_signal": image.config.get("StopSignal", ""),
+                "image_volumes": volume_images,
                 "state": ContainerState.CREATED.value,
                 "created_at": time.time_ns(),
                 "started_at": 0,

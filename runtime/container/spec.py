@@ -15,8 +15,9 @@ import os
 import stat
 
 from cri import api_pb2
+from runtime.container import image_volumes
 from runtime.errors import FailedPrecondition, InvalidArgument
-from runtime.linux import capabilities, seccomp, seccomp_profile
+from runtime.linux import capabilities
 
 DEFAULT_MASKED_PATHS = [
     "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
@@ -77,19 +78,43 @@ def user_of(security: api_pb2.LinuxContainerSecurityContext, image_config: dict)
 
 
 def mounts_of(config: api_pb2.ContainerConfig) -> list[dict]:
+    """Volume mounts in config order. An image volume (``image`` set) is checked here as
+    containerd checks it (no host_path, read-only, a relative sub path) and carries its image
+    reference; ``image_volumes.resolve_mounts`` adds the image's layers at create."""
     mounts = []
     for m in config.mounts:
         if not m.container_path.startswith("/"):
             raise InvalidArgument(f"mount container_path {m.container_path!r} must be an absolute path")
-        if m.HasField("image") and m.image.image:
-            raise InvalidArgument(f"image volume for {m.container_path!r} is not supported by this runtime")
+        destination = os.path.normpath(m.container_path)
+        propagation = PROPAGATION.get(m.propagation, "private")
+        if m.image.image:
+            where = f"{image_volumes.REASON}: image volume {m.image.image!r} at {m.container_path!r}"
+            if m.host_path:
+                raise InvalidArgument(f"{where}: host_path must be empty when image is set (got {m.host_path!r})")
+            if not m.readonly:
+                raise InvalidArgument(f"{where}: an image volume is read-only; set readonly: true")
+            try:
+                image_volumes.check_sub_path(m.image_sub_path)
+            except image_volumes.SubPathError as e:
+                raise InvalidArgument(f"{where}: {e}") from e
+            mounts.append({
+                "image": m.image.image,
+                "image_sub_path": m.image_sub_path,
+                "destination": destination,
+                "readonly": True,
+                "propagation": propagation,
+            })
+            continue
+        if m.image_sub_path:
+            raise InvalidArgument(f"mount {m.container_path!r}: image_sub_path {m.image_sub_path!r} is only valid "
+                                  "for an image volume (image is not set)")
         if not m.host_path.startswith("/"):
             raise InvalidArgument(f"mount host_path {m.host_path!r} for {m.container_path!r} must be an absolute path")
         mounts.append({
             "source": os.path.normpath(m.host_path),
-            "destination": os.path.normpath(m.container_path),
+            "destination": destination,
             "readonly": m.readonly,
-            "propagation": PROPAGATION.get(m.propagation, "private"),
+            "propagation": propagation,
         })
     return mounts
 
@@ -164,46 +189,24 @@ def device_rules(config: api_pb2.ContainerConfig, devices: list[dict], privilege
     return rules
 
 
-def seccomp_of(security: api_pb2.LinuxContainerSecurityContext, privileged: bool,
-               granted: list[str]) -> str | dict:
-    """The process's seccomp setting, chosen as containerd chooses it: a privileged container
-    gets none; the ``seccomp`` field wins over the deprecated ``seccomp_profile_path``
-    ("runtime/default", "docker/default", "unconfined", "localhost/<path>"); neither means
-    unconfined. A Localhost profile is read and compiled now, so a missing or invalid file fails
-    CreateContainer with a message naming it."""
+def seccomp_of(security: api_pb2.LinuxContainerSecurityContext, privileged: bool) -> str:
+    """"runtime/default" or "unconfined"; a Localhost profile is refused rather than ignored."""
+    profile = security.seccomp
     if privileged:
         return "unconfined"
     if security.HasField("seccomp"):
-        profile = security.seccomp
-        if profile.profile_type != api_pb2.SecurityProfile.Localhost and profile.localhost_ref:
-            raise InvalidArgument(f"seccomp localhost_ref {profile.localhost_ref!r} is only valid with "
-                                  "profile_type Localhost")
         if profile.profile_type == api_pb2.SecurityProfile.RuntimeDefault:
             return "runtime/default"
-        if profile.profile_type == api_pb2.SecurityProfile.Unconfined:
-            return "unconfined"
-        if profile.profile_type != api_pb2.SecurityProfile.Localhost:
-            raise InvalidArgument(f"unknown seccomp profile_type {profile.profile_type}")
-        # The kubelet passes an absolute path; an older one may still add the prefix.
-        path = profile.localhost_ref.removeprefix(seccomp.LOCALHOST_PREFIX)
-    else:
-        legacy = security.seccomp_profile_path
-        if legacy in ("", "unconfined"):
-            return "unconfined"
-        if legacy in ("runtime/default", "docker/default"):
-            return "runtime/default"
-        if not legacy.startswith(seccomp.LOCALHOST_PREFIX):
-            raise InvalidArgument(f"seccomp_profile_path {legacy!r}: expected runtime/default, docker/default, "
-                                  "unconfined or localhost/<absolute path>")
-        path = legacy.removeprefix(seccomp.LOCALHOST_PREFIX)
-    if not path.startswith("/"):
-        raise InvalidArgument(f"seccomp profile {path!r}: a Localhost profile must be an absolute path on the node")
-    try:
-        return seccomp.localhost(path, granted)
-    except OSError as e:
-        raise FailedPrecondition(f"cannot load seccomp profile {path!r}: {e.strerror or e}") from e
-    except seccomp_profile.ProfileError as e:
-        raise InvalidArgument(f"seccomp profile {path!r}: {e}") from e
+        if profile.profile_type == api_pb2.SecurityProfile.Localhost:
+            raise InvalidArgument(f"seccomp profile {profile.localhost_ref!r}: Localhost profiles are not supported; "
+                                  "use RuntimeDefault or Unconfined")
+        return "unconfined"
+    legacy = security.seccomp_profile_path
+    if legacy in ("runtime/default", "docker/default"):
+        return "runtime/default"
+    if legacy.startswith("localhost/"):
+        raise InvalidArgument(f"seccomp profile {legacy!r}: Localhost profiles are not supported")
+    return "unconfined"
 
 
 def check_namespace_modes(options: api_pb2.NamespaceOption, where: str) -> None:
@@ -281,7 +284,7 @@ def build_spec(
             "user": user_of(security, image_config),
             "capabilities": caps,
             "no_new_privs": security.no_new_privs,
-            "seccomp": seccomp_of(security, privileged, caps),
+            "seccomp": seccomp_of(security, privileged),
             "tty": config.tty,
             "stdin": config.stdin,
             "stdin_once": config.stdin_once,

@@ -4,7 +4,8 @@ Runs in the container's first process after ``unshare(CLONE_NEWNS)`` and before 
 The order follows runc: make the copied mount tree non-shared so nothing leaks back to the host,
 mount the overlay root (image layers read-only below, the container's own upper dir on top),
 then /proc, a minimal /dev, a read-only /sys, the sandbox's /etc files and /dev/shm, the
-config's volume mounts, and finally mask and read-only paths before ``pivot_root``. Every mount
+config's volume mounts (host paths bound, image volumes as read-only overlays of the image's
+layers), and finally mask and read-only paths before ``pivot_root``. Every mount
 is made through the ``Kernel`` interface. All mounts die with the mount namespace, so the host
 never sees them and removal has nothing to unmount.
 """
@@ -112,7 +113,10 @@ def setup_rootfs(kernel: Kernel, spec: dict) -> None:
         target = _ensure_target(root, destination, False)
         kernel.mount(source, target, None, MS_BIND, None)
     for mount in mounts:
-        _bind_volume(kernel, root, mount)
+        if mount.get("image"):
+            _mount_image_volume(kernel, root, mount)
+        else:
+            _bind_volume(kernel, root, mount)
     if not privileged:
         for path in spec.get("masked_paths", []):
             _mask(kernel, root, path)
@@ -172,6 +176,21 @@ def _bind_volume(kernel: Kernel, root: str, mount: dict) -> None:
     kernel.mount(source, target, None, MS_BIND | MS_REC, None)
     if mount.get("readonly"):
         kernel.mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY, None)
+    kernel.mount(None, target, None, MS_REC | PROPAGATION_FLAGS[mount.get("propagation", "private")], None)
+
+
+def overlay_lowerdir(directories: list[str]) -> str:
+    """The ``lowerdir=`` value: overlayfs splits on ``:`` and options on ``,``; a backslash
+    escapes either (and itself), so a sub path may hold any of them."""
+    escaped = [d.replace("\\", "\\\\").replace(":", "\\:").replace(",", "\\,") for d in directories]
+    return ":".join(escaped)
+
+
+def _mount_image_volume(kernel: Kernel, root: str, mount: dict) -> None:
+    """An image volume: the image's layers (or, for a sub path, their directories there) as a
+    read-only overlay with no upper directory, so nothing can be written through it."""
+    target = _ensure_target(root, mount["destination"], True)
+    kernel.mount("overlay", target, "overlay", MS_RDONLY, f"lowerdir={overlay_lowerdir(mount['lower'])}")
     kernel.mount(None, target, None, MS_REC | PROPAGATION_FLAGS[mount.get("propagation", "private")], None)
 
 
