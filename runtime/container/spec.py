@@ -17,7 +17,7 @@ import stat
 from cri import api_pb2
 from runtime.container import image_volumes
 from runtime.errors import FailedPrecondition, InvalidArgument
-from runtime.linux import capabilities
+from runtime.linux import capabilities, seccomp, seccomp_profile
 
 DEFAULT_MASKED_PATHS = [
     "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
@@ -189,24 +189,46 @@ def device_rules(config: api_pb2.ContainerConfig, devices: list[dict], privilege
     return rules
 
 
-def seccomp_of(security: api_pb2.LinuxContainerSecurityContext, privileged: bool) -> str:
-    """"runtime/default" or "unconfined"; a Localhost profile is refused rather than ignored."""
-    profile = security.seccomp
+def seccomp_of(security: api_pb2.LinuxContainerSecurityContext, privileged: bool,
+               granted: list[str]) -> str | dict:
+    """The process's seccomp setting, chosen as containerd chooses it: a privileged container
+    gets none; the ``seccomp`` field wins over the deprecated ``seccomp_profile_path``
+    ("runtime/default", "docker/default", "unconfined", "localhost/<path>"); neither means
+    unconfined. A Localhost profile is read and compiled now, so a missing or invalid file fails
+    CreateContainer with a message naming it."""
     if privileged:
         return "unconfined"
     if security.HasField("seccomp"):
+        profile = security.seccomp
+        if profile.profile_type != api_pb2.SecurityProfile.Localhost and profile.localhost_ref:
+            raise InvalidArgument(f"seccomp localhost_ref {profile.localhost_ref!r} is only valid with "
+                                  "profile_type Localhost")
         if profile.profile_type == api_pb2.SecurityProfile.RuntimeDefault:
             return "runtime/default"
-        if profile.profile_type == api_pb2.SecurityProfile.Localhost:
-            raise InvalidArgument(f"seccomp profile {profile.localhost_ref!r}: Localhost profiles are not supported; "
-                                  "use RuntimeDefault or Unconfined")
-        return "unconfined"
-    legacy = security.seccomp_profile_path
-    if legacy in ("runtime/default", "docker/default"):
-        return "runtime/default"
-    if legacy.startswith("localhost/"):
-        raise InvalidArgument(f"seccomp profile {legacy!r}: Localhost profiles are not supported")
-    return "unconfined"
+        if profile.profile_type == api_pb2.SecurityProfile.Unconfined:
+            return "unconfined"
+        if profile.profile_type != api_pb2.SecurityProfile.Localhost:
+            raise InvalidArgument(f"unknown seccomp profile_type {profile.profile_type}")
+        # The kubelet passes an absolute path; an older one may still add the prefix.
+        path = profile.localhost_ref.removeprefix(seccomp.LOCALHOST_PREFIX)
+    else:
+        legacy = security.seccomp_profile_path
+        if legacy in ("", "unconfined"):
+            return "unconfined"
+        if legacy in ("runtime/default", "docker/default"):
+            return "runtime/default"
+        if not legacy.startswith(seccomp.LOCALHOST_PREFIX):
+            raise InvalidArgument(f"seccomp_profile_path {legacy!r}: expected runtime/default, docker/default, "
+                                  "unconfined or localhost/<absolute path>")
+        path = legacy.removeprefix(seccomp.LOCALHOST_PREFIX)
+    if not path.startswith("/"):
+        raise InvalidArgument(f"seccomp profile {path!r}: a Localhost profile must be an absolute path on the node")
+    try:
+        return seccomp.localhost(path, granted)
+    except OSError as e:
+        raise FailedPrecondition(f"cannot load seccomp profile {path!r}: {e.strerror or e}") from e
+    except seccomp_profile.ProfileError as e:
+        raise InvalidArgument(f"seccomp profile {path!r}: {e}") from e
 
 
 def check_namespace_modes(options: api_pb2.NamespaceOption, where: str) -> None:
@@ -284,7 +306,7 @@ def build_spec(
             "user": user_of(security, image_config),
             "capabilities": caps,
             "no_new_privs": security.no_new_privs,
-            "seccomp": seccomp_of(security, privileged),
+            "seccomp": seccomp_of(security, privileged, caps),
             "tty": config.tty,
             "stdin": config.stdin,
             "stdin_once": config.stdin_once,
