@@ -25,6 +25,7 @@ from kyb.crictl import (
     container_logs,
     containers,
     images,
+    metrics,
     pods,
     port_forward,
     remote_exec,
@@ -126,7 +127,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     sub = parser.add_subparsers(dest="cri_verb", metavar="VERB")
     sub.required = True
-    for module in (runtime_info, pods, containers, stats, container_logs, remote_exec, port_forward, images):
+    for module in (runtime_info, pods, containers, stats, metrics, container_logs, remote_exec, port_forward, images):
         module.register(sub)
 
 

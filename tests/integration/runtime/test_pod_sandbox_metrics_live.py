@@ -7,6 +7,8 @@ eth0 counters. Values are checked against what the kernel was made to do, not ju
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -170,3 +172,14 @@ def test_an_exited_container_is_left_out_of_its_pod(cri: RuntimeClient) -> None:
     wait_for(lambda: cri.container_status(container).status.state == api_pb2.CONTAINER_EXITED,
              what="the container to exit")
     assert list(pod_metrics(cri)[sandbox].container_metrics) == []
+
+
+def test_kyb_cri_metricsp_and_metricdescs_show_the_runtimes_answers(runtime: RuntimeUnderTest) -> None:
+    assert runtime.client is not None
+    sandbox, container = start_burner(runtime.client, "cli")
+    base = [sys.executable, "-m", "kyb", "cri", "-r", f"unix://{runtime.socket}"]
+    descs = json.loads(subprocess.run([*base, "metricdescs"], check=True, capture_output=True, text=True).stdout)
+    assert "container_cpu_usage_seconds_total" in {d["name"] for d in descs["descriptors"]}
+    doc = json.loads(subprocess.run([*base, "metricsp"], check=True, capture_output=True, text=True).stdout)
+    (pod,) = [p for p in doc["podMetrics"] if p["podSandboxId"] == sandbox]
+    assert [c["containerId"] for c in pod["containerMetrics"]] == [container]
