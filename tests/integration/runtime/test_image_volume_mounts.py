@@ -199,6 +199,30 @@ def test_one_image_can_back_two_volumes_of_a_container(vcri: RuntimeClient, pod:
         remove(vcri, container_id)
 
 
+def test_the_image_id_pull_returned_names_the_volume_as_the_kubelet_sends_it(
+        vcri: RuntimeClient, pod: tuple[str, api_pb2.PodSandboxConfig]) -> None:
+    image_id = vcri.image_status(CONTENT_IMAGE).image.id
+    assert image_id.startswith("sha256:")
+    container_id = run_with(vcri, pod, "by-id", image_mount("/volume", image=image_id))
+    try:
+        assert sh(vcri, container_id, "cat /volume/data/hello.txt").stdout == b"hello from the volume image\n"
+    finally:
+        remove(vcri, container_id)
+
+
+def test_an_image_volume_works_on_a_read_only_root_filesystem(
+        vcri: RuntimeClient, pod: tuple[str, api_pb2.PodSandboxConfig]) -> None:
+    config = container_config("ro-root", ["sleep", "3600"], readonly_rootfs=True)
+    config.mounts.append(image_mount("/mnt/new/volume", sub_path="data"))
+    container_id = vcri.create_container(pod[0], config, pod[1])
+    vcri.start_container(container_id)
+    try:
+        assert sh(vcri, container_id, "cat /mnt/new/volume/top.txt").stdout == b"from the upper layer\n"
+        assert b"Read-only file system" in sh(vcri, container_id, "touch /mnt/x").stderr
+    finally:
+        remove(vcri, container_id)
+
+
 def test_container_status_reports_the_image_volume(vcri: RuntimeClient, pod: tuple[str, api_pb2.PodSandboxConfig]) -> None:
     container_id = run_with(vcri, pod, "status", image_mount("/volume", sub_path="data"))
     try:
