@@ -79,6 +79,22 @@ def container(record: dict) -> api_pb2.Container:
     )
 
 
+def _reported_mounts(config: api_pb2.ContainerConfig, record: dict) -> list[api_pb2.Mount]:
+    """The config's mounts, an image volume's image named by the id of the image mounted: the
+    kubelet's image garbage collector counts the image in use by that id (as CRI-O reports it);
+    the reference asked for stays in ``user_specified_image``."""
+    mounts = list(config.mounts)
+    resolved = [m.get("image_id", "") for m in (record.get("spec") or {}).get("mounts", [])]
+    if len(resolved) != len(mounts):
+        return mounts
+    for mount, image_id in zip(mounts, resolved, strict=True):
+        if mount.image.image and image_id and mount.image.image != image_id:
+            if not mount.image.user_specified_image:
+                mount.image.user_specified_image = mount.image.image
+            mount.image.image = image_id
+    return mounts
+
+
 def container_status(record: dict) -> api_pb2.ContainerStatus:
     config = container_config(record)
     resources = json_format.ParseDict(record.get("resources", {}), api_pb2.LinuxContainerResources(),
@@ -107,7 +123,7 @@ def container_status(record: dict) -> api_pb2.ContainerStatus:
         message=record.get("message", ""),
         labels=config.labels,
         annotations=config.annotations,
-        mounts=config.mounts,
+        mounts=_reported_mounts(config, record),
         log_path=record.get("log_path", ""),
         resources=api_pb2.ContainerResources(linux=resources),
         user=api_pb2.ContainerUser(linux=linux_user),

@@ -223,12 +223,15 @@ def test_an_image_volume_works_on_a_read_only_root_filesystem(
         remove(vcri, container_id)
 
 
-def test_container_status_reports_the_image_volume(vcri: RuntimeClient, pod: tuple[str, api_pb2.PodSandboxConfig]) -> None:
+def test_container_status_reports_the_image_volume_by_image_id(
+        vcri: RuntimeClient, pod: tuple[str, api_pb2.PodSandboxConfig]) -> None:
+    """The kubelet's image garbage collector counts an image in use by the id in the mount."""
     container_id = run_with(vcri, pod, "status", image_mount("/volume", sub_path="data"))
     try:
         [mount] = vcri.container_status(container_id).status.mounts
         assert mount.container_path == "/volume"
-        assert mount.image.image == CONTENT_IMAGE
+        assert mount.image.image == vcri.image_status(CONTENT_IMAGE).image.id
+        assert mount.image.user_specified_image == CONTENT_IMAGE
         assert mount.image_sub_path == "data"
         assert mount.readonly and mount.host_path == ""
     finally:

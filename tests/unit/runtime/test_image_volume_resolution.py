@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from google.protobuf import json_format
 
 from cri import api_pb2
 from runtime.container.image_volumes import SubPathError, merged_directory, resolve_mounts
 from runtime.container.spec import mounts_of
 from runtime.errors import FailedPrecondition, InvalidArgument
 from runtime.images.errors import ImageNotFound
+from runtime.service import convert
 from runtime.shim.rootfs import overlay_lowerdir
 
 
@@ -240,3 +242,27 @@ def test_host_path_mounts_are_left_alone(tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------- overlay option
 def test_overlay_lowerdir_escapes_separators() -> None:
     assert overlay_lowerdir(["/a/b", "/c:d,e\\f"]) == "/a/b:/c\\:d\\,e\\\\f"
+
+
+# ----------------------------------------------------------------------------- ContainerStatus
+def status_record(config: api_pb2.ContainerConfig, spec_mounts: list[dict]) -> dict:
+    return {"id": "c" * 64, "sandbox_id": "s" * 64, "state": "CONTAINER_CREATED", "created_at": 1,
+            "config": json_format.MessageToDict(config), "spec": {"mounts": spec_mounts}}
+
+
+def test_container_status_names_an_image_volume_by_the_image_id_mounted() -> None:
+    config = config_with(image_mount("example.com/content:1", image_sub_path="etc"),
+                         api_pb2.Mount(container_path="/data", host_path="/srv"))
+    spec_mounts = [{"image": "example.com/content:1", "image_id": "sha256:" + "e" * 64},
+                   {"source": "/srv", "destination": "/data"}]
+    image, host = convert.container_status(status_record(config, spec_mounts)).mounts
+    assert image.image.image == "sha256:" + "e" * 64
+    assert image.image.user_specified_image == "example.com/content:1"
+    assert image.image_sub_path == "etc" and image.readonly
+    assert host.host_path == "/srv" and not host.HasField("image")
+
+
+def test_container_status_keeps_the_mounts_of_a_record_without_a_spec() -> None:
+    config = config_with(image_mount("example.com/content:1"))
+    [mount] = convert.container_status(status_record(config, [])).mounts
+    assert mount.image.image == "example.com/content:1"
