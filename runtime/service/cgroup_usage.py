@@ -4,6 +4,8 @@
 want more (user/system CPU, CFS throttling, cache, mapped files, failcnt, the limits in force).
 This module reads those files itself through the drivers' public layout (a v1 driver's
 ``hierarchies``, a v2 driver's ``root``) and writes nothing, so the drivers stay as they are.
+Open files and sockets are counted over the cgroup's processes in ``/proc/<pid>/fd``, as
+cadvisor counts them; a process that exits meanwhile simply is not counted.
 
 Each value is ``None`` when the machine has no file for it (``memory.peak`` before Linux 5.19,
 ``memory.failcnt`` on v2, swap without swap accounting, a controller that is not mounted or not
@@ -66,11 +68,14 @@ class CgroupUsage:
     memory_active_file: int | None = None
     memory_inactive_file: int | None = None
     memory_failcnt: int | None = None
+    memory_kernel: int | None = None
     memory_limit: int | None = None  # 0: no limit
     pgfault: PageFaults | None = None
     pgmajfault: PageFaults | None = None
     oom_kills: int | None = None
     processes: int | None = None
+    file_descriptors: int | None = None
+    sockets: int | None = None
     threads: int | None = None
     threads_max: int | None = None  # 0: no limit
 
@@ -102,17 +107,42 @@ def weight_to_shares(weight: int) -> int:
     return 2 + ((weight - 1) * 262142) // 9999
 
 
-def count_processes(top: str) -> int:
+def process_ids(top: str) -> set[int]:
     """Distinct processes in a cgroup and every cgroup below it."""
-    pids: set[str] = set()
+    pids: set[int] = set()
     for dirpath, _dirs, files in os.walk(top):
         if "cgroup.procs" in files:
             try:
                 with open(os.path.join(dirpath, "cgroup.procs")) as f:
-                    pids.update(line.strip() for line in f if line.strip())
+                    pids.update(int(line) for line in f if line.strip())
             except OSError:
                 continue  # removed while we walked
-    return len(pids)
+    return pids
+
+
+def open_files(pids: set[int], proc: str = "/proc") -> tuple[int, int]:
+    """(file descriptors, of which sockets) the processes hold open."""
+    descriptors = sockets = 0
+    for pid in pids:
+        fd_dir = os.path.join(proc, str(pid), "fd")
+        try:
+            names = os.listdir(fd_dir)
+        except OSError:
+            continue  # exited, or not ours to see
+        descriptors += len(names)
+        for name in names:
+            try:
+                if os.readlink(os.path.join(fd_dir, name)).startswith("socket:"):
+                    sockets += 1
+            except OSError:
+                continue  # closed meanwhile
+    return descriptors, sockets
+
+
+def _count_processes(usage: CgroupUsage, top: str) -> None:
+    pids = process_ids(top)
+    usage.processes = len(pids)
+    usage.file_descriptors, usage.sockets = open_files(pids)
 
 
 def has_children(directory: str) -> bool:
@@ -186,8 +216,9 @@ class CgroupUsageReader:
                 usage.pgmajfault = PageFaults(own=stat.get("pgmajfault"), hierarchy=stat["total_pgmajfault"])
             if usage.memory_usage is not None:
                 usage.memory_working_set = max(0, usage.memory_usage - (usage.memory_inactive_file or 0))
+            usage.memory_kernel = _int(os.path.join(memory, "memory.kmem.usage_in_bytes"))
             usage.oom_kills = self.driver.oom_kills(path)
-            usage.processes = count_processes(memory)
+            _count_processes(usage, memory)
         pids = directory("pids")
         if pids is not None:
             usage.threads = _int(os.path.join(pids, "pids.current"))
@@ -222,6 +253,7 @@ class CgroupUsageReader:
         usage.memory_mapped_file = mstat.get("file_mapped")
         usage.memory_active_file = mstat.get("active_file")
         usage.memory_inactive_file = mstat.get("inactive_file")
+        usage.memory_kernel = mstat.get("kernel")  # Linux 5.18 and later
         leaf = not has_children(d)
         if "pgfault" in mstat:
             usage.pgfault = PageFaults(own=mstat["pgfault"] if leaf else None, hierarchy=mstat["pgfault"])
@@ -231,7 +263,7 @@ class CgroupUsageReader:
             usage.memory_working_set = max(0, usage.memory_usage - (usage.memory_inactive_file or 0))
         if os.path.exists(os.path.join(d, "memory.events")):
             usage.oom_kills = self.driver.oom_kills(path)
-        usage.processes = count_processes(d)
+        _count_processes(usage, d)
         usage.threads = _int(os.path.join(d, "pids.current"))
         usage.threads_max = _limit(os.path.join(d, "pids.max"))
         return usage

@@ -87,6 +87,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("container_memory_swap", "Swap in use, in bytes.", GAUGE),
     Family("container_memory_total_active_file_bytes", "File cache on the active LRU list, in bytes.", GAUGE),
     Family("container_memory_total_inactive_file_bytes", "File cache on the inactive LRU list, in bytes.", GAUGE),
+    Family("container_memory_kernel_usage", "Kernel memory charged to the cgroup, in bytes.", GAUGE),
     Family("container_memory_failcnt", "Number of times memory use hit the cgroup's limit.", COUNTER,
            cgroup_versions=frozenset({1})),
     Family("container_memory_failures_total", "Cumulative count of page faults, by fault type and scope.", COUNTER,
@@ -97,6 +98,8 @@ FAMILIES: tuple[Family, ...] = (
     Family("container_spec_cpu_period", "CFS CPU period of the cgroup, in microseconds.", GAUGE),
     Family("container_spec_memory_limit_bytes", "Memory limit of the cgroup, in bytes; 0 means no limit.", GAUGE),
     Family("container_processes", "Number of processes in the cgroup and below it.", GAUGE),
+    Family("container_file_descriptors", "Number of open file descriptors of the cgroup's processes.", GAUGE),
+    Family("container_sockets", "Number of open sockets of the cgroup's processes.", GAUGE),
     Family("container_threads", "Number of threads (tasks) in the cgroup and below it.", GAUGE),
     Family("container_threads_max", "Most threads (tasks) the cgroup may hold; 0 means no limit.", GAUGE),
     Family("container_start_time_seconds", "When the container started (the pod: was created), in seconds since the epoch.",
@@ -166,6 +169,7 @@ def cgroup_samples(usage: CgroupUsage) -> Iterator[Sample]:
         ("container_memory_swap", u.memory_swap, ()),
         ("container_memory_total_active_file_bytes", u.memory_active_file, ()),
         ("container_memory_total_inactive_file_bytes", u.memory_inactive_file, ()),
+        ("container_memory_kernel_usage", u.memory_kernel, ()),
         ("container_memory_failcnt", u.memory_failcnt, ()),
     ]
     for fault_type, faults in (("pgfault", u.pgfault), ("pgmajfault", u.pgmajfault)):
@@ -178,6 +182,8 @@ def cgroup_samples(usage: CgroupUsage) -> Iterator[Sample]:
         ("container_spec_cpu_period", u.cpu_period_us, ()),
         ("container_spec_memory_limit_bytes", u.memory_limit, ()),
         ("container_processes", u.processes, ()),
+        ("container_file_descriptors", u.file_descriptors, ()),
+        ("container_sockets", u.sockets, ()),
         ("container_threads", u.threads, ()),
         ("container_threads_max", u.threads_max, ()),
     ]

@@ -21,7 +21,8 @@ from runtime.service.metrics import cgroup_samples
 
 pytestmark = pytest.mark.root
 
-SPIN = [sys.executable, "-c", "while True: pass"]
+# Holds one socket open and spins.
+SPIN = [sys.executable, "-c", "import socket\ns = socket.socket()\nwhile True: pass"]
 
 
 @pytest.fixture
@@ -89,6 +90,7 @@ def test_v1_cpu_memory_and_processes_of_a_running_process(
     assert usage.memory_rss is not None and usage.memory_rss > 0
     assert usage.memory_failcnt == 0 and usage.oom_kills == 0
     assert (usage.processes, usage.threads) == (1, 1)
+    assert usage.sockets == 1 and (usage.file_descriptors or 0) >= 4  # stdin, stdout, stderr, the socket
     parent = reader.read(top)
     assert parent.processes == 1  # counted through the child cgroup
     assert (parent.cpu_usage_ns or 0) >= (usage.cpu_usage_ns or 0)

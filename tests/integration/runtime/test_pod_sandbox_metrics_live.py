@@ -113,6 +113,7 @@ def test_memory_metrics_show_what_the_container_allocated(cri: RuntimeClient) ->
     assert values["container_memory_usage_bytes"] >= values["container_memory_working_set_bytes"] >= ALLOCATED
     assert values["container_memory_max_usage_bytes"] >= values["container_memory_usage_bytes"]
     assert values["container_processes"] == 1
+    assert values["container_file_descriptors"] >= 3 and values["container_sockets"] == 0
     pod_working_set = next(m.value.value for m in pod_metrics(cri)[sandbox].metrics
                            if m.name == "container_memory_working_set_bytes")
     assert pod_working_set >= ALLOCATED

@@ -18,12 +18,14 @@ from cri import api_pb2
 from runtime.cgroups.v1 import V1Driver
 from runtime.cgroups.v2 import V2Driver
 from runtime.errors import NotFound
-from runtime.service.cgroup_usage import CgroupUsageReader, weight_to_shares
+from runtime.service.cgroup_usage import CgroupUsageReader, open_files, weight_to_shares
 from runtime.service.metrics import FAMILIES, MetricsCalls, metric_descriptors, network_samples
 
 POD_CGROUP = "/kyb/pod1"
 CTR_CGROUP = "/kyb/pod1/ctr1"
 V1_UNLIMITED = "9223372036854771712"
+# Above the kernel's largest pid_max, so no real process is counted for the fake trees.
+PIDS = ("4194305", "4194306")
 
 
 def write(directory: Path, files: dict[str, str]) -> None:
@@ -50,9 +52,10 @@ def v1_tree(root: Path, cgroup: str, *, cpu_ns: int, quota: int = -1, own_pgfaul
             f"total_mapped_file {10 << 20}", "total_swap 4096", f"total_active_file {60 << 20}",
             f"total_inactive_file {30 << 20}", "total_pgfault 1000", "total_pgmajfault 9",
         ]),
-        "memory.oom_control": "oom_kill_disable 0\nunder_oom 0\noom_kill 1", "cgroup.procs": "101\n102",
+        "memory.oom_control": "oom_kill_disable 0\nunder_oom 0\noom_kill 1", "cgroup.procs": "\n".join(PIDS),
+        "memory.kmem.usage_in_bytes": str(3 << 20),
     })
-    write(root / "pids" / rel, {"pids.current": "5", "pids.max": "max", "cgroup.procs": "101\n102"})
+    write(root / "pids" / rel, {"pids.current": "5", "pids.max": "max", "cgroup.procs": "\n".join(PIDS)})
 
 
 def v2_tree(root: Path, cgroup: str, *, cpu_usec: int, cpu_max: str = "max 100000", peak: bool = True) -> Path:
@@ -64,9 +67,9 @@ def v2_tree(root: Path, cgroup: str, *, cpu_usec: int, cpu_max: str = "max 10000
         "memory.current": str(100 << 20), "memory.max": "max", "memory.swap.current": "0",
         "memory.stat": "\n".join([
             f"anon {70 << 20}", f"file {25 << 20}", f"file_mapped {5 << 20}", f"active_file {15 << 20}",
-            f"inactive_file {10 << 20}", "pgfault 500", "pgmajfault 6",
+            f"inactive_file {10 << 20}", "pgfault 500", "pgmajfault 6", f"kernel {2 << 20}",
         ]),
-        "memory.events": "low 0\nhigh 0\nmax 2\noom 1\noom_kill 1", "cgroup.procs": "201",
+        "memory.events": "low 0\nhigh 0\nmax 2\noom 1\noom_kill 1", "cgroup.procs": PIDS[0],
         "pids.current": "3", "pids.max": "64",
     }
     if peak:
@@ -226,6 +229,7 @@ def test_v1_memory_values_come_from_usage_stat_and_failcnt(v1_service: Service) 
     assert value(ctr, "container_memory_mapped_file") == 10 << 20
     assert value(ctr, "container_memory_swap") == 4096
     assert value(ctr, "container_memory_failcnt") == 3
+    assert value(ctr, "container_memory_kernel_usage") == 3 << 20
     assert value(ctr, "container_spec_memory_limit_bytes") == 512 << 20
     assert value(ctr, "container_oom_events_total") == 1
 
@@ -269,6 +273,15 @@ def test_processes_count_every_cgroup_below_and_threads_come_from_pids_current(v
     assert value(ctr, "container_threads_max") == 0
 
 
+def test_open_files_count_every_descriptor_and_the_sockets_among_them(tmp_path: Path) -> None:
+    for pid, targets in {"7": ["/dev/null", "socket:[11]", "pipe:[12]"], "8": ["socket:[13]"]}.items():
+        fd_dir = tmp_path / pid / "fd"
+        fd_dir.mkdir(parents=True)
+        for number, target in enumerate(targets):
+            os.symlink(target, fd_dir / str(number))
+    assert open_files({7, 8, 9}, proc=str(tmp_path)) == (4, 2)  # 9 has exited
+
+
 # ------------------------------------------------------------------ v2 values
 def test_v2_cpu_comes_from_cpu_stat_in_microseconds(v2_service: Service) -> None:
     ctr = v2_service.pods()[0].container_metrics[0].metrics
@@ -292,6 +305,7 @@ def test_v2_memory_values_come_from_current_peak_and_stat(v2_service: Service) -
     assert value(ctr, "container_memory_working_set_bytes") == 90 << 20
     assert value(ctr, "container_memory_rss") == 70 << 20
     assert value(ctr, "container_memory_cache") == 25 << 20
+    assert value(ctr, "container_memory_kernel_usage") == 2 << 20
     assert value(ctr, "container_spec_memory_limit_bytes") == 0  # memory.max is "max"
     assert value(ctr, "container_oom_events_total") == 1
     assert value(ctr, "container_threads_max") == 64
