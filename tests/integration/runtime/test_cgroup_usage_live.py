@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -63,7 +63,7 @@ def cgroup2() -> Iterator[tuple[V2Driver, str]]:
             os.rmdir(mountpoint)
 
 
-def wait_until(predicate, timeout: float = 15.0):  # type: ignore[no-untyped-def]
+def wait_until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
