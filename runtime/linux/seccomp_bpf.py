@@ -12,13 +12,15 @@ little-endian, so an argument's low 32 bits come first) and returns an action. I
 Semantics follow runc over libseccomp: a rule whose action equals the default action is dropped;
 names this node does not know are skipped; a rule's conditions are ANDed, except that several
 conditions on one argument become one rule each (ORed), as runc does; for one syscall, rules
-with conditions are tried in profile order before its unconditional rule. 64-bit comparisons
+with conditions are tried in profile order before its unconditional rule, and of two
+unconditional rules the later wins (profiles rely on it: a capability-gated ERRNO rule after a
+general allow-list, as in the containers-common default profile). 64-bit comparisons
 are done on both 32-bit halves, unsigned, as libseccomp does.
 
-Classic BPF conditional jumps carry 8-bit offsets, which a long profile overflows. So every
-conditional jump here only ever skips 0 or 1 instruction, and real targets are reached through
-``JA``, whose offset is 32 bits: correct for any profile length, at the cost of one extra
-instruction per branch. The result must still fit the kernel's 4096-instruction limit.
+Classic BPF conditional jumps carry 8-bit offsets, which a long profile overflows: the
+assembler lays jumps out by branch relaxation, turning a conditional jump whose target is out of
+reach into the inverted test over a ``JA`` (32-bit offset). The result must still fit the
+kernel's 4096-instruction limit.
 """
 
 from __future__ import annotations
@@ -84,7 +86,6 @@ def plan(profile: Profile, table: dict[str, int] = X86_64) -> dict[int, SyscallP
     """Per syscall number, the decision the filter takes; numbers absent take the default."""
     default = return_value(profile.default_action)
     plans: dict[int, SyscallPlan] = {}
-    unconditional: dict[int, tuple[int, str]] = {}
     for rule in profile.rules:
         value = return_value(rule.action)
         if value == default:
@@ -95,11 +96,6 @@ def plan(profile: Profile, table: dict[str, int] = X86_64) -> dict[int, SyscallP
                 continue
             entry = plans.setdefault(number, SyscallPlan([], default))
             if not rule.conditions:
-                previous = unconditional.get(number)
-                if previous is not None and previous[0] != value:
-                    raise ProfileError(f"syscall {name!r} has two unconditional rules with different actions "
-                                       f"({previous[1]} and {rule.action.name})")
-                unconditional[number] = (value, rule.action.name)
                 entry.otherwise = value
             else:
                 for conditions in _alternatives(rule.conditions):
@@ -229,60 +225,98 @@ def _condition(asm: Assembler, condition: Condition, fail: Label) -> None:
 class Label:
     """A forward jump target, placed once."""
 
-    __slots__ = ("position",)
+    __slots__ = ("item",)
 
     def __init__(self) -> None:
-        self.position: int | None = None
+        self.item: int | None = None
 
 
 class Assembler:
-    """Instructions with labels; ``JA`` is the only jump that reaches a label."""
+    """Instructions with labels, laid out by branch relaxation.
+
+    A conditional jump to a label is first assumed near (one instruction, 8-bit offset); any
+    whose target ends up more than 255 instructions away becomes the inverted test skipping a
+    ``JA`` (32-bit offset). Growing one jump can only push others further, so the loop widens
+    jumps until none is out of range, and then every offset fits.
+    """
 
     def __init__(self) -> None:
-        self.code: list[tuple[int, int, int, int | Label]] = []
+        # (code, jt, jf, k) for plain instructions; for a conditional jump to a label, jt or jf
+        # is the Label and the other side falls through (0).
+        self.items: list[tuple[int, int | Label, int | Label, int | Label]] = []
 
     def label(self) -> Label:
         return Label()
 
     def place(self, label: Label) -> None:
-        assert label.position is None, "label placed twice"
-        label.position = len(self.code)
+        assert label.item is None, "label placed twice"
+        label.item = len(self.items)
 
     def load(self, offset: int) -> None:
-        self.code.append((BPF_LD_W_ABS, 0, 0, offset))
+        self.items.append((BPF_LD_W_ABS, 0, 0, offset))
 
     def mask(self, bits: int) -> None:
-        self.code.append((BPF_ALU_AND_K, 0, 0, bits))
+        self.items.append((BPF_ALU_AND_K, 0, 0, bits))
 
     def ret(self, value: int) -> None:
-        self.code.append((BPF_RET_K, 0, 0, value))
+        self.items.append((BPF_RET_K, 0, 0, value))
 
     def jump(self, label: Label) -> None:
-        self.code.append((BPF_JA, 0, 0, label))
+        self.items.append((BPF_JA, 0, 0, label))
 
     def if_true_goto(self, op: int, k: int, label: Label) -> None:
         """Jump to ``label`` when ``A op k`` holds, else fall through."""
-        self.code.append((op, 0, 1, k))
-        self.jump(label)
+        self.items.append((op, label, 0, k))
 
     def if_false_goto(self, op: int, k: int, label: Label) -> None:
         """Fall through when ``A op k`` holds, else jump to ``label``."""
-        self.code.append((op, 1, 0, k))
-        self.jump(label)
+        self.items.append((op, 0, label, k))
 
     def if_true_return(self, op: int, k: int, value: int) -> None:
-        self.code.append((op, 0, 1, k))
+        self.items.append((op, 0, 1, k))
         self.ret(value)
 
     def if_false_return(self, op: int, k: int, value: int) -> None:
-        self.code.append((op, 1, 0, k))
+        self.items.append((op, 1, 0, k))
         self.ret(value)
 
     def assemble(self) -> bytes:
+        far: set[int] = set()
+        while True:
+            addresses = self._addresses(far)
+            widened = {i for i, (_, jt, jf, _) in enumerate(self.items) if i not in far
+                       for target in (jt, jf) if isinstance(target, Label)
+                       and self._distance(addresses, i, target, 1) > 255}
+            if not widened:
+                break
+            far |= widened
         out = bytearray()
-        for position, (code, jt, jf, k) in enumerate(self.code):
-            if isinstance(k, Label):
-                assert k.position is not None and k.position > position, "jump to an unplaced or earlier label"
-                k = k.position - position - 1
-            out += struct.pack("=HBBI", code, jt, jf, k)
+        for i, (code, jt, jf, k) in enumerate(self.items):
+            if isinstance(k, Label):  # JA
+                out += struct.pack("=HBBI", code, 0, 0, self._distance(addresses, i, k, 1))
+            elif isinstance(jt, Label) or isinstance(jf, Label):
+                target = jt if isinstance(jt, Label) else jf
+                assert isinstance(target, Label)
+                if i in far:  # the inverted test skips the JA that reaches the target
+                    out += struct.pack("=HBBI", code, 0 if jt is target else 1, 0 if jf is target else 1, k)
+                    out += struct.pack("=HBBI", BPF_JA, 0, 0, self._distance(addresses, i, target, 2))
+                else:
+                    offset = self._distance(addresses, i, target, 1)
+                    out += struct.pack("=HBBI", code, offset if jt is target else 0, offset if jf is target else 0, k)
+            else:
+                assert isinstance(jt, int) and isinstance(jf, int)
+                out += struct.pack("=HBBI", code, jt, jf, k)
         return bytes(out)
+
+    def _addresses(self, far: set[int]) -> list[int]:
+        addresses, address = [], 0
+        for i in range(len(self.items)):
+            addresses.append(address)
+            address += 2 if i in far else 1
+        addresses.append(address)
+        return addresses
+
+    def _distance(self, addresses: list[int], item: int, target: Label, width: int) -> int:
+        """Instructions skipped from the end of ``item``'s ``width`` instructions to ``target``."""
+        assert target.item is not None and target.item > item, "jump to an unplaced or earlier label"
+        return addresses[target.item] - addresses[item] - width
