@@ -39,6 +39,8 @@ def content_layers() -> list[bytes]:
     base.add_file("data/sub/inner.txt", b"inner\n")
     base.add_dir("data/replaced")
     base.add_file("data/replaced/old.txt", b"hidden by the opaque upper directory\n")
+    base.add_dir("data/replaced/old-dir")
+    base.add_dir("data/gone-dir")
     base.add_dir("bin")
     base.add_file("bin/tool", TOOL, mode=0o755)
     base.add_symlink("link-to-sub", "data/sub")
@@ -47,6 +49,7 @@ def content_layers() -> list[bytes]:
     top.add_dir("data")
     top.add_file("data/top.txt", b"from the upper layer\n")
     top.whiteout("data/gone.txt")
+    top.whiteout("data/gone-dir")
     top.add_dir("data/replaced")
     top.opaque("data/replaced")
     top.add_file("data/replaced/new.txt", b"only this one\n")
@@ -253,6 +256,8 @@ def test_the_volume_is_only_in_the_container_and_gone_after_removal(
 
 @pytest.mark.parametrize(("sub_path", "code", "message"), [
     ("not-existing", "INVALID_ARGUMENT", "no such file or directory"),
+    ("data/gone-dir", "INVALID_ARGUMENT", "no such file or directory"),
+    ("data/replaced/old-dir", "INVALID_ARGUMENT", "no such file or directory"),
     ("data/hello.txt", "INVALID_ARGUMENT", "only directory subpath is supported"),
     ("/data", "INVALID_ARGUMENT", "path escapes from parent"),
     ("data/../../etc", "INVALID_ARGUMENT", "path escapes from parent"),
@@ -298,3 +303,20 @@ def test_an_image_mounted_as_a_volume_cannot_be_removed_until_the_container_is(
         remove(vcri, container_id)
     vcri.remove_image(REMOVABLE_IMAGE)
     assert not vcri.image_status(REMOVABLE_IMAGE).HasField("image")
+
+
+def test_a_restarted_daemon_still_protects_and_shows_the_volume(runtime: RuntimeUnderTest, tmp_path: Path) -> None:
+    ImageStore(runtime.root / "images").import_archive(
+        write_archive(tmp_path / "removable.tar", REMOVABLE_IMAGE, removable_layers()))
+    assert runtime.client is not None
+    config = pod_config("imagevol-restart")
+    pod = (runtime.client.run_pod_sandbox(config), config)
+    container_id = run_with(runtime.client, pod, "survivor", image_mount("/volume", image=REMOVABLE_IMAGE))
+    runtime.kill_daemon()
+    cri = runtime.start()
+    assert sh(cri, container_id, "cat /volume/removable.txt").stdout == b"an image only this test uses\n"
+    with pytest.raises(CRIError) as err:
+        cri.remove_image(REMOVABLE_IMAGE)
+    assert err.value.code.name == "FAILED_PRECONDITION"
+    remove(cri, container_id)
+    cri.remove_image(REMOVABLE_IMAGE)
