@@ -37,6 +37,7 @@ from typing import Protocol
 
 from runtime.errors import FailedPrecondition, InvalidArgument
 from runtime.images.errors import ImageError, ImageNotFound
+from runtime.shim.rootfs import overlay_lowerdir
 
 # The reason kubelet and containerd/CRI-O put in front of an image volume failure.
 REASON = "ImageVolumeMountFailed"
@@ -184,6 +185,10 @@ def resolve_mounts(
         if len(lower) == 1:
             os.makedirs(empty_dir, mode=0o555, exist_ok=True)
             lower = [*lower, empty_dir]
+        # mount(2) takes one page of options (with its NUL); longer ones would be cut short.
+        if len(f"lowerdir={overlay_lowerdir(lower)}".encode()) >= os.sysconf("SC_PAGE_SIZE"):
+            raise FailedPrecondition(f"{where}: image {ref!r} has too many layers ({len(lower)}) to mount "
+                                     "as one overlay (the mount options exceed a page)")
         mount["lower"] = lower
         mount["image_id"] = image.id
         if image.id not in used:

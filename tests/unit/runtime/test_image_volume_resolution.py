@@ -229,6 +229,15 @@ def test_a_bad_sub_path_names_the_volume(tmp_path: Path) -> None:
         resolve_mounts(mounts, lambda ref: image, str(tmp_path / "empty"))
 
 
+def test_an_image_with_more_layers_than_one_overlay_takes_is_refused_at_create(tmp_path: Path) -> None:
+    layer = tmp_path / ("layer-with-a-long-name-" + "x" * 180)
+    layer.mkdir()
+    image = FakeImage("sha256:" + "f" * 64, [layer] * 30)  # 30 lower dirs of ~230 bytes: past a page
+    mounts = mounts_of(config_with(image_mount()))
+    with pytest.raises(FailedPrecondition, match="too many layers"):
+        resolve_mounts(mounts, lambda ref: image, str(tmp_path / "empty"))
+
+
 def test_host_path_mounts_are_left_alone(tmp_path: Path) -> None:
     mounts = mounts_of(config_with(api_pb2.Mount(container_path="/data", host_path="/srv")))
 
