@@ -11,7 +11,8 @@ overlay char 0/0 devices, opaque directories marked with ``trusted.overlay.opaqu
 volume is therefore an overlayfs with lower directories only: no upper directory, so it cannot
 be written (EROFS) and needs no per-container storage. The shim mounts it inside the container's
 own mount namespace before ``pivot_root``, so the host never sees it and it dies with the
-container. Executables on it run, as with containerd (no ``noexec``).
+container. Executables on it run: the Kubernetes API text promises ``noexec``, but containerd
+mounts none and people run tools from image volumes, so we follow containerd.
 
 A sub path is resolved here, in the daemon, at CreateContainer, so a bad one fails the create
 with a clear message (containerd's wording: "no such file or directory", "path escapes from
@@ -25,6 +26,12 @@ as overlay lower directories they show exactly the merged directory.
 
 overlayfs refuses a single lower directory without an upper one, so a volume made of one layer
 directory gets an empty directory of the container's as a second, bottom layer.
+
+The overlay reads the store's layer directories directly, so the image must outlive the
+container: the ids of the images a container mounts are kept in its record, and RemoveImage
+refuses them (FAILED_PRECONDITION) until the container is removed, as for its own image.
+ContainerStatus names each volume's image by that id, which the kubelet's image garbage
+collection reads to count an image in use.
 """
 
 from __future__ import annotations
