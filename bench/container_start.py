@@ -3,13 +3,20 @@
 What is timed is "create + start + wait for exit" of busybox `true`:
 
 * kyb (container): through our CRI (`kyb runtime`), one sandbox made up front, then per
-  container CreateContainer + StartContainer + ContainerStatus polled until EXITED (every 2 ms
+  container CreateContainer + StartContainer + wait for the exit. The wait is event driven where
+  the runtime streams GetContainerEvents (as an evented kubelet waits: the CONTAINER_STOPPED
+  event with the container's status), else ContainerStatus is polled until EXITED (every 2 ms
   one at a time, every 10 ms when 20 poll at once, so the pollers do not load the runtime);
+  `wait_method` in each result says which;
 * kyb (pod) and containerd (pod): RunPodSandbox + CreateContainer + StartContainer + wait, one
   fresh pod each time (containerd 1.6 from Debian on a private socket, see
   references/containerd.py); containerd (container) is measured like kyb (container);
 * runc and crun: `<runtime> run` of a bundle over the same busybox rootfs (references/oci_runtime.py;
   crun inside a private mount namespace without the hybrid cgroup2 mount it refuses).
+
+Pods are configured as the kubelet configures a pod without shareProcessNamespace: every
+container gets a pid namespace of its own (`--pid-namespace pod` shares the pod's instead), as
+`runc run`/`crun run` of a bundle do.
 
 Each is measured `--sequential` times one after another, then `--concurrent` at once (threads;
 latency per container plus the batch's wall time). Removal happens after the clock stops.
@@ -31,6 +38,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -75,14 +83,60 @@ def summarize(samples: list[float]) -> dict[str, float]:
     }
 
 
+class ExitEvents:
+    """Container exits from one GetContainerEvents stream, for waiters that registered first.
+
+    `supported` is False when the runtime answers the stream with an error (containerd 1.6:
+    UNIMPLEMENTED); waiters then poll."""
+
+    def __init__(self, client: RuntimeClient) -> None:
+        self._client = client
+        self._lock = threading.Lock()
+        self._waiters: dict[str, tuple[threading.Event, list[api_pb2.ContainerStatus]]] = {}
+        self._failed = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="exit-events", daemon=True)
+        self._thread.start()
+        self.supported = not self._failed.wait(1.0)
+
+    def _run(self) -> None:
+        try:
+            for event in self._client.container_events():
+                if event.container_event_type != api_pb2.CONTAINER_STOPPED_EVENT:
+                    continue
+                with self._lock:
+                    waiter = self._waiters.get(event.container_id)
+                if waiter is None:
+                    continue
+                waiter[1].extend(s for s in event.containers_statuses if s.id == event.container_id)
+                waiter[0].set()
+        except Exception:  # the stream ended (unsupported, or the client closed)
+            self._failed.set()
+
+    def register(self, container_id: str) -> None:
+        with self._lock:
+            self._waiters[container_id] = (threading.Event(), [])
+
+    def wait(self, container_id: str, timeout: float) -> tuple[bool, api_pb2.ContainerStatus | None]:
+        """Whether the stop event came in time, and the container's status if it carried it."""
+        with self._lock:
+            event, statuses = self._waiters[container_id]
+        arrived = event.wait(timeout)
+        with self._lock:
+            del self._waiters[container_id]
+        return arrived, (statuses[0] if statuses else None)
+
+
 class CRIDriver:
     """Pods and containers through any CRI endpoint, for timing."""
 
-    def __init__(self, endpoint: str, cgroup_parent: str, log_dir: str) -> None:
+    def __init__(self, endpoint: str, cgroup_parent: str, log_dir: str, share_pid: bool = False) -> None:
         self.client = RuntimeClient(endpoint, timeout=120)
         self.poll_interval = POLL_INTERVAL
         self.cgroup_parent = cgroup_parent
         self.log_dir = log_dir
+        self.pid_mode = api_pb2.POD if share_pid else api_pb2.CONTAINER
+        self.events = ExitEvents(self.client)
+        self.wait_method = "GetContainerEvents" if self.events.supported else "ContainerStatus polling"
 
     def pod_config(self, name: str) -> api_pb2.PodSandboxConfig:
         uid = uuid.uuid4().hex
@@ -91,7 +145,12 @@ class CRIDriver:
         return api_pb2.PodSandboxConfig(
             metadata=api_pb2.PodSandboxMetadata(name=name, namespace="bench", uid=uid),
             log_directory=logs,
-            linux=api_pb2.LinuxPodSandboxConfig(cgroup_parent=self.cgroup_parent),
+            linux=api_pb2.LinuxPodSandboxConfig(
+                cgroup_parent=self.cgroup_parent,
+                security_context=api_pb2.LinuxSandboxSecurityContext(
+                    namespace_options=api_pb2.NamespaceOption(pid=self.pid_mode)
+                ),
+            ),
         )
 
     def container_config(self, name: str, command: list[str]) -> api_pb2.ContainerConfig:
@@ -100,6 +159,11 @@ class CRIDriver:
             image=api_pb2.ImageSpec(image=BUSYBOX),
             command=command,
             log_path=f"{name}.log",
+            linux=api_pb2.LinuxContainerConfig(
+                security_context=api_pb2.LinuxContainerSecurityContext(
+                    namespace_options=api_pb2.NamespaceOption(pid=self.pid_mode)
+                )
+            ),
         )
 
     def run_to_exit(
@@ -112,23 +176,36 @@ class CRIDriver:
         """Create, start and wait for `true`; record each phase's seconds in `phases` if given."""
         t0 = time.perf_counter()
         cid = self.client.create_container(pod_id, self.container_config(name, ["true"]), pod)
+        if self.events.supported:
+            self.events.register(cid)
         t1 = time.perf_counter()
         self.client.start_container(cid)
         t2 = time.perf_counter()
         if phases is not None:
             phases.setdefault("create", []).append(t1 - t0)
             phases.setdefault("start", []).append(t2 - t1)
+        status = self._wait_exited(cid, name)
+        if status.exit_code != 0:
+            raise RuntimeError(f"container {name} exited {status.exit_code}: {status.reason} {status.message}")
+        if phases is not None:
+            phases.setdefault("wait_for_exit", []).append(time.perf_counter() - t2)
+        return cid
+
+    def _wait_exited(self, cid: str, name: str) -> api_pb2.ContainerStatus:
+        if self.events.supported:
+            arrived, status = self.events.wait(cid, EXIT_TIMEOUT)
+            if not arrived:
+                raise RuntimeError(f"no stop event for container {name} within {EXIT_TIMEOUT}s")
+            if status is None:  # the event did not carry the status: ask once
+                status = self.client.container_status(cid).status
+            if status.state != api_pb2.CONTAINER_EXITED:
+                raise RuntimeError(f"container {name} stopped but its status says {status.state}")
+            return status
         deadline = time.monotonic() + EXIT_TIMEOUT
         while True:
             status = self.client.container_status(cid).status
             if status.state == api_pb2.CONTAINER_EXITED:
-                if status.exit_code != 0:
-                    raise RuntimeError(
-                        f"container {name} exited {status.exit_code}: {status.reason} {status.message}"
-                    )
-                if phases is not None:
-                    phases.setdefault("wait_for_exit", []).append(time.perf_counter() - t2)
-                return cid
+                return status
             if time.monotonic() > deadline:
                 raise RuntimeError(f"container {name} did not exit within {EXIT_TIMEOUT}s")
             time.sleep(self.poll_interval)
@@ -305,6 +382,12 @@ def main(argv: list[str] | None = None) -> int:
         "--pods", type=int, default=50, help="pods running for the memory measurement (default 50)"
     )
     parser.add_argument(
+        "--pid-namespace",
+        choices=("container", "pod"),
+        default="container",
+        help="each container's own pid namespace, as the kubelet's default (container), or the pod's",
+    )
+    parser.add_argument(
         "--only",
         default="kyb,runc,crun,containerd",
         help="comma-separated subset of kyb,runc,crun,containerd",
@@ -324,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
             "kernel": os.uname().release,
             "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
         },
+        "pid_namespace": args.pid_namespace,
+        "wait_method": {},
         "installed_references": ensure_references(),
         "results": {},
         "errors": {},
@@ -362,8 +447,12 @@ def main(argv: list[str] | None = None) -> int:
                     harness.start()
                     harness.import_archive(archive.path)
                 driver = CRIDriver(
-                    harness.endpoint, harness.cgroup_parent, os.path.join(harness.base, "logs")
+                    harness.endpoint,
+                    harness.cgroup_parent,
+                    os.path.join(harness.base, "logs"),
+                    share_pid=args.pid_namespace == "pod",
                 )
+                report["wait_method"][kind] = driver.wait_method
                 results[f"{kind}_container"] = with_stats(
                     measure_containers(driver, kind, args.sequential, args.concurrent)
                 )

@@ -3,11 +3,17 @@
 The managers report created/started/stopped/deleted through ``publish``; each subscriber has
 its own bounded queue, so a slow client loses its oldest events rather than slowing the
 runtime. Every event carries the pod's status and its containers' statuses, as the CRI asks.
+Reading those statuses means reading every container record of the pod, so ``publish`` only
+queues the notice and one dispatcher thread builds and fans out the events, in order: a
+subscribed kubelet never makes CreateContainer or StartContainer slower. The statuses are
+read when the event is built, so they may already be newer than the event itself (a CREATED
+event of a container that has started since), never older.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import queue
 import threading
 import time
@@ -22,6 +28,8 @@ from runtime.sandbox.manager import SandboxManager
 from runtime.service import convert
 
 QUEUE_SIZE = 1000
+log = logging.getLogger(__name__)
+
 EVENT_TYPES = {
     "created": api_pb2.CONTAINER_CREATED_EVENT,
     "started": api_pb2.CONTAINER_STARTED_EVENT,
@@ -36,14 +44,33 @@ class EventBus:
         self.containers = containers
         self._subscribers: list[queue.Queue[api_pb2.ContainerEventResponse]] = []
         self._lock = threading.Lock()
+        self._pending: queue.SimpleQueue[tuple[str, str, str, int]] = queue.SimpleQueue()
+        self._dispatcher: threading.Thread | None = None
 
     def publish(self, container_id: str, sandbox_id: str, kind: str) -> None:
         with self._lock:
             if not self._subscribers:
                 return
+            if self._dispatcher is None:
+                self._dispatcher = threading.Thread(target=self._dispatch, name="kyb-events", daemon=True)
+                self._dispatcher.start()
+        self._pending.put((container_id, sandbox_id, kind, time.time_ns()))
+
+    def _dispatch(self) -> None:
+        while True:
+            container_id, sandbox_id, kind, created_at = self._pending.get()
+            try:
+                self._fan_out(container_id, sandbox_id, kind, created_at)
+            except Exception:  # one bad record must not end every subscriber's stream
+                log.exception("cannot build a container event", extra={"container": container_id})
+
+    def _fan_out(self, container_id: str, sandbox_id: str, kind: str, created_at: int) -> None:
+        with self._lock:
             subscribers = list(self._subscribers)
+        if not subscribers:
+            return
         event = api_pb2.ContainerEventResponse(
-            container_id=container_id, container_event_type=EVENT_TYPES[kind], created_at=time.time_ns())
+            container_id=container_id, container_event_type=EVENT_TYPES[kind], created_at=created_at)
         with contextlib.suppress(NotFound):
             event.pod_sandbox_status.CopyFrom(convert.pod_sandbox_status(self.sandboxes.get(sandbox_id)))
             for other in self.containers.ids_in_sandbox(sandbox_id):
