@@ -3,7 +3,9 @@
 Starts Debian's ``docker-registry`` (the distribution project's registry) on ``127.0.0.1`` with a
 private configuration and storage directory, and pushes image archives into it with Debian's
 ``skopeo``. Pair it with a registry configuration that lists it as a mirror of ``docker.io`` or
-``registry.k8s.io`` to serve those names offline.
+``registry.k8s.io`` to serve those names offline. ``command_prefix`` runs the registry, the
+readiness probe and skopeo under another command, e.g. ``nsenter --net=...`` to serve inside a
+network namespace whose loopback only a runtime in that namespace can reach.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -57,9 +60,11 @@ http:
 class LocalRegistry:
     """One ``docker-registry`` process; use as a context manager or call start/stop."""
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(self, workdir: Path, port: int | None = None, command_prefix: list[str] | None = None) -> None:
         self.workdir = Path(workdir)
-        self.port = port or free_port()
+        self.command_prefix = list(command_prefix or [])
+        # Inside another network namespace any port is free: ours may be taken only here.
+        self.port = port or (5000 if self.command_prefix else free_port())
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -79,7 +84,8 @@ class LocalRegistry:
         config.write_text(_CONFIG.format(storage=storage, port=self.port, secret=secrets.token_hex(16)))
         log = open(self.workdir / "registry.log", "wb")  # noqa: SIM115 - owned by the process
         self.proc = subprocess.Popen(
-            [REGISTRY_BINARY, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            [*self.command_prefix, REGISTRY_BINARY, "serve", str(config)],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         log.close()
         deadline = time.monotonic() + START_TIMEOUT
@@ -94,6 +100,13 @@ class LocalRegistry:
         raise LocalRegistryError(f"docker-registry did not answer on {self.host} within {START_TIMEOUT}s")
 
     def _answers(self) -> bool:
+        if self.command_prefix:  # only a process in the registry's namespace can ask
+            probe = f"import urllib.request; urllib.request.urlopen('{self.url}/v2/', timeout=1)"
+            try:
+                return subprocess.run([*self.command_prefix, sys.executable, "-c", probe],
+                                      capture_output=True, timeout=10).returncode == 0
+            except subprocess.TimeoutExpired:
+                return False
         conn = http.client.HTTPConnection(self.host, timeout=1)
         try:
             conn.request("GET", "/v2/")
@@ -118,7 +131,7 @@ class LocalRegistry:
 
     def push(self, archive: Path, repository: str, all_platforms: bool = True) -> None:
         """Copy an OCI archive to ``<this registry>/<repository>`` (``name:tag``), digests kept."""
-        cmd = [SKOPEO_BINARY, "copy", "--quiet", "--dest-tls-verify=false", "--preserve-digests"]
+        cmd = [*self.command_prefix, SKOPEO_BINARY, "copy", "--quiet", "--dest-tls-verify=false", "--preserve-digests"]
         if all_platforms:
             cmd.append("--all")
         cmd += [f"oci-archive:{archive}", f"docker://{self.host}/{repository}"]

@@ -15,11 +15,14 @@ import grpc
 import pytest
 from cri_validation_runtime import Cri, NetworkedKybRuntime, rpc_code, v1
 from derived_image import accounts_layer, write_derived_archive
-from netns_registry import NetnsRegistry, registries_toml
+
+from bench.references import netns
+from runtime.images.local_registry import LocalRegistry
 
 pytestmark = pytest.mark.root
 
 HOST = "registry.cri-validation.test"
+REGISTRY_PORT = 5000
 PREFIX = f"{HOST}/cri-tools/"
 WITH_TAG = PREFIX + "test-image-tag:test"
 WITHOUT_TAG = PREFIX + "test-image-latest"
@@ -38,7 +41,8 @@ USER_IMAGES = {  # critest's imageUser* images: (uid, username) ImageStatus must
 @pytest.fixture(scope="module")
 def runtime_args(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, ...]:
     config = tmp_path_factory.mktemp("registry-config") / "registries.toml"
-    config.write_text(registries_toml(HOST))
+    # Pulls of the made-up host go to the registry below, so image names keep critest's shape.
+    config.write_text(f'[registries."{HOST}"]\nmirrors = ["http://127.0.0.1:{REGISTRY_PORT}"]\nskip_upstream = true\n')
     return ("--registry-config", str(config))
 
 
@@ -47,7 +51,8 @@ def digests(harness: NetworkedKybRuntime, busybox_archive: Path,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """Start the registry, push every test image; yields each reference's manifest digest."""
     work = tmp_path_factory.mktemp("registry")
-    registry = NetnsRegistry(harness.name, work).start()
+    # Served inside the runtime's network namespace: only the daemon there reaches its loopback.
+    registry = LocalRegistry(work, port=REGISTRY_PORT, command_prefix=netns.nsenter_prefix(harness.name)).start()
     try:
         pushed: dict[str, str] = {}
 
