@@ -189,13 +189,14 @@ def device_rules(config: api_pb2.ContainerConfig, devices: list[dict], privilege
     return rules
 
 
-def seccomp_of(security: api_pb2.LinuxContainerSecurityContext, privileged: bool,
-               granted: list[str]) -> str | dict:
+def seccomp_of(security: api_pb2.LinuxContainerSecurityContext | api_pb2.LinuxSandboxSecurityContext,
+               privileged: bool, granted: list[str]) -> str | dict:
     """The process's seccomp setting, chosen as containerd chooses it: a privileged container
     gets none; the ``seccomp`` field wins over the deprecated ``seccomp_profile_path``
     ("runtime/default", "docker/default", "unconfined", "localhost/<path>"); neither means
     unconfined. A Localhost profile is read and compiled now, so a missing or invalid file fails
-    CreateContainer with a message naming it."""
+    CreateContainer with a message naming it. A sandbox's security context has the same two
+    fields and is read the same way (containerd applies it to the pause container)."""
     if privileged:
         return "unconfined"
     if security.HasField("seccomp"):

@@ -117,3 +117,12 @@ def test_an_unusable_profile_is_an_invalid_argument_naming_file_and_fault(tmp_pa
 def test_malformed_profile_references_are_invalid_arguments(security: api_pb2.LinuxContainerSecurityContext) -> None:
     with pytest.raises(InvalidArgument):
         choose(security)
+
+
+@x86_64_only
+def test_a_sandbox_security_context_is_read_the_same_way(tmp_path: Path) -> None:
+    sandbox = api_pb2.LinuxSandboxSecurityContext(seccomp=localhost(write(tmp_path, BLOCK_MKDIR)))
+    assert isinstance(seccomp_of(sandbox, False, list(capabilities.DEFAULT)), dict)
+    with pytest.raises(FailedPrecondition):
+        seccomp_of(api_pb2.LinuxSandboxSecurityContext(seccomp_profile_path=f"localhost/{tmp_path}/absent.json"),
+                   False, list(capabilities.DEFAULT))
