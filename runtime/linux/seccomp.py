@@ -151,6 +151,7 @@ def install(kernel: Kernel, program: bytes, flags: int = 0) -> None:
     if not flags:
         kernel.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog))
         return
+    # Flags need seccomp(2), which the Kernel interface does not wrap (prctl cannot pass them).
     libc = ctypes.CDLL(None, use_errno=True)
     libc.syscall.restype = ctypes.c_long
     result = libc.syscall(ctypes.c_long(NR_SECCOMP_X86_64), ctypes.c_ulong(SECCOMP_SET_MODE_FILTER),

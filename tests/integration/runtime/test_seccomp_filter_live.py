@@ -10,7 +10,7 @@ import json
 import os
 import signal
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -34,7 +34,7 @@ def outcome(call: Callable[[], object]) -> str:
     try:
         call()
     except OSError as e:
-        return errno.errorcode[e.errno]
+        return errno.errorcode.get(e.errno or 0, str(e.errno))
     return "ok"
 
 
@@ -62,7 +62,7 @@ def under_filter(program: bytes, flags: int, checks: dict[str, Callable[[], obje
 
 
 @pytest.fixture
-def scratch() -> Path:
+def scratch() -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="kybt-seccomp-") as directory:
         yield Path(directory)
 

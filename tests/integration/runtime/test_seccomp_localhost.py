@@ -33,7 +33,7 @@ def localhost(path: Path) -> api_pb2.SecurityProfile:
 
 def configured(name: str, command: list[str], seccomp: api_pb2.SecurityProfile | None = None,
                **security: object) -> api_pb2.ContainerConfig:
-    config = container_config(name, command, **security)
+    config = container_config(name, command, **security)  # type: ignore[arg-type]
     if seccomp is not None:
         config.linux.security_context.seccomp.CopyFrom(seccomp)
     return config

@@ -198,7 +198,7 @@ def test_a_later_unconditional_rule_overrides_an_earlier_one() -> None:
 
 
 def test_a_long_profile_with_argument_rules_everywhere_still_jumps_right() -> None:
-    names = sorted(X86_64, key=X86_64.get)
+    names = sorted(X86_64, key=lambda name: X86_64[name])
     rules = [{"names": [name], "action": "SCMP_ACT_ERRNO", "errnoRet": X86_64[name] % 4000 + 1,
               "args": [{"index": 0, "value": X86_64[name], "op": "SCMP_CMP_EQ"}]} for name in names]
     program = compiled(syscalls=rules)
