@@ -1,0 +1,262 @@
+"""kubectl exec, attach and port-forward reach containers of a real `kyb runtime` through its
+streaming server, over SPDY/3.1 and over WebSocket.
+
+kubectl 1.32 prefers WebSocket; ``KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false`` and
+``KUBECTL_PORT_FORWARD_WEBSOCKETS=false`` make it use SPDY, as older kubectls, kubelets and
+critest do. kubectl talks to a relay posing as the apiserver's pod subresources
+(``kubectl_apiserver_relay``), which gets the streaming URL over the CRI and passes kubectl's
+bytes through untouched, so each test is kubectl's own client against our server. Every test
+runs once per transport; the relay records the Upgrade header kubectl sent, proving which one.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import pty
+import re
+import select
+import socket
+import struct
+import subprocess
+import termios
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kubectl_apiserver_relay import ContainerEntry, KubectlApiserverRelay, PodEntry
+from runtime_harness import RuntimeUnderTest, container_config, pod_config, wait_for
+
+from cri.client import RuntimeClient
+from runtime.linux.syscalls import CLONE_NEWNET, LibcKernel
+
+pytestmark = pytest.mark.root
+
+NAMESPACE = "default"
+KUBECTL_TIMEOUT = 60
+
+
+@pytest.fixture(params=["spdy", "websocket"])
+def transport(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def cri(runtime: RuntimeUnderTest) -> RuntimeClient:
+    assert runtime.client is not None
+    return runtime.client
+
+
+@pytest.fixture
+def relay(cri: RuntimeClient, runtime: RuntimeUnderTest) -> Iterator[KubectlApiserverRelay]:
+    server = KubectlApiserverRelay(cri, runtime.netns)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class Kubectl:
+    def __init__(self, relay: KubectlApiserverRelay, netns: str, transport: str, home: Path) -> None:
+        self.relay = relay
+        self.netns = netns
+        self.home = home
+        websockets = "true" if transport == "websocket" else "false"
+        kubeconfig = home / "kubeconfig"
+        kubeconfig.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
+        self.env = {**os.environ, "HOME": str(home), "KUBECONFIG": str(kubeconfig),
+                    "KUBECTL_REMOTE_COMMAND_WEBSOCKETS": websockets, "KUBECTL_PORT_FORWARD_WEBSOCKETS": websockets}
+
+    def argv(self, *args: str) -> list[str]:
+        return ["nsenter", f"--net=/run/netns/{self.netns}", "kubectl", "--server", self.relay.url,
+                "--cache-dir", str(self.home / "cache"), "-n", NAMESPACE, *args]
+
+    def run(self, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(self.argv(*args), input=stdin, capture_output=True, env=self.env,
+                              timeout=KUBECTL_TIMEOUT, stdin=None if stdin is not None else subprocess.DEVNULL)
+
+    def popen(self, *args: str, **kwargs: object) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(self.argv(*args), env=self.env, **kwargs)  # type: ignore[call-overload, no-any-return]
+
+
+@pytest.fixture
+def kubectl(relay: KubectlApiserverRelay, runtime: RuntimeUnderTest, transport: str, tmp_path: Path) -> Kubectl:
+    home = tmp_path / "kubectl-home"
+    home.mkdir()
+    return Kubectl(relay, runtime.netns, transport, home)
+
+
+def start_pod(cri: RuntimeClient, relay: KubectlApiserverRelay, name: str, command: list[str], *,
+              stdin: bool = False, stdin_once: bool = False, tty: bool = False) -> str:
+    pod = pod_config(name)
+    sandbox = cri.run_pod_sandbox(pod)
+    config = container_config("main", command)
+    config.stdin, config.stdin_once, config.tty = stdin, stdin_once, tty
+    container = cri.create_container(sandbox, config, pod)
+    cri.start_container(container)
+    relay.add_pod(NAMESPACE, name, PodEntry(sandbox, {"main": ContainerEntry(container, stdin=stdin, tty=tty)}))
+    return container
+
+
+def assert_transport(relay: KubectlApiserverRelay, transport: str) -> None:
+    assert relay.upgrades, "kubectl never reached a streaming subresource"
+    expected = "spdy/3.1" if transport == "spdy" else "websocket"
+    assert {u.lower() for u in relay.upgrades} == {expected}
+
+
+# ------------------------------------------------------------------------------------- exec
+def test_exec_streams_stdout_and_stderr(cri: RuntimeClient, relay: KubectlApiserverRelay, kubectl: Kubectl,
+                                        transport: str) -> None:
+    start_pod(cri, relay, "exec-out", ["sleep", "300"])
+    result = kubectl.run("exec", "exec-out", "--", "sh", "-c", "echo to-stdout; echo to-stderr >&2")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"to-stdout\n"
+    assert b"to-stderr\n" in result.stderr
+    assert_transport(relay, transport)
+
+
+def test_exec_exits_with_the_commands_exit_code(cri: RuntimeClient, relay: KubectlApiserverRelay, kubectl: Kubectl,
+                                                transport: str) -> None:
+    start_pod(cri, relay, "exec-code", ["sleep", "300"])
+    result = kubectl.run("exec", "exec-code", "--", "sh", "-c", "echo partial; exit 7")
+    assert result.returncode == 7, result.stderr
+    assert result.stdout == b"partial\n"
+    assert_transport(relay, transport)
+
+
+def test_exec_feeds_stdin_until_it_closes(cri: RuntimeClient, relay: KubectlApiserverRelay, kubectl: Kubectl,
+                                          transport: str) -> None:
+    start_pod(cri, relay, "exec-in", ["sleep", "300"])
+    payload = b"".join(b"line %d of the input\n" % i for i in range(3000))  # ~70 KiB: several frames
+    result = kubectl.run("exec", "-i", "exec-in", "--", "sh", "-c", "cat > /tmp/in; wc -l < /tmp/in; md5sum < /tmp/in",
+                         stdin=payload)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.decode().split()
+    assert lines[0] == "3000" and lines[1] == hashlib.md5(payload).hexdigest()  # noqa: S324
+    assert_transport(relay, transport)
+
+
+def test_exec_with_a_terminal_gets_the_callers_window_size(cri: RuntimeClient, relay: KubectlApiserverRelay,
+                                                           kubectl: Kubectl, transport: str) -> None:
+    start_pod(cri, relay, "exec-tty", ["sleep", "300"])
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 111, 0, 0))
+    try:
+        process = kubectl.popen("exec", "-i", "-t", "exec-tty", "--", "sh", "-c", "sleep 1; tty; stty size; exit 3",
+                                stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+        os.close(slave)
+        slave = -1
+        output = read_until_exit(master, process)
+    finally:
+        if slave >= 0:
+            os.close(slave)
+        os.close(master)
+    text = output.decode(errors="replace")
+    assert process.returncode == 3, text
+    assert re.search(r"/dev/pts/\d+", text), text
+    assert "33 111" in text, text
+    assert_transport(relay, transport)
+
+
+def read_until_exit(master: int, process: subprocess.Popen[bytes]) -> bytes:
+    output = b""
+    deadline = time.monotonic() + KUBECTL_TIMEOUT
+    closed = False
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([] if closed else [master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: every slave end is closed
+                chunk = b""
+            closed = not chunk
+            output += chunk
+        if process.poll() is not None and (closed or not ready):
+            return output
+    process.kill()
+    process.wait(5)
+    raise AssertionError(f"kubectl did not finish: {output!r}")
+
+
+# ------------------------------------------------------------------------------------- attach
+def test_attach_relays_stdin_and_output(cri: RuntimeClient, relay: KubectlApiserverRelay, kubectl: Kubectl,
+                                        transport: str) -> None:
+    container = start_pod(cri, relay, "attach", ["sh", "-c", "while read line; do echo got:$line; done; echo bye"],
+                          stdin=True, stdin_once=True)
+    result = kubectl.run("attach", "-i", "attach", stdin=b"one\ntwo\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"got:one\ngot:two\nbye\n"
+    wait_for(lambda: cri.container_status(container).status.state == 2, 20, what="the container to exit")
+    assert_transport(relay, transport)
+
+
+# ------------------------------------------------------------------------------------- port-forward
+def in_netns(netns: str, fn):  # type: ignore[no-untyped-def]
+    result: list[object] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with open(f"/run/netns/{netns}") as f:
+                LibcKernel().setns(f.fileno(), CLONE_NEWNET)
+            result.append(fn())
+        except BaseException as e:  # noqa: B036 - re-raised in the test's thread
+            errors.append(e)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(KUBECTL_TIMEOUT)
+    if errors:
+        raise errors[0]
+    return result[0]
+
+
+def http_get(port: int) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+        return data
+
+
+@pytest.fixture
+def port_forward(cri: RuntimeClient, relay: KubectlApiserverRelay, kubectl: Kubectl) -> Iterator[tuple[int, str]]:
+    """(the local port kubectl forwards to the pod's 8080, the daemon's netns)"""
+    container = start_pod(cri, relay, "web", ["sh", "-c", "mkdir /www; echo through-kubectl > /www/index.html; "
+                                                           "exec httpd -f -p 127.0.0.1:8080 -h /www"])
+    wait_for(lambda: cri.exec_sync(container, ["sh", "-c", "netstat -ltn | grep -q :8080"], timeout=5).exit_code == 0,
+             20, what="httpd")
+    process = kubectl.popen("port-forward", "pod/web", ":8080", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().decode()
+        match = re.search(r"Forwarding from 127\.0\.0\.1:(\d+) -> 8080", line)
+        assert match, line + (process.stderr.read().decode() if process.poll() is not None and process.stderr else "")
+        yield int(match.group(1)), kubectl.netns
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def test_port_forward_reaches_a_web_server_in_the_pod(port_forward: tuple[int, str], relay: KubectlApiserverRelay,
+                                                      transport: str) -> None:
+    port, netns = port_forward
+    response = in_netns(netns, lambda: http_get(port))
+    assert response.startswith(b"HTTP/1.") and response.endswith(b"through-kubectl\n")
+    assert_transport(relay, transport)
+
+
+def test_port_forward_carries_several_connections_in_turn(port_forward: tuple[int, str],
+                                                          relay: KubectlApiserverRelay) -> None:
+    port, netns = port_forward
+    for _ in range(3):
+        assert in_netns(netns, lambda: http_get(port)).endswith(b"through-kubectl\n")
