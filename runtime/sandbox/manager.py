@@ -29,10 +29,11 @@ from cri import api_pb2
 from runtime.atomic_json import write_json
 from runtime.cgroups import CgroupError
 from runtime.container.manager import LOG_PATHS, ContainerManager
-from runtime.container.spec import check_namespace_modes
+from runtime.container.spec import check_namespace_modes, seccomp_of
 from runtime.context import RuntimeContext
 from runtime.errors import FailedPrecondition, InternalError, InvalidArgument, NotFound
 from runtime.lifecycle import SandboxState
+from runtime.linux import capabilities
 from runtime.linux.syscalls import MNT_DETACH, MS_NODEV, MS_NOEXEC, MS_NOSUID, SyscallError
 from runtime.processes import alive as process_alive
 from runtime.processes import kill_and_wait
@@ -112,6 +113,11 @@ class SandboxManager:
         parent = config.linux.cgroup_parent
         if parent and (".." in parent.split("/")):
             raise InvalidArgument(f"cgroup_parent {parent!r} must not contain '..'")
+        # A pod's profile is checked as containerd checks the pause container's: a missing or
+        # invalid Localhost file fails RunPodSandbox. The holder itself runs no filter (it is
+        # this runtime's own code, not the pod's), so the compiled program is not kept.
+        security = config.linux.security_context
+        seccomp_of(security, security.privileged, capabilities.DEFAULT)
 
     def _run(self, config: api_pb2.PodSandboxConfig, runtime_handler: str, key: str) -> str:
         ctx = self.ctx

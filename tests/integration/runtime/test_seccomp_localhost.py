@@ -146,3 +146,12 @@ def test_a_bad_profile_fails_create_container_naming_the_file_and_leaves_nothing
     assert cri.list_containers() == []
     assert os.listdir(runtime.root / "containers") == []
     assert set(runtime.cgroup_dirs()) == cgroups_before
+
+
+def test_a_pod_naming_a_missing_localhost_profile_fails_run_pod_sandbox(cri: RuntimeClient, tmp_path: Path) -> None:
+    pod = pod_config("pod-profile")
+    pod.linux.security_context.seccomp.CopyFrom(api_pb2.SecurityProfile(
+        profile_type=api_pb2.SecurityProfile.Localhost, localhost_ref=str(tmp_path / "missing.json")))
+    with pytest.raises(CRIError, match="missing.json"):
+        cri.run_pod_sandbox(pod)
+    assert cri.list_pod_sandbox() == []
