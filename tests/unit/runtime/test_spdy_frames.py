@@ -96,7 +96,7 @@ def test_frames_arrive_whole_however_the_bytes_are_split() -> None:
     encoder = FrameEncoder()
     wire = encoder.encode(SynStream(1, {"streamtype": ["stdin"]})) + encoder.encode(DataFrame(1, b"x" * 1000, fin=True))
     decoder = FrameDecoder()
-    frames = []
+    frames: list[object] = []
     for i in range(len(wire)):
         decoder.feed(wire[i:i + 1])
         frames.extend(decoder.frames())
