@@ -11,6 +11,7 @@ runs once per transport; the relay records the Upgrade header kubectl sent, prov
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -34,6 +35,14 @@ from cri.client import RuntimeClient
 from runtime.linux.syscalls import CLONE_NEWNET, LibcKernel
 
 pytestmark = pytest.mark.root
+
+
+@pytest.fixture(autouse=True)
+def no_tracebacks_in_the_daemon_log(runtime: RuntimeUnderTest) -> Iterator[None]:
+    """Whatever a client does, the streaming server logs no unexpected exception."""
+    yield
+    log = runtime.daemon_log()
+    assert "Traceback" not in log and "exception was never retrieved" not in log, log[-3000:]
 
 NAMESPACE = "default"
 KUBECTL_TIMEOUT = 60
@@ -125,6 +134,24 @@ def test_exec_exits_with_the_commands_exit_code(cri: RuntimeClient, relay: Kubec
     result = kubectl.run("exec", "exec-code", "--", "sh", "-c", "echo partial; exit 7")
     assert result.returncode == 7, result.stderr
     assert result.stdout == b"partial\n"
+    assert_transport(relay, transport)
+
+
+def test_exec_streams_megabytes_of_output(cri: RuntimeClient, relay: KubectlApiserverRelay, kubectl: Kubectl,
+                                          transport: str) -> None:
+    start_pod(cri, relay, "exec-big", ["sleep", "300"])
+    result = kubectl.run("exec", "exec-big", "--", "sh", "-c", "head -c 5000000 /dev/urandom | od -An -v -tx1 | head -c 8000000")
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout) == 8_000_000
+    assert_transport(relay, transport)
+
+
+def test_exec_of_a_missing_command_fails_with_a_message(cri: RuntimeClient, relay: KubectlApiserverRelay,
+                                                        kubectl: Kubectl, transport: str) -> None:
+    start_pod(cri, relay, "exec-missing", ["sleep", "300"])
+    result = kubectl.run("exec", "exec-missing", "--", "no-such-command")
+    assert result.returncode != 0
+    assert b"no-such-command" in result.stderr, result.stderr
     assert_transport(relay, transport)
 
 
@@ -252,6 +279,32 @@ def test_port_forward_reaches_a_web_server_in_the_pod(port_forward: tuple[int, s
     port, netns = port_forward
     response = in_netns(netns, lambda: http_get(port))
     assert response.startswith(b"HTTP/1.") and response.endswith(b"through-kubectl\n")
+    assert_transport(relay, transport)
+
+
+def test_port_forward_to_a_port_nobody_listens_on_reports_the_error(cri: RuntimeClient, relay: KubectlApiserverRelay,
+                                                                    kubectl: Kubectl, transport: str) -> None:
+    start_pod(cri, relay, "closed", ["sleep", "300"])
+    process = kubectl.popen("port-forward", "pod/closed", ":9", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        match = re.search(r"127\.0\.0\.1:(\d+) -> 9", process.stdout.readline().decode())
+        assert match
+        with contextlib.suppress(OSError):
+            in_netns(kubectl.netns, lambda: http_get(int(match.group(1))))
+        stderr = b""
+        deadline = time.monotonic() + 20
+        while b"error forwarding port 9" not in stderr and time.monotonic() < deadline:
+            ready, _, _ = select.select([process.stderr], [], [], 0.5)
+            if ready:
+                chunk = os.read(process.stderr.fileno(), 65536)
+                if not chunk:
+                    break
+                stderr += chunk
+        assert b"error forwarding port 9" in stderr and b"refused" in stderr, stderr
+    finally:
+        process.kill()
+        process.wait(10)
     assert_transport(relay, transport)
 
 

@@ -9,7 +9,7 @@ import json
 import struct
 import sys
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,6 +26,14 @@ from spdy_remotecommand_client import SpdyClient, UpgradeRefused  # noqa: E402
 
 T = TypeVar("T")
 pytestmark = pytest.mark.root
+
+
+@pytest.fixture(autouse=True)
+def no_tracebacks_in_the_daemon_log(runtime: RuntimeUnderTest) -> Iterator[None]:
+    """Whatever a client does, the streaming server logs no unexpected exception."""
+    yield
+    log = runtime.daemon_log()
+    assert "Traceback" not in log and "exception was never retrieved" not in log, log[-3000:]
 
 
 def in_netns(netns: str, make: Callable[[], Coroutine[Any, Any, T]]) -> T:
