@@ -38,6 +38,7 @@ from runtime.streaming.tokens import StreamRequest, TokenCache
 
 log = logging.getLogger(__name__)
 
+SHUTDOWN_GRACE = 2.0
 NOT_AN_UPGRADE = ("unable to upgrade: ask for Upgrade: SPDY/3.1 (with X-Stream-Protocol-Version) "
                   "or Upgrade: websocket (with a channel subprotocol)")
 
@@ -83,7 +84,8 @@ class StreamingServer:
         for kind, handler in (("exec", self._exec), ("attach", self._attach), ("portforward", self._port_forward)):
             app.router.add_get(f"/{kind}/{{token}}", handler)
             app.router.add_post(f"/{kind}/{{token}}", handler)
-        self._runner = web.AppRunner(app, access_log=None)
+        # live sessions (a port-forward can last hours) get a short grace on stop, then are cancelled
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
@@ -96,7 +98,10 @@ class StreamingServer:
             return
         loop = self._loop
         if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), loop).result(5)
+            try:
+                asyncio.run_coroutine_threadsafe(self._runner.cleanup(), loop).result(SHUTDOWN_GRACE + 5)
+            except Exception as e:  # the loop stops below either way
+                log.warning("streaming server did not shut down cleanly", extra={"error": repr(e)})
         loop.call_soon_threadsafe(loop.stop)
         if self._thread is not None:
             self._thread.join(5)

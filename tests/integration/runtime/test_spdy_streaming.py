@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import struct
 import sys
 import threading
+import time
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import pytest
 from runtime_harness import RuntimeUnderTest, container_config, pod_config, wait_for
@@ -295,3 +298,30 @@ def test_port_forward_pairs_streams_of_old_clients_by_stream_id(cri: RuntimeClie
         return bytes(client.data[data])
     response = in_netns(runtime.netns, session)
     assert response.startswith(b"HTTP/1.") and response.endswith(b"paired\n")
+
+
+def test_stopping_the_daemon_ends_a_live_session_promptly(cri: RuntimeClient, running: tuple[str, str, str],
+                                                           runtime: RuntimeUnderTest) -> None:
+    _, sandbox, netns = running
+    parts = urlsplit(port_forward_url(cri, sandbox))
+
+    def upgraded() -> socket.socket:
+        sock = socket.create_connection((parts.hostname, parts.port), timeout=10)
+        sock.sendall(f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: Upgrade\r\n"
+                     "Upgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n".encode())
+        assert sock.recv(65536).startswith(b"HTTP/1.1 101")
+        return sock
+
+    async def connect() -> socket.socket:
+        return upgraded()  # made in the daemon's namespace; usable from any thread after
+    sock = in_netns(netns, connect)
+    try:
+        started = time.monotonic()
+        runtime.stop_daemon()
+        assert time.monotonic() - started < 10
+        assert runtime.process is not None and runtime.process.returncode == 0
+        sock.settimeout(10)
+        while sock.recv(65536):  # a GOAWAY, then the end
+            pass
+    finally:
+        sock.close()
