@@ -221,6 +221,31 @@ def test_attach_relays_stdin_and_output(cri: RuntimeClient, relay: KubectlApiser
     assert_transport(relay, transport)
 
 
+def test_attach_to_a_terminal_resizes_it_and_types_into_it(cri: RuntimeClient, relay: KubectlApiserverRelay,
+                                                           kubectl: Kubectl, transport: str) -> None:
+    container = start_pod(cri, relay, "attach-tty", ["sh"], stdin=True, stdin_once=True, tty=True)
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 27, 99, 0, 0))
+    try:
+        process = kubectl.popen("attach", "-i", "-t", "attach-tty", stdin=slave, stdout=slave, stderr=slave,
+                                start_new_session=True)
+        os.close(slave)
+        slave = -1
+        time.sleep(2)  # attached, and the first resize delivered
+        os.write(master, b"stty size; exit 5\r")
+        output = read_until_exit(master, process)
+    finally:
+        if slave >= 0:
+            os.close(slave)
+        os.close(master)
+    text = output.decode(errors="replace")
+    assert "27 99" in text, text
+    status = wait_for(lambda: (s := cri.container_status(container).status).state == 2 and s, 20,
+                      what="the shell to exit")
+    assert status.exit_code == 5
+    assert_transport(relay, transport)
+
+
 # ------------------------------------------------------------------------------------- port-forward
 def in_netns(netns: str, fn):  # type: ignore[no-untyped-def]
     result: list[object] = []
