@@ -2,8 +2,8 @@
 
 The fork server forks the command into the container (as ExecSync does) with our pipe ends as
 its stdio; with a terminal, the terminal is made inside the container and its master comes back
-to us. ``spawn`` and ``wait`` block (they talk to the fork server), so sessions run them in an
-executor; the fd helpers are asyncio-friendly: output is read when the loop says it is readable,
+to us. ``spawn`` blocks (it talks to the fork server), so sessions run it in an executor; ``wait``
+and the fd helpers are asyncio-friendly: output is read when the loop says it is readable,
 and input is written without ever blocking the loop on a full pipe or terminal.
 """
 
@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from runtime.container.manager import ContainerManager
+from runtime.forkserver import ForkServerConnection
 from runtime.streaming.tokens import StreamRequest
 
 STDOUT, STDERR = 1, 2
@@ -27,7 +28,7 @@ SPAWN_TIMEOUT = 30.0
 
 @dataclass
 class ExecProcess:
-    conn: object  # the fork server connection that reports the exit code
+    conn: ForkServerConnection  # reports the exit code when the command ends
     pid: int
     outputs: list[tuple[int, int]]  # (fd, STDOUT or STDERR)
     stdin: int  # -1 when the session takes no input
@@ -91,13 +92,21 @@ def spawn(containers: ContainerManager, request: StreamRequest) -> ExecProcess:
     return ExecProcess(conn=conn, pid=answer["pid"], outputs=outputs, stdin=stdin_w, tty=request.tty, owned=local)
 
 
-def wait(process: ExecProcess) -> int:
-    """Block until the command exits; its exit code."""
-    conn = process.conn
+async def wait(process: ExecProcess) -> int:
+    """The command's exit code, once it exits. The fork server's child sends it on the request's
+    connection; the loop watches that socket, so a long session holds no thread."""
+    loop = asyncio.get_running_loop()
+    fd = process.conn.sock.fileno()
+    readable = asyncio.Event()
+    loop.add_reader(fd, readable.set)
     try:
-        return int(conn.receive(None)["exit_code"])  # type: ignore[attr-defined]
+        await readable.wait()
     finally:
-        conn.close()  # type: ignore[attr-defined]
+        loop.remove_reader(fd)
+    try:
+        return int(process.conn.receive(SPAWN_TIMEOUT)["exit_code"])  # the message is there: no wait
+    finally:
+        process.conn.close()
 
 
 async def pump(fd: int, send: Callable[[bytes], Awaitable[None]]) -> None:

@@ -155,7 +155,7 @@ async def serve_exec(session: SpdySession, streams: CommandStreams, containers: 
         helpers.append(asyncio.ensure_future(_resize_events(resize, apply)))
     status: dict[str, Any]
     try:
-        code = await loop.run_in_executor(None, exec_process.wait, process)
+        code = await exec_process.wait(process)
         status = exit_status(code)
         await asyncio.wait_for(asyncio.gather(*pumps), OUTPUT_DRAIN_TIMEOUT)
     except (TimeoutError, ForkServerError, OSError) as e:

@@ -54,7 +54,7 @@ async def serve_exec(http: web.Request, containers: ContainerManager, request: S
     reader = asyncio.ensure_future(_read_client(ws, process, v5))
     code: int | None
     try:
-        code = await loop.run_in_executor(None, exec_process.wait, process)
+        code = await exec_process.wait(process)
         await asyncio.wait_for(asyncio.gather(*pumps), timeout=5)
     except (TimeoutError, ForkServerError) as e:
         code = None

@@ -325,3 +325,22 @@ def test_stopping_the_daemon_ends_a_live_session_promptly(cri: RuntimeClient, ru
             pass
     finally:
         sock.close()
+
+
+def test_many_sessions_run_at_once(cri: RuntimeClient, running: tuple[str, str, str]) -> None:
+    """Ten commands wait for each other (a barrier in /tmp): they pass only if all run together,
+    so no session may hold a thread or a slot that the next one needs."""
+    container, _, netns = running
+    count = 10
+    barrier = (f"touch /tmp/started-$$; for i in $(seq 300); do [ $(ls /tmp/started-* | wc -l) -ge {count} ] && "
+               "echo met && exit 0; sleep 0.1; done; exit 1")
+    urls = [exec_url(cri, container, ["sh", "-c", barrier], stdout=True, stderr=True) for _ in range(count)]
+
+    async def one(url: str) -> bytes:
+        client, ids = await run_command(url, "v4.channel.k8s.io")
+        await client.close()
+        return bytes(client.data[ids["stdout"]])
+
+    async def together() -> list[bytes]:
+        return list(await asyncio.gather(*(one(url) for url in urls)))
+    assert in_netns(netns, together) == [b"met\n"] * count
