@@ -9,6 +9,7 @@ never a fake success.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 
@@ -17,12 +18,13 @@ import grpc
 from cri import api_pb2, api_pb2_grpc
 from runtime.container.manager import ContainerManager
 from runtime.context import RuntimeContext
-from runtime.sandbox.manager import SandboxManager
+from runtime.sandbox.manager import SUPPORTED_HANDLERS, SandboxManager
 from runtime.service.containers import ContainerCalls
 from runtime.service.events import EventBus, EventCalls
 from runtime.service.exec import ExecCalls
 from runtime.service.metrics import MetricsCalls
 from runtime.service.pods import PodCalls
+from runtime.service.runtime_handlers import RuntimeHandlers
 from runtime.service.stats import StatsCalls
 from runtime.streaming.server import StreamingServer
 
@@ -41,6 +43,7 @@ class RuntimeService(
         self.root = ctx.root
         self.containers = ContainerManager(ctx)
         self.sandboxes = SandboxManager(ctx, self.containers)
+        self.handlers = RuntimeHandlers(SUPPORTED_HANDLERS, str(ctx.root))
         self.events = EventBus(self.sandboxes, self.containers)
         self.containers.on_event = self.events.publish
         self._cpu_samples = {}
@@ -57,12 +60,13 @@ class RuntimeService(
     def Status(self, request: api_pb2.StatusRequest, context: grpc.ServicerContext) -> api_pb2.StatusResponse:
         response = api_pb2.StatusResponse(status=api_pb2.RuntimeStatus(conditions=[
             self._runtime_condition(), self._network_condition(),
-        ]))
+        ]), runtime_handlers=self.handlers.messages())
         if request.verbose:
-            response.info["config"] = (
-                f'{{"root": "{self.root}", "cgroupVersion": {self.ctx.cgroups.version}, '
-                f'"cgroupRoot": "{self.ctx.cgroup_root}"}}'
-            )
+            # stateDir as containerd names it: critest probes idmapped mounts on its parent.
+            response.info["config"] = json.dumps({
+                "root": str(self.root), "stateDir": str(self.root), "cgroupVersion": self.ctx.cgroups.version,
+                "cgroupRoot": self.ctx.cgroup_root,
+            })
         return response
 
     def RuntimeConfig(self, request: api_pb2.RuntimeConfigRequest, context: grpc.ServicerContext) -> api_pb2.RuntimeConfigResponse:

@@ -15,7 +15,7 @@ import os
 import stat
 
 from cri import api_pb2
-from runtime.container import image_volumes
+from runtime.container import image_volumes, userns_options
 from runtime.errors import FailedPrecondition, InvalidArgument
 from runtime.linux import capabilities, seccomp, seccomp_profile
 
@@ -239,9 +239,7 @@ def check_namespace_modes(options: api_pb2.NamespaceOption, where: str) -> None:
             raise InvalidArgument(f"{where}: unknown {field} namespace mode {mode}")
     if options.network == api_pb2.TARGET or options.ipc == api_pb2.TARGET:
         raise InvalidArgument(f"{where}: TARGET mode is only supported for the pid namespace")
-    userns = options.userns_options
-    if options.HasField("userns_options") and userns.mode != api_pb2.NODE and (userns.uids or userns.gids):
-        raise InvalidArgument(f"{where}: user namespaces are not supported by this runtime; use hostUsers (mode NODE)")
+    userns_options.pod_user_namespace(options, where)
 
 
 def build_spec(
@@ -273,6 +271,13 @@ def build_spec(
     except capabilities.UnknownCapability as e:
         raise InvalidArgument(str(e)) from e
     mounts = mounts_of(config)
+    for mount, requested in zip(mounts, config.mounts, strict=True):
+        if idmap := userns_options.mount_idmap(requested):
+            mount["idmap"] = idmap
+    namespace_options = security.namespace_options
+    if namespace_options.HasField("userns_options"):  # absent: the container joins its pod's
+        userns_options.check_same_as_sandbox(userns_options.pod_user_namespace(namespace_options, "container"),
+                                             sandbox.get("userns"))
     destinations = {m["destination"] for m in mounts}
     etc_files = {
         path: os.path.join(sandbox["dir"], os.path.basename(path))
@@ -314,6 +319,7 @@ def build_spec(
             "oom_score_adj": adj if adj else None,
         },
         "namespaces": namespaces,
+        "userns": sandbox.get("userns"),
         "etc_files": etc_files,
         "shm": shm,
         "mounts": mounts,

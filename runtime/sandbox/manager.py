@@ -30,6 +30,7 @@ from runtime.atomic_json import write_json
 from runtime.cgroups import CgroupError
 from runtime.container.manager import LOG_PATHS, ContainerManager
 from runtime.container.spec import check_namespace_modes, seccomp_of
+from runtime.container.userns_options import pod_user_namespace
 from runtime.context import RuntimeContext
 from runtime.errors import FailedPrecondition, InternalError, InvalidArgument, NotFound
 from runtime.lifecycle import SandboxState
@@ -126,6 +127,7 @@ class SandboxManager:
         host_network = options.network == api_pb2.NODE
         own_ipc = options.ipc != api_pb2.NODE
         own_pid = options.pid == api_pb2.POD
+        userns = pod_user_namespace(options, "sandbox")
         hostname = socket.gethostname() if host_network else (config.hostname or config.metadata.name)[:63]
         directory = ctx.sandboxes.path(sandbox_id)
         undo: list[Callable[[], None]] = []
@@ -149,6 +151,7 @@ class SandboxManager:
                 "own_network": not host_network,
                 "own_ipc": own_ipc,
                 "own_pid": own_pid,
+                "userns": userns,
                 "hostname": hostname,
                 "cgroup_procs": ctx.cgroups.join_files(holder_cgroup),
                 "sysctls": dict(config.linux.sysctls),
@@ -163,6 +166,8 @@ class SandboxManager:
                 "uts": None if host_network else f"/proc/{holder}/ns/uts",
                 "ipc": f"/proc/{holder}/ns/ipc" if own_ipc else None,
             }
+            if userns is not None:
+                userns = dict(userns, path=f"/proc/{holder}/ns/user")
             ip = ""
             if ctx.network is not None and not host_network:
                 mappings = [
@@ -186,6 +191,7 @@ class SandboxManager:
                 "holder": {"pid": holder, "start": holder_start},
                 "namespaces": namespaces,
                 "own_pid": own_pid,
+                "userns": userns,
                 "pid_ns": f"/proc/{holder}/ns/pid" if own_pid else None,
                 "shm": shm,
                 "shm_mounted": own_ipc,

@@ -28,12 +28,11 @@ from typing import NoReturn
 
 from runtime.atomic_json import read_json, write_json
 from runtime.linux.syscalls import CLONE_NEWNS, CLONE_NEWPID, NAMESPACE_FLAGS, Kernel, set_process_name
-from runtime.shim import user
+from runtime.shim import user, userns
 from runtime.shim.attach import AttachHub
 from runtime.shim.crilog import CriLogWriter
 from runtime.shim.prepared_init import PreparedInit, PreparedInitGone
 from runtime.shim.process import apply_process, report_failure, reset_signals
-from runtime.shim.rootfs import setup_rootfs
 from runtime.shim.terminal import container_pty
 from runtime.state.store import RECORD
 
@@ -95,7 +94,7 @@ def _container_init(kernel: Kernel, spec: dict, stdio: tuple[int, int, int], ter
         join_cgroup(spec.get("cgroup_procs", []))
         enter_namespaces(kernel, spec["namespaces"], ("ipc", "uts", "net"))
         kernel.unshare(CLONE_NEWNS)
-        setup_rootfs(kernel, spec)
+        userns.setup_rootfs(kernel, spec)  # then, with hostUsers: false, into the pod's user namespace
         if terminal is not None:
             master, slave = container_pty()
             socket.send_fds(terminal, [b"pty"], [master])

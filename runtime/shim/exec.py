@@ -1,8 +1,9 @@
 """Running a command inside a running container (ExecSync, Exec), forked by the fork server.
 
 The helper joins the container's cgroup, then its ipc, uts, net, pid and mount namespaces
-(mount last: after it, host paths are gone), and forks the command so it lands inside the pid
-namespace. The command gets the container's user, capabilities and environment. The helper
+(mount last: after it, host paths are gone), then the pod's user namespace if it has one (only
+host root may enter a mount namespace the host owns), and forks the command so it lands inside
+the pid namespace. The command gets the container's user, capabilities and environment. The helper
 answers the daemon with the command's pid (so a timeout can kill it), then with its exit code.
 """
 
@@ -15,6 +16,7 @@ import socket
 import termios
 
 from runtime.linux.syscalls import Kernel
+from runtime.shim import userns
 from runtime.shim.container import enter_namespaces, join_cgroup, load_spec
 from runtime.shim.process import apply_process, report_failure, reset_signals
 from runtime.shim.terminal import container_pty
@@ -34,7 +36,9 @@ def run_exec(kernel: Kernel, conn: socket.socket, request: dict, stdio: list[int
     try:
         join_cgroup(spec.get("cgroup_procs", []))
         namespaces = {kind: f"/proc/{pid}/ns/{kind}" for kind in ("ipc", "uts", "net", "pid", "mnt")}
+        pod_userns = userns.open_if_foreign(f"/proc/{pid}/ns/user")
         enter_namespaces(kernel, namespaces, ("ipc", "uts", "net", "pid", "mnt"))
+        userns.join(kernel, pod_userns)  # last: the mount namespace is the host's to enter
     except OSError as e:
         _send(conn, {"error": f"cannot enter container: {e}"})
         os._exit(1)

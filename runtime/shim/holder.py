@@ -5,7 +5,8 @@ helper unshares the namespaces the pod owns (net, ipc, uts; pid too when the pod
 namespace between its containers), sets the hostname, brings loopback up, then forks the holder
 proper and exits, so the holder is reparented away from the daemon. When the pod has its own
 pid namespace the holder is its PID 1 and reaps orphans, as pause does. Containers join the
-namespaces through ``/proc/<holder pid>/ns/*``.
+namespaces through ``/proc/<holder pid>/ns/*``. A pod with ``hostUsers: false`` gets its user
+namespace before all the others, so that it owns them (``runtime.shim.userns``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from runtime.linux.syscalls import (
     Kernel,
     set_process_name,
 )
+from runtime.shim import userns
 from runtime.shim.container import join_cgroup
 
 SIOCGIFFLAGS = 0x8913
@@ -60,8 +62,16 @@ def apply_sysctls(sysctls: dict[str, str]) -> None:
 
 
 def spawn_holder(kernel: Kernel, request: dict) -> int:
-    """Create the pod's namespaces and the holder in them; return the holder's (host) pid."""
+    """Create the pod's namespaces and the holder in them; return the holder's (host) pid.
+    A pod with a user namespace of its own (``request["userns"]``) gets it first, so that it
+    owns the pod's other namespaces (see ``runtime.shim.userns``)."""
     join_cgroup(request.get("cgroup_procs", []))  # the holder inherits the pod's cgroup
+    if request.get("userns"):
+        return userns.spawn_in_user_namespace(kernel, request["userns"], lambda: _spawn(kernel, request))
+    return _spawn(kernel, request)
+
+
+def _spawn(kernel: Kernel, request: dict) -> int:
     flags = namespace_flags(request)
     if flags:
         kernel.unshare(flags)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import stat
 
+from runtime.linux.idmap import attach, host_id, idmapped_tree
 from runtime.linux.syscalls import (
     MNT_DETACH,
     MS_BIND,
@@ -142,10 +143,23 @@ def setup_rootfs(kernel: Kernel, spec: dict) -> None:
         kernel.mount(None, "/", None, MS_BIND | MS_REMOUNT | MS_RDONLY, None)
 
 
+def dev_owner_options(spec: dict) -> tuple[str, str]:
+    """Extra tmpfs and devpts options so that /dev belongs to the pod's root and new terminals to
+    its tty group when the pod has its own user namespace (we mount as host root, whose IDs
+    would show as nobody there)."""
+    userns = spec.get("userns")
+    if not userns:
+        return "", ",gid=5"
+    uid, gid, tty = host_id(userns["uids"], 0), host_id(userns["gids"], 0), host_id(userns["gids"], 5)
+    return (f",uid={uid},gid={gid}" if uid is not None and gid is not None else "",
+            f",gid={tty}" if tty is not None else "")
+
+
 def _setup_dev(kernel: Kernel, root: str, spec: dict) -> None:
     dev = f"{root}/dev"
     _ensure_dir(dev)
-    kernel.mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k")
+    owner, tty_group = dev_owner_options(spec)
+    kernel.mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k" + owner)
     for name, major, minor in DEVICES:
         path = f"{dev}/{name}"
         os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(major, minor))
@@ -153,7 +167,7 @@ def _setup_dev(kernel: Kernel, root: str, spec: dict) -> None:
     for target, name in DEV_SYMLINKS:
         os.symlink(target, f"{dev}/{name}")
     os.mkdir(f"{dev}/pts", 0o755)
-    kernel.mount("devpts", f"{dev}/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5")
+    kernel.mount("devpts", f"{dev}/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620" + tty_group)
     os.mkdir(f"{dev}/shm", 0o1777)
     shm = spec.get("shm")
     if shm:
@@ -173,7 +187,14 @@ def _setup_dev(kernel: Kernel, root: str, spec: dict) -> None:
 def _bind_volume(kernel: Kernel, root: str, mount: dict) -> None:
     source = mount["source"]
     target = _ensure_target(root, mount["destination"], os.path.isdir(source))
-    kernel.mount(source, target, None, MS_BIND | MS_REC, None)
+    if mount.get("idmap_userns_fd") is not None:  # see runtime.shim.userns.idmapped_spec
+        tree = idmapped_tree(source, mount["idmap_userns_fd"])
+        try:
+            attach(tree, target)
+        finally:
+            os.close(tree)
+    else:
+        kernel.mount(source, target, None, MS_BIND | MS_REC, None)
     if mount.get("readonly"):
         kernel.mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY, None)
     kernel.mount(None, target, None, MS_REC | PROPAGATION_FLAGS[mount.get("propagation", "private")], None)
