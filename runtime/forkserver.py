@@ -16,7 +16,9 @@ An idle spare dies with the server; once it has a request it lives on as a shim 
 
 Requests: ``{"op": "sandbox", ...}`` -> holder pid; ``{"op": "start", "container_dir": ...,
 "pid_mode": ...}`` -> container pid, or an error (with ``"retry": true`` when only the prepared
-process failed: asked again with ``"prepared": false`` it is forked afresh); ``{"op": "exec", ...}`` -> pid, then exit code. The server dies with
+process failed: asked again with ``"prepared": false`` it is forked afresh); ``{"op":
+"prestart", ...}`` the same, prepared at CreateContainer up to the exec (see
+``runtime.container.prestart``); ``{"op": "exec", ...}`` -> pid, then exit code. The server dies with
 the daemon (PR_SET_PDEATHSIG); the shims and holders it forked do not. While it lives it is
 their subreaper, so their exits are reaped even where PID 1 does not reap orphans.
 """
@@ -58,7 +60,7 @@ def _reap_children() -> None:
 
 def takes_prepared(request: dict) -> bool:
     """Whether a prepared spare (see ``runtime.shim.prepared_init``) can serve ``request``."""
-    return request.get("op") == "start" and request.get("pid_mode") == "new" and request.get("prepared", True)
+    return request.get("op") in ("start", "prestart") and request.get("pid_mode") == "new" and request.get("prepared", True)
 
 
 def _handle(kernel: LibcKernel, conn: socket.socket, request: dict, fds: list[int],
@@ -74,10 +76,10 @@ def _handle(kernel: LibcKernel, conn: socket.socket, request: dict, fds: list[in
             os.setsid()
             run_exec(kernel, conn, request, fds)
         os.setsid()
-        if op == "start":
+        if op in ("start", "prestart"):
             # No double fork: we are the shim's parent and, as subreaper, stay its reaper; if
             # the server dies the shim is simply reparented and keeps running.
-            run_shim(kernel, conn, request["container_dir"], prepared)
+            run_shim(kernel, conn, request["container_dir"], prepared, prestart=op == "prestart")
         if op == "sandbox":
             pid = spawn_holder(kernel, request)
             conn.send(json.dumps({"pid": pid}).encode())
@@ -213,6 +215,12 @@ class ForkServerConnection:
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
+
+    def send(self, message: dict) -> None:
+        try:
+            self.sock.send(json.dumps(message).encode())
+        except OSError as e:
+            raise ForkServerError(f"the fork server child went away: {e}") from e
 
     def receive(self, timeout: float | None) -> dict:
         return self.receive_with_fds(timeout)[0]

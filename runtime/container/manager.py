@@ -31,6 +31,7 @@ from runtime.atomic_json import read_json, write_json
 from runtime.cgroups import CgroupError, Resources
 from runtime.container import image_volumes
 from runtime.container.exit_watcher import ExitWatcher
+from runtime.container.prestart import Prestarts
 from runtime.container.spec import build_spec, check_namespace_modes
 from runtime.context import RuntimeContext
 from runtime.errors import FailedPrecondition, InternalError, InvalidArgument, NotFound
@@ -89,6 +90,7 @@ class ContainerManager:
         # records once; this daemon alone creates and removes them, so it stays true. Keeps the
         # duplicate-name check from re-reading every record on each create.
         self._names: dict[tuple[str, str, int], str] | None = None
+        self.prestarts = Prestarts(ctx.forkserver)
 
     def watch_running(self) -> None:
         """Start noticing exits: of every container the records say runs, and of each new one."""
@@ -331,6 +333,7 @@ class ContainerManager:
             # rewrite of the sandbox record on every container create.
             with open(ctx.sandboxes.path(sandbox["id"]) / LOG_PATHS, "a") as f:
                 f.write(log_path + "\n")
+        self.prestarts.begin(container_id, str(directory), spec["namespaces"].get("pid_mode", "new"))
         log.info("container created", extra={"container": container_id, "sandbox": sandbox["id"]})
         self.on_event(container_id, sandbox["id"], "created")
         return container_id
@@ -348,7 +351,9 @@ class ContainerManager:
             request = {"op": "start", "container_dir": directory,
                        "pid_mode": (record.get("spec") or {}).get("namespaces", {}).get("pid_mode", "new")}
             try:
-                reply = self.ctx.forkserver.call(request, timeout=START_TIMEOUT)
+                reply = self.prestarts.finish(container_id, START_TIMEOUT)
+                if reply is None:
+                    reply = self.ctx.forkserver.call(request, timeout=START_TIMEOUT)
                 if reply.get("retry"):  # the process forked ahead for it was gone: fork afresh
                     reply = self.ctx.forkserver.call({**request, "prepared": False}, timeout=START_TIMEOUT)
             except ForkServerError as e:
@@ -374,6 +379,7 @@ class ContainerManager:
             container_id = self.ctx.containers.resolve(id_or_prefix)
         except NotFound:
             return  # StopContainer is idempotent: a container that is gone is stopped (CRI, critest)
+        self.prestarts.abort(container_id)
         with self.ctx.containers.lock(container_id):
             record = self.refresh(container_id)
             if record["state"] == ContainerState.CREATED.value:

@@ -12,6 +12,7 @@ attached client leaves.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -39,6 +40,10 @@ class AttachHub:
         cwd = os.open(".", os.O_RDONLY | os.O_CLOEXEC)
         try:
             os.chdir(directory)
+            # A socket file left by a shim that was killed (one that prepared this container at
+            # create and died before its start) would make the bind fail; one container, one shim.
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(SOCKET_NAME)
             self.listener.bind(SOCKET_NAME)
         finally:
             os.fchdir(cwd)

@@ -37,6 +37,7 @@ from runtime.shim.terminal import container_pty
 from runtime.state.store import RECORD
 
 READ_CHUNK = 32 * 1024
+MAX_CONTROL = 4096
 
 
 def load_spec(container_dir: str) -> dict:
@@ -84,8 +85,11 @@ def enter_namespaces(kernel: Kernel, namespaces: dict, kinds: tuple[str, ...]) -
 
 
 def _container_init(kernel: Kernel, spec: dict, stdio: tuple[int, int, int], terminal: socket.socket | None,
-                    errpipe: int, credspipe: int) -> None:
-    """First process of the container: runs between fork and execve."""
+                    errpipe: int, credspipe: int, go: int = -1) -> None:
+    """First process of the container: runs between fork and execve. With a ``go`` pipe it
+    stops once everything but the process's own credentials is in place (the shim has told
+    the daemon it is ready) and execs only when the shim writes to it; end-of-file there means
+    the start was called off."""
     try:
         reset_signals()
         os.setsid()
@@ -106,8 +110,15 @@ def _container_init(kernel: Kernel, spec: dict, stdio: tuple[int, int, int], ter
         creds = user.resolve(spec["process"].get("user", {}))
         os.write(credspipe, json.dumps(creds.__dict__).encode())
         os.close(credspipe)
-        os.closerange(3, errpipe)
-        os.closerange(errpipe + 1, 1 << 16)
+        lowest = 3
+        for keep in sorted(fd for fd in (errpipe, go) if fd >= 0):
+            os.closerange(lowest, keep)
+            lowest = keep + 1
+        os.closerange(lowest, 1 << 16)
+        if go >= 0:
+            if not os.read(go, 1):
+                os._exit(0)
+            os.close(go)
         apply_process(kernel, spec["process"], creds)
     except BaseException as e:  # noqa: B036 - anything, even SystemExit, must reach the parent
         report_failure(errpipe, e)
@@ -135,24 +146,30 @@ def _read_error(errpipe: int) -> str | None:
         return b"".join(chunks).decode(errors="replace")
 
 
-def prepared_container_main(kernel: Kernel, container_dir: str, fds: list[int]) -> NoReturn:
+def prepared_container_main(kernel: Kernel, work: dict, fds: list[int]) -> NoReturn:
     """What a prepared child (``runtime.shim.prepared_init``) runs once handed its container."""
     errpipe, credspipe = fds[3], fds[4]
+    extra = iter(fds[5:])
     try:
-        spec = load_spec(container_dir)
-        terminal = socket.socket(fileno=fds[5]) if len(fds) > 5 else None
+        spec = load_spec(work["container_dir"])
+        go = next(extra) if work.get("go") else -1
+        terminal = socket.socket(fileno=next(extra)) if work.get("terminal") else None
     except BaseException as e:  # noqa: B036 - the shim waits on the error pipe: tell it
         report_failure(errpipe, e)
-    _container_init(kernel, spec, (fds[0], fds[1], fds[2]), terminal, errpipe, credspipe)
+    _container_init(kernel, spec, (fds[0], fds[1], fds[2]), terminal, errpipe, credspipe, go)
     os._exit(127)  # not reached: _container_init execs or reports
 
 
-def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str, prepared: PreparedInit | None = None) -> None:
+def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str, prepared: PreparedInit | None = None,
+             prestart: bool = False) -> None:
     """Start the container and supervise it until it exits. Runs detached; never returns.
 
     With ``prepared``, the container's first process already waits in a new pid namespace
     (forked while this process was an idle spare) and is handed its descriptors instead of
-    being forked here."""
+    being forked here. With ``prestart`` (asked at CreateContainer), everything up to the exec
+    is done ahead: once the process waits with its root filesystem built, the daemon hears
+    ``{"ready": true}``; ``{"go": true}`` from it then execs the process and the start goes on
+    as usual, while end-of-file (the container was removed, or the daemon went away) ends it."""
     set_process_name(kernel, "kyb-shim")
     spec = load_spec(container_dir)
     pid_ns = spec["namespaces"].get("pid_mode", "new")
@@ -183,6 +200,7 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str, prepared: 
         child_ends = [out_w, err_w] + ([in_r] if wants_stdin else [])
     errpipe_r, errpipe_w = os.pipe()
     creds_r, creds_w = os.pipe()
+    go_r, go_w = os.pipe() if prestart else (-1, -1)
 
     if prepared is None and pid_ns == "new":
         kernel.unshare(CLONE_NEWPID)
@@ -200,8 +218,10 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str, prepared: 
     if prepared is not None:
         pid = prepared.pid
         try:
-            prepared.hand_over(container_dir, [*stdio, errpipe_w, creds_w,
-                                               *([terminal_child.fileno()] if terminal_child is not None else [])])
+            prepared.hand_over(
+                {"container_dir": container_dir, "go": prestart, "terminal": terminal_child is not None},
+                [*stdio, errpipe_w, creds_w, *([go_r] if prestart else []),
+                 *([terminal_child.fileno()] if terminal_child is not None else [])])
         except PreparedInitGone as e:
             prepared.discard()
             _send(conn, {"error": str(e), "retry": True})
@@ -210,9 +230,11 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str, prepared: 
         pid = os.fork()
         if pid == 0:
             os.close(errpipe_r)
-            _container_init(kernel, spec, stdio, terminal_child, errpipe_w, creds_w)
+            _container_init(kernel, spec, stdio, terminal_child, errpipe_w, creds_w, go_r)
     os.close(errpipe_w)
     os.close(creds_w)
+    if prestart:
+        os.close(go_r)
     for fd in child_ends:
         os.close(fd)
     if terminal_child is not None:
@@ -226,10 +248,19 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str, prepared: 
         os.waitpid(pid, 0)
         _send(conn, {"error": f"cannot open the container log or attach socket: {e}"})
         os._exit(1)
-    error = _read_error(errpipe_r)
+    if prestart:
+        resolved = _read_all(creds_r)  # written once the process waits for its go
+        os.close(creds_r)
+        if resolved:
+            _await_go(conn, pid, go_w, hub)
+        error = _read_error(errpipe_r)
+        if error is None and not resolved:
+            error = "the container's first process exited while its root filesystem was being set up"
+    else:
+        error = _read_error(errpipe_r)
+        resolved = _read_all(creds_r)
+        os.close(creds_r)
     os.close(errpipe_r)
-    resolved = _read_all(creds_r)
-    os.close(creds_r)
     if error is None and terminal_parent is not None:
         _msg, fds, _flags, _addr = socket.recv_fds(terminal_parent, 16, 1)
         terminal_parent.close()
@@ -256,6 +287,26 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str, prepared: 
     hub.close()
     _record_exit(container_dir, spec, status)
     os._exit(0)
+
+
+def _await_go(conn: socket.socket, pid: int, go_w: int, hub: AttachHub) -> None:
+    """Tell the daemon the container is ready to exec, then wait for its go. Returns once the
+    process has been told to exec; exits (after killing the process) if the start is called off."""
+    try:
+        conn.send(json.dumps({"ready": True, "shim_pid": os.getpid()}).encode())
+        go = conn.recv(MAX_CONTROL)
+    except OSError:
+        go = b""
+    if not go:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        hub.close()
+        os._exit(0)
+    try:
+        os.write(go_w, b"g")
+    except BrokenPipeError:
+        pass  # the process is gone; its exit status tells the story
+    os.close(go_w)
 
 
 def _supervise(pid: int, readers: dict[int, str], wake_r: int, reopen: list, log: CriLogWriter, hub: AttachHub) -> int:

@@ -28,7 +28,7 @@ from runtime.linux.syscalls import CLONE_NEWPID, PR_SET_PDEATHSIG, Kernel
 from runtime.shim.process import report_failure
 
 MAX_MESSAGE = 1 << 12
-MAX_FDS = 6
+MAX_FDS = 8
 
 
 class PreparedInitGone(Exception):
@@ -42,11 +42,12 @@ class PreparedInit:
         self.pid = pid
         self.control = control
 
-    def hand_over(self, container_dir: str, fds: list[int]) -> None:
-        """Give the child its container and descriptors: stdin, stdout, stderr, the exec-error
-        pipe, the credentials pipe, and the terminal socket when there is one."""
+    def hand_over(self, work: dict, fds: list[int]) -> None:
+        """Give the child its work (the container directory and what the descriptors are) and
+        the descriptors: stdin, stdout, stderr, the exec-error pipe, the credentials pipe, then
+        the ones ``work`` names (the start signal's pipe, the terminal socket)."""
         try:
-            socket.send_fds(self.control, [json.dumps({"container_dir": container_dir}).encode()], fds)
+            socket.send_fds(self.control, [json.dumps(work).encode()], fds)
         except OSError as e:
             raise PreparedInitGone(f"the prepared container process {self.pid} is gone: {e}") from e
         finally:
@@ -60,13 +61,13 @@ class PreparedInit:
             os.waitpid(self.pid, 0)
 
 
-ChildMain = Callable[[Kernel, str, list[int]], NoReturn]
+ChildMain = Callable[[Kernel, dict, list[int]], NoReturn]
 
 
 def prepare(kernel: Kernel, child_main: ChildMain) -> PreparedInit:
     """Unshare a pid namespace for our children and fork the one that will be its PID 1.
 
-    ``child_main(kernel, container_dir, fds)`` runs in the child once it is handed a container;
+    ``child_main(kernel, work, fds)`` runs in the child once it is handed a container;
     the child exits quietly if its control socket closes first."""
     kernel.unshare(CLONE_NEWPID)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -93,7 +94,7 @@ def _wait_for_container(kernel: Kernel, control: socket.socket, child_main: Chil
         os.set_inheritable(fd, False)
     try:
         kernel.prctl(PR_SET_PDEATHSIG, 0)
-        container_dir = json.loads(message)["container_dir"]
+        work = json.loads(message)
     except BaseException as e:  # noqa: B036 - the shim waits on the error pipe: tell it
         report_failure(fds[3], e)
-    child_main(kernel, container_dir, fds)
+    child_main(kernel, work, fds)

@@ -1,0 +1,82 @@
+"""Starting a container's process at CreateContainer, so StartContainer only has to let it exec.
+
+Most of a start is work that does not need the start itself: forking the shim and the
+container's first process, joining the cgroup and the pod's namespaces, building the root
+filesystem, resolving the user. The kubelet calls StartContainer right after CreateContainer,
+so CreateContainer asks the fork server for a shim in prestart mode and returns without
+waiting; that work then runs while the reply travels back and the start request comes in.
+StartContainer waits for the shim's ``ready``, sends ``go``, and gets the usual start reply
+(pid, shim pid, start time) once the process has exec'd. Errors of the prepared work (a mount
+that fails, an unknown user) are start errors, exactly as when nothing was done ahead.
+
+This is an optimisation only: the handle lives in the daemon's memory and nowhere else. A
+container whose handle is gone (the daemon restarted, the shim died before ``go``) is started
+from scratch; removing or stopping a created container closes its handle, and a shim whose
+connection closes kills its waiting process and exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+
+from runtime.forkserver import ForkServerClient, ForkServerConnection, ForkServerError
+
+log = logging.getLogger(__name__)
+
+
+class Prestarts:
+    def __init__(self, forkserver: ForkServerClient) -> None:
+        self.forkserver = forkserver
+        self._handles: dict[str, ForkServerConnection] = {}
+        self._lock = threading.Lock()
+
+    def begin(self, container_id: str, container_dir: str, pid_mode: str) -> None:
+        """Ask for the container's shim now; a failure only means the start does it all."""
+        try:
+            handle = self.forkserver.request({"op": "prestart", "container_dir": container_dir, "pid_mode": pid_mode})
+        except ForkServerError as e:
+            log.debug("no prestart", extra={"container": container_id, "error": str(e)})
+            return
+        with self._lock:
+            self._handles[container_id] = handle
+
+    def abort(self, container_id: str) -> None:
+        with self._lock:
+            handle = self._handles.pop(container_id, None)
+        if handle is not None:
+            handle.close()
+
+    def abort_all(self) -> None:
+        with self._lock:
+            handles, self._handles = list(self._handles.values()), {}
+        for handle in handles:
+            handle.close()
+
+    def finish(self, container_id: str, timeout: float) -> dict | None:
+        """The start reply from the prestarted shim, or None when it must be started afresh
+        (no handle, the shim gone before ``go``, or only its pre-forked process was gone)."""
+        with self._lock:
+            handle = self._handles.pop(container_id, None)
+        if handle is None:
+            return None
+        try:
+            try:
+                ready = handle.receive(timeout)
+            except ForkServerError:
+                return None
+            if not ready.get("ready"):
+                return None if ready.get("retry") else ready
+            try:
+                handle.send({"go": True})
+            except ForkServerError:
+                return None  # the shim died before hearing it, so its process never exec'd
+            # From here on the process may have exec'd: never start a second one; report instead.
+            try:
+                return handle.receive(timeout)
+            except ForkServerError as e:
+                return {"error": f"the container's shim went away while starting it: {e}"}
+        finally:
+            with contextlib.suppress(OSError):
+                handle.close()

@@ -1,0 +1,102 @@
+"""CreateContainer prepares the container's process ahead (runtime.container.prestart); only
+StartContainer lets it run. A created container never runs its command early, and removing it,
+restarting the daemon or losing its waiting shim changes nothing a CRI client can see."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from runtime_harness import RuntimeUnderTest, container_config, pod_config, wait_for
+
+from cri import api_pb2
+from cri.client import CRIError, RuntimeClient
+
+pytestmark = pytest.mark.root
+
+
+def exit_code(cri: RuntimeClient, container: str) -> int:
+    def done() -> api_pb2.ContainerStatus | None:
+        status = cri.container_status(container).status
+        return status if status.state == api_pb2.CONTAINER_EXITED else None
+
+    return wait_for(done, what=f"container {container} to exit").exit_code
+
+
+def touching(name: str, volume: Path) -> api_pb2.ContainerConfig:
+    config = container_config(name, ["sh", "-c", "touch /out/ran"])
+    config.mounts.append(api_pb2.Mount(container_path="/out", host_path=str(volume)))
+    return config
+
+
+def shims_of(runtime: RuntimeUnderTest) -> list[psutil.Process]:
+    """Shims (prestarted ones included) of this runtime: processes named kyb-shim under its daemon."""
+    assert runtime.process is not None
+    daemon = psutil.Process(runtime.process.pid)
+    return [p for p in daemon.children(recursive=True) if p.name() == "kyb-shim"]
+
+
+def test_a_created_container_does_not_run_its_command_before_it_is_started(cri: RuntimeClient, tmp_path: Path) -> None:
+    pod = pod_config("prestart-wait")
+    sandbox = cri.run_pod_sandbox(pod)
+    container = cri.create_container(sandbox, touching("c", tmp_path), pod)
+    time.sleep(0.5)
+    assert not (tmp_path / "ran").exists()
+    assert cri.container_status(container).status.state == api_pb2.CONTAINER_CREATED
+    cri.start_container(container)
+    assert exit_code(cri, container) == 0
+    assert (tmp_path / "ran").exists()
+
+
+def test_removing_a_created_container_leaves_no_waiting_process(
+    runtime: RuntimeUnderTest, cri: RuntimeClient, tmp_path: Path
+) -> None:
+    pod = pod_config("prestart-rm")
+    sandbox = cri.run_pod_sandbox(pod)
+    container = cri.create_container(sandbox, touching("c", tmp_path), pod)
+    wait_for(lambda: shims_of(runtime), what="the prestarted shim")
+    cri.remove_container(container)
+    wait_for(lambda: not shims_of(runtime), what="the prestarted shim to go")
+    assert not (tmp_path / "ran").exists()
+    assert not (runtime.root / "containers" / container).exists()
+
+
+def test_a_container_created_before_a_daemon_restart_starts_afterwards(
+    runtime: RuntimeUnderTest, cri: RuntimeClient, tmp_path: Path
+) -> None:
+    pod = pod_config("prestart-restart")
+    sandbox = cri.run_pod_sandbox(pod)
+    container = cri.create_container(sandbox, touching("c", tmp_path), pod)
+    runtime.kill_daemon()
+    cri = runtime.start()
+    cri.start_container(container)
+    assert exit_code(cri, container) == 0
+    assert (tmp_path / "ran").exists()
+
+
+def test_a_start_succeeds_when_the_waiting_shim_was_killed(
+    runtime: RuntimeUnderTest, cri: RuntimeClient, tmp_path: Path
+) -> None:
+    pod = pod_config("prestart-killed")
+    sandbox = cri.run_pod_sandbox(pod)
+    container = cri.create_container(sandbox, touching("c", tmp_path), pod)
+    for shim in wait_for(lambda: shims_of(runtime), what="the prestarted shim"):
+        os.kill(shim.pid, signal.SIGKILL)
+    cri.start_container(container)
+    assert exit_code(cri, container) == 0
+    assert (tmp_path / "ran").exists()
+
+
+def test_an_unknown_user_prepared_ahead_fails_the_start_not_the_create(cri: RuntimeClient) -> None:
+    pod = pod_config("prestart-user")
+    sandbox = cri.run_pod_sandbox(pod)
+    config = container_config("c", ["true"], run_as_username="nobody-here")
+    container = cri.create_container(sandbox, config, pod)
+    with pytest.raises(CRIError, match="nobody-here"):
+        cri.start_container(container)
+    status = cri.container_status(container).status
+    assert status.state == api_pb2.CONTAINER_EXITED and status.reason == "StartError"
