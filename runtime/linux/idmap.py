@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import os
 import signal
 import sys
@@ -147,7 +148,8 @@ def same_user_namespace(path: str, own: str = "/proc/self/ns/user") -> bool:
 def temporary_user_namespace(uids: list[Mapping], gids: list[Mapping]) -> Iterator[int]:
     """An fd of a new user namespace with these maps, for idmapping a mount with a mapping no
     running process has. A child unshares it and waits; its namespace outlives it through the fd.
-    Forks: call only from a single-threaded process."""
+    Forks: call only from a single-threaded process (a gRPC client's forked child still counts
+    as threaded and gets EINVAL)."""
     ready_r, ready_w = os.pipe()
     go_r, go_w = os.pipe()
     pid = os.fork()
@@ -155,16 +157,17 @@ def temporary_user_namespace(uids: list[Mapping], gids: list[Mapping]) -> Iterat
         try:
             os.close(ready_r)
             os.close(go_w)
-            _check(_libc.unshare(CLONE_NEWUSER), "unshare(CLONE_NEWUSER)")
-            os.write(ready_w, b"1")
+            failed = _libc.unshare(CLONE_NEWUSER) != 0
+            os.write(ready_w, str(ctypes.get_errno() if failed else 0).encode())
             os.read(go_r, 1)
         finally:
             os._exit(0)
     os.close(ready_w)
     os.close(go_r)
     try:
-        if os.read(ready_r, 1) != b"1":
-            raise IdmapError(0, "create a user namespace for an idmapped mount (the helper died)")
+        answer = os.read(ready_r, 16)
+        if answer != b"0":
+            raise IdmapError(int(answer or b"0") or errno.ECHILD, "unshare(CLONE_NEWUSER) for an idmapped mount's user namespace")
         write_id_maps(pid, uids, gids)
         fd = os.open(f"/proc/{pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
     finally:
