@@ -135,13 +135,12 @@ class StreamingServer:
             reader, writer = await open_attach_socket(self.containers, request.container_id)
 
             async def run(session: SpdySession, protocol: str) -> None:
-                try:
-                    streams = await spdy_remotecommand.wait_for_streams(session, request, protocol)
-                except BaseException:
-                    writer.close()
-                    raise
+                streams = await spdy_remotecommand.wait_for_streams(session, request, protocol)
                 await spdy_remotecommand.serve_attach(session, streams, reader, writer, request)
-            return await self._spdy(http, (protocol,), spdy_remotecommand.refuse_unless_typed, run)
+            try:
+                return await self._spdy(http, (protocol,), spdy_remotecommand.refuse_unless_typed, run)
+            finally:
+                writer.close()
         if spdy_upgrade.wants_websocket(http):
             return await websocket_remotecommand.serve_attach(http, self.containers, request)
         raise web.HTTPBadRequest(text=NOT_AN_UPGRADE)
@@ -149,10 +148,9 @@ class StreamingServer:
     # ------------------------------------------------------------------ port forward
     async def _port_forward(self, http: web.Request) -> web.StreamResponse:
         request = self._consume(http, "portforward")
-        pod = request.container_id or "sandbox"
 
         async def run(session: SpdySession, protocol: str) -> None:
-            await spdy_portforward.serve(session, request.netns, pod)
+            await spdy_portforward.serve(session, request.netns)
         if spdy_upgrade.wants_spdy(http):
             return await self._spdy(http, spdy_portforward.PROTOCOLS, spdy_portforward.refuse_invalid, run)
         if not spdy_upgrade.wants_websocket(http):

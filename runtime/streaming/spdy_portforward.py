@@ -78,7 +78,7 @@ class StreamPair:
                 await self.error.write(message.encode())
 
 
-async def serve(session: SpdySession, netns: str | None, pod: str) -> None:
+async def serve(session: SpdySession, netns: str | None) -> None:
     """Pair streams and forward each pair until the connection ends."""
     pairs: dict[str, StreamPair] = {}
     tasks: set[asyncio.Task[None]] = set()
@@ -110,7 +110,7 @@ async def serve(session: SpdySession, netns: str | None, pod: str) -> None:
                 await stream.reset()
             elif pair.complete:
                 del pairs[rid]
-                spawn(forward(pair, netns, pod))
+                spawn(forward(pair, netns))
         await session.done.wait()  # forwarded connections live until the connection ends
     finally:
         pending = list(tasks)
@@ -120,7 +120,7 @@ async def serve(session: SpdySession, netns: str | None, pod: str) -> None:
             await asyncio.wait(pending, timeout=5)
 
 
-async def forward(pair: StreamPair, netns: str | None, pod: str) -> None:
+async def forward(pair: StreamPair, netns: str | None) -> None:
     assert pair.data is not None and pair.error is not None
     data, error = pair.data, pair.error
     port = int(data.header("port"))
@@ -129,7 +129,7 @@ async def forward(pair: StreamPair, netns: str | None, pod: str) -> None:
         sock = await loop.run_in_executor(None, connect_in_netns, netns, port)
         reader, writer = await asyncio.open_connection(sock=sock)
     except OSError as e:
-        await pair.report(f"error forwarding port {port} to pod {pod}: {e}")
+        await pair.report(f"error forwarding port {port} to the pod: {e}")
         await error.close()
         await data.close()
         return

@@ -3,7 +3,8 @@
 The client opens every stream (odd ids, rising) with SYN_STREAM carrying its headers; the
 server accepts with an empty SYN_REPLY or refuses with RST_STREAM, then both sides send DATA and
 half-close with FIN. RST_STREAM tears a stream down both ways; PING from the client is echoed;
-GOAWAY says no more streams will be opened. Like spdystream, this side does no SPDY flow
+GOAWAY says no more streams will be opened. A connection with no frame either way for the idle
+timeout (4 hours by default, as the kubelet's) is dropped. Like spdystream, this side does no SPDY flow
 control: WINDOW_UPDATE and SETTINGS are read and ignored and no window is enforced, because
 spdystream never sends window updates and a sender that waited for them would stall. Memory
 stays bounded the way spdystream bounds it: when a stream's unread data passes a limit, the
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 DATA_CHUNK = 32 * 1024
 STREAM_BUFFER_LIMIT = 1024 * 1024
 DRAIN_TIMEOUT = 5.0
+IDLE_TIMEOUT = 4 * 3600.0  # the kubelet's and containerd's default stream idle timeout
 
 
 class ByteChannel(Protocol):
@@ -164,9 +166,12 @@ class SpdySession:
     stream is reset with REFUSED_STREAM) or None to accept it.
     """
 
-    def __init__(self, channel: ByteChannel, refuse: StreamFilter | None = None) -> None:
+    def __init__(self, channel: ByteChannel, refuse: StreamFilter | None = None,
+                 idle_timeout: float = IDLE_TIMEOUT) -> None:
         self.channel = channel
         self.refuse = refuse
+        self.idle_timeout = idle_timeout
+        self._last_activity = 0.0
         self._encoder = FrameEncoder()
         self._decoder = FrameDecoder()
         self._write_lock = asyncio.Lock()
@@ -192,6 +197,7 @@ class SpdySession:
         if self._broken:
             raise ConnectionError("the SPDY connection is closed")
         async with self._write_lock:
+            self._last_activity = asyncio.get_running_loop().time()
             data = self._encoder.encode(frame)
             try:
                 await self.channel.write(data)
@@ -217,8 +223,12 @@ class SpdySession:
     # -- the reader ---------------------------------------------------------------------------
     async def run(self) -> None:
         """Read frames until the connection ends; then every stream reads EOF."""
+        loop = asyncio.get_running_loop()
+        self._last_activity = loop.time()
+        watchdog = asyncio.ensure_future(self._close_when_idle())
         try:
             while data := await self.channel.read():
+                self._last_activity = loop.time()
                 self._decoder.feed(data)
                 for frame in self._decoder.frames():
                     await self._handle(frame)
@@ -233,11 +243,23 @@ class SpdySession:
         except ConnectionError as e:
             self.error = str(e)
         finally:
+            watchdog.cancel()
             for stream in list(self._streams.values()):
                 stream._connection_lost()
             self._streams.clear()
             self.done.set()
             self._incoming.put_nowait(None)
+
+    async def _close_when_idle(self) -> None:
+        """No frame either way for ``idle_timeout``: the connection is dropped, as spdystream does."""
+        loop = asyncio.get_running_loop()
+        while (left := self._last_activity + self.idle_timeout - loop.time()) > 0:
+            await asyncio.sleep(left)
+        log.info("SPDY connection idle; closing", extra={"idle_timeout": self.idle_timeout})
+        self.error = f"idle for {self.idle_timeout} seconds"
+        self._broken = True
+        with contextlib.suppress(ConnectionError, asyncio.TimeoutError):
+            await self.channel.finish(0)
 
     async def _handle(self, frame: object) -> None:
         if isinstance(frame, DataFrame):

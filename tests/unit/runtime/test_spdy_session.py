@@ -8,6 +8,8 @@ import struct
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
+
 from runtime.streaming import spdy_session
 from runtime.streaming.spdy_frames import (
     DataFrame,
@@ -23,7 +25,9 @@ from runtime.streaming.spdy_frames import (
     SynStream,
     WindowUpdate,
 )
+from runtime.streaming.spdy_remotecommand import V4, StreamsNotCreated, wait_for_streams
 from runtime.streaming.spdy_session import SpdySession, SpdyStream, StreamClosedError
+from runtime.streaming.tokens import StreamRequest
 
 
 class MemoryChannel:
@@ -62,10 +66,10 @@ class Client:
 
 
 def run(scenario: Callable[[SpdySession, Client, MemoryChannel], Awaitable[None]],
-        refuse: Callable[[SpdyStream], str | None] | None = None) -> MemoryChannel:
+        refuse: Callable[[SpdyStream], str | None] | None = None, idle_timeout: float = 60.0) -> MemoryChannel:
     async def main() -> MemoryChannel:
         channel = MemoryChannel()
-        session = SpdySession(channel, refuse)
+        session = SpdySession(channel, refuse, idle_timeout=idle_timeout)
         reader = asyncio.ensure_future(session.run())
         try:
             await asyncio.wait_for(scenario(session, Client(channel), channel), 5)
@@ -218,4 +222,35 @@ def test_close_says_goaway_and_waits_for_the_client_to_hang_up() -> None:
         assert channel.sent[-1] == GoAway(1, GoAwayStatus.OK)
         assert channel.finished == spdy_session.DRAIN_TIMEOUT
         assert session.done.is_set()
+    run(scenario)
+
+
+def test_an_idle_connection_is_dropped_and_activity_keeps_it() -> None:
+    async def scenario(session: SpdySession, client: Client, channel: MemoryChannel) -> None:
+        for _ in range(4):  # pings every 0.1 s keep a 0.3 s idle timeout away
+            client.send(Ping(1))
+            await asyncio.sleep(0.1)
+        assert not session.done.is_set()
+        await asyncio.wait_for(session.done.wait(), 2)
+        assert channel.finished == 0 and session.error is not None and "idle" in session.error
+    run(scenario, idle_timeout=0.3)
+
+
+def test_a_client_that_never_opens_the_streams_is_given_up_on() -> None:
+    async def scenario(session: SpdySession, client: Client, channel: MemoryChannel) -> None:
+        request = StreamRequest(kind="exec", container_id="c", cmd=["true"], stdin=True, stdout=True, stderr=False)
+        client.send(SynStream(1, {"streamtype": ["error"]}), SynStream(3, {"streamtype": ["stdout"]}))
+        with pytest.raises(StreamsNotCreated, match="timed out waiting for the client to create 3 streams"):
+            await wait_for_streams(session, request, V4, timeout=0.3)
+    run(scenario)
+
+
+def test_a_terminal_session_expects_a_resize_stream_from_v3_and_no_stderr() -> None:
+    async def scenario(session: SpdySession, client: Client, channel: MemoryChannel) -> None:
+        request = StreamRequest(kind="exec", container_id="c", cmd=["sh"], tty=True, stdin=True, stdout=True,
+                                stderr=True)
+        client.send(*(SynStream(i, {"streamtype": [t]}) for i, t in ((1, "error"), (3, "stdin"), (5, "stdout"),
+                                                                      (7, "resize"))))
+        streams = await wait_for_streams(session, request, V4, timeout=2)
+        assert set(streams.streams) == {"error", "stdin", "stdout", "resize"}
     run(scenario)
