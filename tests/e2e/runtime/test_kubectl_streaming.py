@@ -11,6 +11,7 @@ runs once per transport; the relay records the Upgrade header kubectl sent, prov
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import fcntl
 import hashlib
@@ -164,6 +165,21 @@ def test_exec_feeds_stdin_until_it_closes(cri: RuntimeClient, relay: KubectlApis
     assert result.returncode == 0, result.stderr
     lines = result.stdout.decode().split()
     assert lines[0] == "3000" and lines[1] == hashlib.md5(payload).hexdigest()  # noqa: S324
+    assert_transport(relay, transport)
+
+
+def test_kubectl_cp_copies_a_file_in_and_back_out(cri: RuntimeClient, relay: KubectlApiserverRelay, kubectl: Kubectl,
+                                                  transport: str, tmp_path: Path) -> None:
+    """kubectl cp is tar over exec: stdin in one direction, stdout in the other."""
+    start_pod(cri, relay, "cp", ["sleep", "300"])
+    original = tmp_path / "original.bin"
+    original.write_bytes(os.urandom(300_000))
+    pushed = kubectl.run("cp", str(original), "cp:/tmp/copied.bin")
+    assert pushed.returncode == 0, pushed.stderr
+    back = tmp_path / "back.bin"
+    pulled = kubectl.run("cp", "cp:/tmp/copied.bin", str(back))
+    assert pulled.returncode == 0, pulled.stderr
+    assert back.read_bytes() == original.read_bytes()
     assert_transport(relay, transport)
 
 
@@ -333,8 +349,13 @@ def test_port_forward_to_a_port_nobody_listens_on_reports_the_error(cri: Runtime
     assert_transport(relay, transport)
 
 
-def test_port_forward_carries_several_connections_in_turn(port_forward: tuple[int, str],
-                                                          relay: KubectlApiserverRelay) -> None:
+def test_port_forward_carries_several_connections_in_turn_and_at_once(port_forward: tuple[int, str],
+                                                                      relay: KubectlApiserverRelay) -> None:
     port, netns = port_forward
     for _ in range(3):
         assert in_netns(netns, lambda: http_get(port)).endswith(b"through-kubectl\n")
+
+    def five_at_once() -> list[bytes]:
+        with concurrent.futures.ThreadPoolExecutor(5) as pool:  # threads made here share the netns
+            return list(pool.map(lambda _: http_get(port), range(5)))
+    assert all(r.endswith(b"through-kubectl\n") for r in in_netns(netns, five_at_once))
