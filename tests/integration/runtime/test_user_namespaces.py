@@ -11,6 +11,7 @@ import json
 import os
 import secrets
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from cri.client import CRIError, RuntimeClient
 pytestmark = pytest.mark.root
 
 LENGTH = 65536
+POD_CIDR = "10.244.9.0/24"
 
 
 def host_base() -> int:
@@ -285,3 +287,51 @@ def test_status_advertises_user_namespaces_for_every_handler(cri: RuntimeClient)
     handlers = {h.name: h.features.user_namespaces for h in cri.status().runtime_handlers}
     assert handlers == {"": True, "kyb": True, "runc": True}
 
+
+
+@pytest.fixture
+def networked(tmp_path: Path, busybox_archive: Path) -> Iterator[RuntimeUnderTest]:
+    rt = RuntimeUnderTest(tmp_path, busybox_archive, extra_args=("--pod-cidr", POD_CIDR, "--cluster-cidr", "10.244.0.0/16"))
+    try:
+        rt.start()
+        yield rt
+    finally:
+        rt.teardown()
+
+
+def test_the_runtime_wires_the_network_of_a_pod_in_its_own_user_namespace(networked: RuntimeUnderTest) -> None:
+    cri = networked.client
+    assert cri is not None
+    base = host_base()
+    web_pod, client_pod = userns_pod("userns-web", base), pod_config("plain-client")
+    web_sandbox = cri.run_pod_sandbox(web_pod)
+    web_ip = cri.pod_sandbox_status(web_sandbox).status.network.ip
+    assert web_ip.startswith("10.244.9.")
+    # port 80 is privileged: only root of the network namespace's owner (the pod's) may bind it
+    start(cri, web_sandbox, web_pod, "web", ["sh", "-c", "mkdir /www; echo userns-web > /www/index.html; httpd -f -p 80 -h /www"])
+    client = cri.create_container(cri.run_pod_sandbox(client_pod), container_config("client", ["sleep", "300"]), client_pod)
+    cri.start_container(client)
+    body = wait_for(lambda: (r := cri.exec_sync(client, ["wget", "-q", "-O", "-", f"http://{web_ip}/"],
+                                               timeout=10)).exit_code == 0 and r.stdout,
+                    what="the web pod to answer", timeout=15)
+    assert body == b"userns-web\n"
+
+
+def test_an_image_volume_in_a_user_namespace_pod_belongs_to_root_inside(cri: RuntimeClient) -> None:
+    base = host_base()
+    pod = userns_pod("userns-imagevol", base)
+    config = container_config("c", ["sleep", "300"])
+    config.mounts.append(api_pb2.Mount(container_path="/volume", image=api_pb2.ImageSpec(image="busybox:latest"),
+                                       readonly=True))
+    sandbox = cri.run_pod_sandbox(pod)
+    container = cri.create_container(sandbox, config, pod)
+    cri.start_container(container)
+    assert run(cri, container, "stat", "-c", "%u:%g", "/volume/bin/busybox").strip() == "0:0"
+
+
+def test_a_read_only_root_filesystem_stays_read_only_for_the_pods_root(cri: RuntimeClient) -> None:
+    base = host_base()
+    pod = userns_pod("userns-ro", base)
+    container = start(cri, cri.run_pod_sandbox(pod), pod, "c", ["sleep", "300"], readonly_rootfs=True)
+    result = cri.exec_sync(container, ["touch", "/new-file"], timeout=10)
+    assert result.exit_code != 0 and b"Read-only file system" in result.stderr
