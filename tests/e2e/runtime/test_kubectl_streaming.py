@@ -359,3 +359,33 @@ def test_port_forward_carries_several_connections_in_turn_and_at_once(port_forwa
         with concurrent.futures.ThreadPoolExecutor(5) as pool:  # threads made here share the netns
             return list(pool.map(lambda _: http_get(port), range(5)))
     assert all(r.endswith(b"through-kubectl\n") for r in in_netns(netns, five_at_once))
+
+
+def test_port_forward_carries_raw_tcp_both_ways_with_half_close(cri: RuntimeClient, relay: KubectlApiserverRelay,
+                                                                kubectl: Kubectl, transport: str) -> None:
+    """A plain nc listener: what the client sends arrives, what nc sends comes back, and the
+    client's half-close reaches nc as end of input."""
+    container = start_pod(cri, relay, "nc", ["sh", "-c", "echo from-nc | nc -l -p 9000 127.0.0.1 > /tmp/got; sleep 300"])
+    wait_for(lambda: cri.exec_sync(container, ["sh", "-c", "netstat -ltn | grep -q :9000"], timeout=5).exit_code == 0,
+             20, what="nc")
+    process = kubectl.popen("port-forward", "pod/nc", ":9000", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert process.stdout is not None
+        match = re.search(r"127\.0\.0\.1:(\d+) -> 9000", process.stdout.readline().decode())
+        assert match
+
+        def talk() -> bytes:
+            with socket.create_connection(("127.0.0.1", int(match.group(1))), timeout=20) as sock:
+                sock.sendall(b"hello nc\n")
+                sock.shutdown(socket.SHUT_WR)
+                data = b""
+                while chunk := sock.recv(65536):
+                    data += chunk
+                return data
+        assert in_netns(kubectl.netns, talk) == b"from-nc\n"
+    finally:
+        process.terminate()
+        process.wait(10)
+    wait_for(lambda: cri.exec_sync(container, ["cat", "/tmp/got"], timeout=5).stdout == b"hello nc\n", 20,
+             what="nc to write what it got")
+    assert_transport(relay, transport)
