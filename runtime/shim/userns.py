@@ -25,6 +25,7 @@ with CAP_SYS_ADMIN. Everything else it does is confined to the pod's range of ho
 from __future__ import annotations
 
 import copy
+import errno
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -128,8 +129,31 @@ def setup_rootfs(kernel: Kernel, spec: dict) -> None:
         prepared = idmapped_spec(spec, pod_fd, held)
         rootfs.setup_rootfs(kernel, prepared)
         if pod_fd is not None:
+            give_made_dirs_to_pod_root(spec["process"].get("cwd") or "/", pod)
             kernel.setns(pod_fd, CLONE_NEWUSER)
             become_root()
+
+
+def give_made_dirs_to_pod_root(cwd: str, pod: dict) -> None:
+    """The working directory (and its parents) that the root filesystem setup had to create were
+    made by host root, so inside they would belong to nobody and the pod's root could not write
+    there. Seen from the host, image files show the pod's IDs (idmapped) and made ones 0:0; give
+    those to the pod's root. Only on the root filesystem: a volume's files are not ours to change.
+    Runs after pivot_root, before leaving the host's user namespace."""
+    uid, gid = _host_root(pod["uids"]), _host_root(pod["gids"])
+    root_dev = os.stat("/").st_dev
+    path = "/"
+    for part in [p for p in cwd.split("/") if p]:
+        path = os.path.join(path, part)
+        st = os.lstat(path)
+        if st.st_dev != root_dev:
+            return
+        if (st.st_uid, st.st_gid) == (0, 0):
+            try:
+                os.lchown(path, uid, gid)
+            except OSError as e:
+                if e.errno != errno.EROFS:  # a read-only root stays as it is
+                    raise
 
 
 def idmapped_spec(spec: dict, pod_fd: int | None, held: ExitStack) -> dict:

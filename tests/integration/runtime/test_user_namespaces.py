@@ -335,3 +335,15 @@ def test_a_read_only_root_filesystem_stays_read_only_for_the_pods_root(cri: Runt
     container = start(cri, cri.run_pod_sandbox(pod), pod, "c", ["sleep", "300"], readonly_rootfs=True)
     result = cri.exec_sync(container, ["touch", "/new-file"], timeout=10)
     assert result.exit_code != 0 and b"Read-only file system" in result.stderr
+
+
+def test_a_working_directory_missing_from_the_image_belongs_to_the_pods_root(cri: RuntimeClient) -> None:
+    base = host_base()
+    pod = userns_pod("userns-workdir", base)
+    sandbox = cri.run_pod_sandbox(pod)
+    config = container_config("c", ["sleep", "300"])
+    config.working_dir = "/work/dir"
+    container = cri.create_container(sandbox, config, pod)
+    cri.start_container(container)
+    assert run(cri, container, "stat", "-c", "%u:%g", "/work", "/work/dir", "/etc").split() == ["0:0"] * 3
+    run(cri, container, "touch", "/work/dir/written-by-root")
