@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from runtime_harness import RuntimeUnderTest, container_config, pod_config, wait_for
+from test_exec_streaming import exec_url, in_netns, session
 
 from cri import api_pb2
 from cri.client import CRIError, RuntimeClient
@@ -347,3 +348,13 @@ def test_a_working_directory_missing_from_the_image_belongs_to_the_pods_root(cri
     cri.start_container(container)
     assert run(cri, container, "stat", "-c", "%u:%g", "/work", "/work/dir", "/etc").split() == ["0:0"] * 3
     run(cri, container, "touch", "/work/dir/written-by-root")
+
+
+def test_an_exec_with_a_terminal_joins_the_pods_user_namespace(runtime: RuntimeUnderTest, cri: RuntimeClient) -> None:
+    base = host_base()
+    pod = userns_pod("userns-exec-tty", base)
+    container = start(cri, cri.run_pod_sandbox(pod), pod, "c", ["sleep", "300"])
+    url = exec_url(cri, container, ["sh", "-c", "sleep 0.5; stat -c %u:%g $(tty); id -u; cat /proc/self/uid_map"],
+                   stdout=True, tty=True)
+    out = in_netns(runtime.netns, session(url)).get(1, b"").decode().split()
+    assert out == ["0:5", "0", "0", str(base), str(LENGTH)]
