@@ -128,7 +128,7 @@ def setup_rootfs(kernel: Kernel, spec: dict) -> None:
             held.callback(os.close, pod_fd)
         prepared = idmapped_spec(spec, pod_fd, held)
         rootfs.setup_rootfs(kernel, prepared)
-        if pod_fd is not None:
+        if pod is not None and pod_fd is not None:
             give_made_dirs_to_pod_root(spec["process"].get("cwd") or "/", pod)
             kernel.setns(pod_fd, CLONE_NEWUSER)
             become_root()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from cri import api_pb2
@@ -20,8 +22,8 @@ def line(host: int = 100000, container: int = 0, length: int = 65536) -> api_pb2
     return api_pb2.IDMapping(host_id=host, container_id=container, length=length)
 
 
-def options(mode: int = api_pb2.POD, uids: list | None = None, gids: list | None = None,
-            **modes: int) -> api_pb2.NamespaceOption:
+def options(mode: Any = api_pb2.POD, uids: list | None = None, gids: list | None = None,
+            **modes: Any) -> api_pb2.NamespaceOption:
     userns = api_pb2.UserNamespace(mode=mode, uids=[line()] if uids is None else uids,
                                    gids=[line()] if gids is None else gids)
     return api_pb2.NamespaceOption(userns_options=userns, **modes)
@@ -66,7 +68,8 @@ def test_pod_mode_mappings_are_checked(uids: list, gids: list, message: str) -> 
 @pytest.mark.parametrize("field", ["network", "pid", "ipc"])
 def test_a_pod_in_its_own_user_namespace_cannot_share_host_namespaces(field: str) -> None:
     with pytest.raises(InvalidArgument, match=f"host's {field} namespace"):
-        pod_user_namespace(options(**{field: api_pb2.NODE}), "sandbox")
+        modes: dict[str, Any] = {field: api_pb2.NODE}
+        pod_user_namespace(options(**modes), "sandbox")
 
 
 def test_overlapping_lines_are_refused_inside_and_outside() -> None:

@@ -7,13 +7,14 @@ import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from runtime.linux import idmap
 from runtime.shim import rootfs, userns
 
-POD = {"uids": [{"container_id": 0, "host_id": 100000, "length": 65536}],
+POD: dict[str, Any] = {"uids": [{"container_id": 0, "host_id": 100000, "length": 65536}],
        "gids": [{"container_id": 0, "host_id": 200000, "length": 65536}], "path": "/proc/42/ns/user"}
 
 
@@ -134,7 +135,7 @@ def test_the_layers_become_idmapped_clones_and_the_upper_dir_belongs_to_the_pods
 
 def test_volumes_are_idmapped_with_the_pod_namespace_or_one_made_for_their_own_mapping(fake_idmapping: dict) -> None:
     other = {"uids": [{"container_id": 0, "host_id": 5000, "length": 10}], "gids": POD["gids"]}
-    mounts = [
+    mounts: list[dict[str, Any]] = [
         {"source": "/plain", "destination": "/a"},
         {"source": "/same", "destination": "/b", "idmap": {"uids": POD["uids"], "gids": POD["gids"]}},
         {"source": "/other", "destination": "/c", "idmap": other},
