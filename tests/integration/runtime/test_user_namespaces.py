@@ -358,3 +358,17 @@ def test_an_exec_with_a_terminal_joins_the_pods_user_namespace(runtime: RuntimeU
                    stdout=True, tty=True)
     out = in_netns(runtime.netns, session(url)).get(1, b"").decode().split()
     assert out == ["0:5", "0", "0", str(base), str(LENGTH)]
+
+
+def test_a_restarted_daemon_still_runs_execs_in_the_pods_user_namespace(runtime: RuntimeUnderTest,
+                                                                          cri: RuntimeClient) -> None:
+    base = host_base()
+    pod = userns_pod("userns-restart", base)
+    sandbox = cri.run_pod_sandbox(pod)
+    container = start(cri, sandbox, pod, "c", ["sleep", "300"])
+    runtime.kill_daemon()
+    again = runtime.start()
+    assert again.container_status(container).status.state == api_pb2.CONTAINER_RUNNING
+    assert run(again, container, "cat", "/proc/self/uid_map").split() == ["0", str(base), str(LENGTH)]
+    second = start(again, sandbox, pod, "second", ["sleep", "300"])
+    assert run(again, second, "id", "-u").strip() == "0"
