@@ -101,6 +101,7 @@ async def wait_for_streams(session: SpdySession, request: StreamRequest, protoco
             continue
         found.streams[stream_type] = stream
         received += 1
+    session.refuse = lambda stream: "the remote command's streams are all open"
     if protocol == V1 and (stdin_stream := found.get("stdin")) is not None:
         await stdin_stream.close()
     return found

@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 DATA_CHUNK = 32 * 1024
 STREAM_BUFFER_LIMIT = 1024 * 1024
 DRAIN_TIMEOUT = 5.0
+MAX_OPEN_STREAMS = 1000  # per connection; a port-forward uses two per forwarded connection
 IDLE_TIMEOUT = 4 * 3600.0  # the kubelet's and containerd's default stream idle timeout
 
 
@@ -298,6 +299,8 @@ class SpdySession:
             return
         stream = SpdyStream(self, frame.stream_id, frame.headers)
         reason = self.refuse(stream) if self.refuse is not None else None
+        if reason is None and len(self._streams) >= MAX_OPEN_STREAMS:
+            reason = f"more than {MAX_OPEN_STREAMS} open streams"
         if reason is not None:
             log.info("SPDY stream refused", extra={"stream": frame.stream_id, "reason": reason})
             await self.send(RstStream(frame.stream_id, RstStatus.REFUSED_STREAM))

@@ -254,3 +254,26 @@ def test_a_terminal_session_expects_a_resize_stream_from_v3_and_no_stderr() -> N
         streams = await wait_for_streams(session, request, V4, timeout=2)
         assert set(streams.streams) == {"error", "stdin", "stdout", "resize"}
     run(scenario)
+
+
+def test_open_streams_are_bounded(monkeypatch: Any) -> None:
+    monkeypatch.setattr(spdy_session, "MAX_OPEN_STREAMS", 2)
+
+    async def scenario(session: SpdySession, client: Client, channel: MemoryChannel) -> None:
+        client.send(SynStream(1, {}), SynStream(3, {}), SynStream(5, {}))
+        await session.next_stream()
+        await session.next_stream()
+        await settle()
+        assert channel.sent[-1] == RstStream(5, RstStatus.REFUSED_STREAM)
+    run(scenario)
+
+
+def test_a_remote_command_refuses_streams_beyond_its_set() -> None:
+    async def scenario(session: SpdySession, client: Client, channel: MemoryChannel) -> None:
+        request = StreamRequest(kind="exec", container_id="c", cmd=["true"], stdout=True, stderr=False)
+        client.send(SynStream(1, {"streamtype": ["error"]}), SynStream(3, {"streamtype": ["stdout"]}))
+        await wait_for_streams(session, request, V4, timeout=2)
+        client.send(SynStream(5, {"streamtype": ["stdin"]}))
+        await settle()
+        assert channel.sent[-1] == RstStream(5, RstStatus.REFUSED_STREAM)
+    run(scenario)
