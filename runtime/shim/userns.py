@@ -17,9 +17,11 @@ Order matters, and follows what makes every part of a pod work:
 * An exec joins the container's other namespaces first (entering a mount namespace owned by the
   host needs host capabilities) and the user namespace last.
 
-So unlike runc, a container's mount namespace (and a pid namespace of its own, which the shim
-creates) belong to the host's user namespace: the container's root cannot mount anything, even
-with CAP_SYS_ADMIN. Everything else it does is confined to the pod's range of host IDs.
+Having joined, the first process unshares one more mount namespace, owned by the pod's user
+namespace, as runc's would be: the pod's root may mount there with CAP_SYS_ADMIN, and every mount
+the runtime made is locked to it (the kernel locks mounts copied from a more privileged
+namespace), so masked paths cannot be unmounted. A pid namespace of the container's own is made
+by the shim, so it belongs to the host's user namespace (only its procfs mount differs from runc).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 
 from runtime.linux import idmap
-from runtime.linux.syscalls import CLONE_NEWUSER, Kernel
+from runtime.linux.syscalls import CLONE_NEWNS, CLONE_NEWUSER, Kernel
 from runtime.shim import rootfs
 
 MAX_ANSWER = 1 << 12
@@ -132,6 +134,10 @@ def setup_rootfs(kernel: Kernel, spec: dict) -> None:
             give_made_dirs_to_pod_root(spec["process"].get("cwd") or "/", pod)
             kernel.setns(pod_fd, CLONE_NEWUSER)
             become_root()
+            # A mount namespace of the pod's own, copied from the one built above: its root can
+            # mount there (with CAP_SYS_ADMIN, as under runc), while everything the runtime
+            # mounted came from a more privileged namespace and stays locked (masks included).
+            kernel.unshare(CLONE_NEWNS)
 
 
 def give_made_dirs_to_pod_root(cwd: str, pod: dict) -> None:

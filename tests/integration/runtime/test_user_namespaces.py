@@ -372,3 +372,22 @@ def test_a_restarted_daemon_still_runs_execs_in_the_pods_user_namespace(runtime:
     assert run(again, container, "cat", "/proc/self/uid_map").split() == ["0", str(base), str(LENGTH)]
     second = start(again, sandbox, pod, "second", ["sleep", "300"])
     assert run(again, second, "id", "-u").strip() == "0"
+
+
+def test_the_pods_root_mounts_in_its_own_mount_namespace_but_cannot_unmask_paths(cri: RuntimeClient) -> None:
+    base = host_base()
+    pod = userns_pod("userns-mount", base)
+    container = start(cri, cri.run_pod_sandbox(pod), pod, "c", ["sleep", "300"],
+                      capabilities=api_pb2.Capability(add_capabilities=["SYS_ADMIN"]))
+    run(cri, container, "sh", "-c", "mkdir -p /scratch && mount -t tmpfs scratch /scratch && touch /scratch/f")
+    unmask = cri.exec_sync(container, ["umount", "/proc/timer_list"], timeout=10)
+    assert unmask.exit_code != 0
+    assert run(cri, container, "stat", "-c", "%t:%T", "/proc/timer_list").strip() == "1:3"  # still /dev/null
+
+
+def test_without_sys_admin_the_pods_root_cannot_mount(cri: RuntimeClient) -> None:
+    base = host_base()
+    pod = userns_pod("userns-nomount", base)
+    container = start(cri, cri.run_pod_sandbox(pod), pod, "c", ["sleep", "300"])
+    result = cri.exec_sync(container, ["sh", "-c", "mkdir -p /scratch && mount -t tmpfs scratch /scratch"], timeout=10)
+    assert result.exit_code != 0
