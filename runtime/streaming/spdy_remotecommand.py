@@ -156,10 +156,10 @@ async def serve_exec(session: SpdySession, streams: CommandStreams, containers: 
         helpers.append(asyncio.ensure_future(_resize_events(resize, apply)))
     status: dict[str, Any]
     try:
-        code = await exec_process.wait(process)
-        status = exit_status(code)
-        await asyncio.wait_for(asyncio.gather(*pumps), OUTPUT_DRAIN_TIMEOUT)
-    except (TimeoutError, ForkServerError, OSError) as e:
+        status = exit_status(await exec_process.wait(process))
+        # a child the command left behind may hold its output open: stop copying after a while
+        await asyncio.wait(pumps, timeout=OUTPUT_DRAIN_TIMEOUT)
+    except (ForkServerError, OSError) as e:
         status = failure(f"error executing command in container: {e}")
     finally:
         for task in (*helpers, *pumps):

@@ -29,6 +29,7 @@ from runtime.streaming.tokens import StreamRequest
 
 PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io", "channel.k8s.io")
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
+OUTPUT_DRAIN_TIMEOUT = 5.0
 
 
 async def _send(ws: web.WebSocketResponse, channel: int, data: bytes) -> None:
@@ -55,12 +56,15 @@ async def serve_exec(http: web.Request, containers: ContainerManager, request: S
     code: int | None
     try:
         code = await exec_process.wait(process)
-        await asyncio.wait_for(asyncio.gather(*pumps), timeout=5)
-    except (TimeoutError, ForkServerError) as e:
+        # a child the command left behind may hold its output open: stop copying after a while
+        await asyncio.wait(pumps, timeout=OUTPUT_DRAIN_TIMEOUT)
+    except (ForkServerError, OSError) as e:
         code = None
         await _send(ws, ERROR, json.dumps(failure(str(e))).encode())
     finally:
         reader.cancel()
+        for pump in pumps:
+            pump.cancel()
         process.release()
     if code is not None:
         await _send(ws, ERROR, json.dumps(exit_status(code)).encode())

@@ -344,3 +344,17 @@ def test_many_sessions_run_at_once(cri: RuntimeClient, running: tuple[str, str, 
     async def together() -> list[bytes]:
         return list(await asyncio.gather(*(one(url) for url in urls)))
     assert in_netns(netns, together) == [b"met\n"] * count
+
+
+def test_a_child_left_holding_the_output_does_not_change_the_exit_status(cri: RuntimeClient,
+                                                                        running: tuple[str, str, str]) -> None:
+    container, _, netns = running
+    url = exec_url(cri, container, ["sh", "-c", "sleep 30 & echo parent-done; exit 3"], stdout=True, stderr=True)
+
+    async def session() -> tuple[bytes, dict[str, Any]]:
+        client, ids = await run_command(url, "v4.channel.k8s.io")
+        await client.close()
+        return bytes(client.data[ids["stdout"]]), json.loads(client.data[ids["error"]])
+    out, status = in_netns(netns, session)
+    assert out == b"parent-done\n"
+    assert status["details"]["causes"] == [{"reason": "ExitCode", "message": "3"}]
