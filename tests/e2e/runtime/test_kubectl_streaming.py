@@ -237,6 +237,16 @@ def test_attach_relays_stdin_and_output(cri: RuntimeClient, relay: KubectlApiser
     assert_transport(relay, transport)
 
 
+def test_attach_without_input_follows_the_output_until_the_container_exits(
+        cri: RuntimeClient, relay: KubectlApiserverRelay, kubectl: Kubectl, transport: str) -> None:
+    start_pod(cri, relay, "attach-out", ["sh", "-c", "sleep 3; echo late-out; echo late-err >&2"])
+    result = kubectl.run("attach", "attach-out")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"late-out\n"
+    assert b"late-err\n" in result.stderr
+    assert_transport(relay, transport)
+
+
 def test_attach_to_a_terminal_resizes_it_and_types_into_it(cri: RuntimeClient, relay: KubectlApiserverRelay,
                                                            kubectl: Kubectl, transport: str) -> None:
     container = start_pod(cri, relay, "attach-tty", ["sh"], stdin=True, stdin_once=True, tty=True)
