@@ -391,3 +391,37 @@ def test_without_sys_admin_the_pods_root_cannot_mount(cri: RuntimeClient) -> Non
     container = start(cri, cri.run_pod_sandbox(pod), pod, "c", ["sleep", "300"])
     result = cri.exec_sync(container, ["sh", "-c", "mkdir -p /scratch && mount -t tmpfs scratch /scratch"], timeout=10)
     assert result.exit_code != 0
+
+
+@pytest.fixture
+def shared_dir(runtime: RuntimeUnderTest) -> Iterator[Path]:
+    """A host directory that is its own shared mount, as the kubelet's pod volume dirs are."""
+    path = runtime.logs / f"shared-{secrets.token_hex(3)}"
+    path.mkdir()
+    subprocess.run(["mount", "--bind", str(path), str(path)], check=True)
+    subprocess.run(["mount", "--make-shared", str(path)], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-R", "-l", str(path)], check=False)
+
+
+@pytest.mark.parametrize("idmapped", [False, True], ids=["plain", "idmapped"])
+def test_host_mounts_propagate_into_a_user_namespace_pods_volume(cri: RuntimeClient, shared_dir: Path,
+                                                                 idmapped: bool) -> None:
+    base = host_base()
+    pod = userns_pod("userns-prop", base)
+    config = container_config("c", ["sleep", "300"])
+    mount = api_pb2.Mount(container_path="/vol", host_path=str(shared_dir),
+                          propagation=api_pb2.PROPAGATION_HOST_TO_CONTAINER)
+    if idmapped:
+        mount.uidMappings.extend(mapping(base))
+        mount.gidMappings.extend(mapping(base))
+    config.mounts.append(mount)
+    sandbox = cri.run_pod_sandbox(pod)
+    container = cri.create_container(sandbox, config, pod)
+    cri.start_container(container)
+    (shared_dir / "later").mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "late", str(shared_dir / "later")], check=True)
+    (shared_dir / "later" / "flag").write_text("mounted after start\n")
+    assert run(cri, container, "cat", "/vol/later/flag") == "mounted after start\n"
