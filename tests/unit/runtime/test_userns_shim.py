@@ -168,3 +168,31 @@ def test_dev_belongs_to_the_pods_root_and_terminals_to_its_tty_group() -> None:
     tiny = {"uids": [{"container_id": 0, "host_id": 100000, "length": 1}],
             "gids": [{"container_id": 0, "host_id": 100000, "length": 1}]}
     assert rootfs.dev_owner_options({"userns": tiny}) == (",uid=100000,gid=100000", "")
+
+
+class FakeStat:
+    def __init__(self, dev: int, uid: int, gid: int) -> None:
+        self.st_dev, self.st_uid, self.st_gid = dev, uid, gid
+
+
+def test_only_directories_the_setup_made_on_the_root_filesystem_go_to_the_pods_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    tree = {"/": FakeStat(1, 100000, 200000), "/srv": FakeStat(1, 100000, 200000),  # from the image (idmapped)
+            "/srv/made": FakeStat(1, 0, 0),  # made by host root during the setup
+            "/srv/made/vol": FakeStat(2, 0, 0),  # a volume: another filesystem
+            "/srv/made/vol/deeper": FakeStat(2, 0, 0)}
+    chowned: list[tuple[str, int, int]] = []
+    monkeypatch.setattr(os, "stat", lambda path: tree[path])
+    monkeypatch.setattr(os, "lstat", lambda path: tree[path])
+    monkeypatch.setattr(os, "lchown", lambda path, uid, gid: chowned.append((path, uid, gid)))
+    userns.give_made_dirs_to_pod_root("/srv/made/vol/deeper", POD)
+    assert chowned == [("/srv/made", 100000, 200000)]
+
+
+def test_a_read_only_root_keeps_the_made_directories_as_they_are(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(path: str, uid: int, gid: int) -> None:
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(os, "stat", lambda path: FakeStat(1, 0, 0))
+    monkeypatch.setattr(os, "lstat", lambda path: FakeStat(1, 0, 0))
+    monkeypatch.setattr(os, "lchown", refuse)
+    userns.give_made_dirs_to_pod_root("/work", POD)
