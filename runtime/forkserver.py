@@ -79,7 +79,8 @@ def _handle(kernel: LibcKernel, conn: socket.socket, request: dict, fds: list[in
         if op in ("start", "prestart"):
             # No double fork: we are the shim's parent and, as subreaper, stay its reaper; if
             # the server dies the shim is simply reparented and keeps running.
-            run_shim(kernel, conn, request["container_dir"], prepared, prestart=op == "prestart")
+            run_shim(kernel, conn, request["container_dir"], prepared, prestart=op == "prestart",
+                     spec=request.get("spec"))
         if op == "sandbox":
             pid = spawn_holder(kernel, request)
             conn.send(json.dumps({"pid": pid}).encode())

@@ -320,6 +320,10 @@ class ContainerManager:
                 # In the record, not a file of its own: creating costs one flushed write.
                 "spec": spec,
             }
+            # Asked before the record's flushed write, which the prepared work then overlaps.
+            pid_mode = spec["namespaces"].get("pid_mode", "new")
+            prestarted = self.prestarts.begin(container_id, str(directory), pid_mode, spec)
+            undo.append(lambda: self.prestarts.abort(container_id))
             write_json(str(directory / RECORD), record)
         except BaseException:
             for step in reversed(undo):
@@ -333,7 +337,8 @@ class ContainerManager:
             # rewrite of the sandbox record on every container create.
             with open(ctx.sandboxes.path(sandbox["id"]) / LOG_PATHS, "a") as f:
                 f.write(log_path + "\n")
-        self.prestarts.begin(container_id, str(directory), spec["namespaces"].get("pid_mode", "new"))
+        if not prestarted:
+            self.prestarts.begin(container_id, str(directory), pid_mode)
         log.info("container created", extra={"container": container_id, "sandbox": sandbox["id"]})
         self.on_event(container_id, sandbox["id"], "created")
         return container_id

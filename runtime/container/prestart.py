@@ -18,12 +18,17 @@ connection closes kills its waiting process and exits.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import threading
 
 from runtime.forkserver import ForkServerClient, ForkServerConnection, ForkServerError
 
 log = logging.getLogger(__name__)
+
+# The spec travels in the request (so the work can begin before the record is on disk) when
+# the whole request fits well within one fork-server message.
+INLINE_SPEC_LIMIT = 48 * 1024
 
 
 class Prestarts:
@@ -32,15 +37,25 @@ class Prestarts:
         self._handles: dict[str, ForkServerConnection] = {}
         self._lock = threading.Lock()
 
-    def begin(self, container_id: str, container_dir: str, pid_mode: str) -> None:
-        """Ask for the container's shim now; a failure only means the start does it all."""
+    def begin(self, container_id: str, container_dir: str, pid_mode: str, spec: dict | None = None) -> bool:
+        """Ask for the container's shim now; a failure only means the start does it all.
+
+        With ``spec`` the request carries it and may be sent before the record is written;
+        False means it was too large to carry and nothing was asked: ask again without it once
+        the record is on disk."""
+        request: dict = {"op": "prestart", "container_dir": container_dir, "pid_mode": pid_mode}
+        if spec is not None:
+            request["spec"] = spec
+            if len(json.dumps(request)) > INLINE_SPEC_LIMIT:
+                return False
         try:
-            handle = self.forkserver.request({"op": "prestart", "container_dir": container_dir, "pid_mode": pid_mode})
+            handle = self.forkserver.request(request)
         except ForkServerError as e:
             log.debug("no prestart", extra={"container": container_id, "error": str(e)})
-            return
+            return True
         with self._lock:
             self._handles[container_id] = handle
+        return True
 
     def abort(self, container_id: str) -> None:
         with self._lock:

@@ -151,7 +151,7 @@ def prepared_container_main(kernel: Kernel, work: dict, fds: list[int]) -> NoRet
     errpipe, credspipe = fds[3], fds[4]
     extra = iter(fds[5:])
     try:
-        spec = load_spec(work["container_dir"])
+        spec = work.get("spec") or load_spec(work["container_dir"])
         go = next(extra) if work.get("go") else -1
         terminal = socket.socket(fileno=next(extra)) if work.get("terminal") else None
     except BaseException as e:  # noqa: B036 - the shim waits on the error pipe: tell it
@@ -161,7 +161,7 @@ def prepared_container_main(kernel: Kernel, work: dict, fds: list[int]) -> NoRet
 
 
 def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str, prepared: PreparedInit | None = None,
-             prestart: bool = False) -> None:
+             prestart: bool = False, spec: dict | None = None) -> None:
     """Start the container and supervise it until it exits. Runs detached; never returns.
 
     With ``prepared``, the container's first process already waits in a new pid namespace
@@ -169,9 +169,12 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str, prepared: 
     being forked here. With ``prestart`` (asked at CreateContainer), everything up to the exec
     is done ahead: once the process waits with its root filesystem built, the daemon hears
     ``{"ready": true}``; ``{"go": true}`` from it then execs the process and the start goes on
-    as usual, while end-of-file (the container was removed, or the daemon went away) ends it."""
+    as usual, while end-of-file (the container was removed, or the daemon went away) ends it.
+    ``spec`` is the spec when the request carried it, else it is read from the record."""
     set_process_name(kernel, "kyb-shim")
-    spec = load_spec(container_dir)
+    inline_spec = spec  # small enough to pass on to a prepared process as it came
+    if spec is None:
+        spec = load_spec(container_dir)
     pid_ns = spec["namespaces"].get("pid_mode", "new")
     if prepared is not None and pid_ns != "new":
         prepared.discard()
@@ -219,7 +222,8 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str, prepared: 
         pid = prepared.pid
         try:
             prepared.hand_over(
-                {"container_dir": container_dir, "go": prestart, "terminal": terminal_child is not None},
+                {"container_dir": container_dir, "go": prestart, "terminal": terminal_child is not None,
+                 "spec": inline_spec},
                 [*stdio, errpipe_w, creds_w, *([go_r] if prestart else []),
                  *([terminal_child.fileno()] if terminal_child is not None else [])])
         except PreparedInitGone as e:

@@ -27,7 +27,7 @@ from typing import NoReturn
 from runtime.linux.syscalls import CLONE_NEWPID, PR_SET_PDEATHSIG, Kernel
 from runtime.shim.process import report_failure
 
-MAX_MESSAGE = 1 << 12
+MAX_MESSAGE = 1 << 16  # the container's spec may travel in it
 MAX_FDS = 8
 
 

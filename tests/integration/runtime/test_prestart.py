@@ -100,3 +100,13 @@ def test_an_unknown_user_prepared_ahead_fails_the_start_not_the_create(cri: Runt
         cri.start_container(container)
     status = cri.container_status(container).status
     assert status.state == api_pb2.CONTAINER_EXITED and status.reason == "StartError"
+
+
+def test_a_spec_too_large_to_travel_in_the_request_is_read_from_the_record(cri: RuntimeClient) -> None:
+    pod = pod_config("prestart-big")
+    sandbox = cri.run_pod_sandbox(pod)
+    config = container_config("c", ["sh", "-c", 'test "${#BIG}" -eq 70000'])
+    config.envs.append(api_pb2.KeyValue(key="BIG", value="x" * 70000))
+    container = cri.create_container(sandbox, config, pod)
+    cri.start_container(container)
+    assert exit_code(cri, container) == 0
