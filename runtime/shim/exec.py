@@ -1,10 +1,11 @@
 """Running a command inside a running container (ExecSync, Exec), forked by the fork server.
 
 The helper joins the container's cgroup, then its ipc, uts, net, pid and mount namespaces
-(mount last: after it, host paths are gone), then the pod's user namespace if it has one (only
-host root may enter a mount namespace the host owns), and forks the command so it lands inside
-the pid namespace. The command gets the container's user, capabilities and environment. The helper
-answers the daemon with the command's pid (so a timeout can kill it), then with its exit code.
+(mount last: after it, host paths are gone), then the pod's user namespace if it has one
+(last: a container's own pid namespace belongs to the host's, which only host root may enter),
+and forks the command so it lands inside the pid namespace. The command gets the container's
+user, capabilities and environment. The helper answers the daemon with the command's pid (so a
+timeout can kill it), then with its exit code.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def run_exec(kernel: Kernel, conn: socket.socket, request: dict, stdio: list[int
         namespaces = {kind: f"/proc/{pid}/ns/{kind}" for kind in ("ipc", "uts", "net", "pid", "mnt")}
         pod_userns = userns.open_if_foreign(f"/proc/{pid}/ns/user")
         enter_namespaces(kernel, namespaces, ("ipc", "uts", "net", "pid", "mnt"))
-        userns.join(kernel, pod_userns)  # last: the mount namespace is the host's to enter
+        userns.join(kernel, pod_userns)  # last: see the module docstring
     except OSError as e:
         _send(conn, {"error": f"cannot enter container: {e}"})
         os._exit(1)

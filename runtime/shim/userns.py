@@ -14,8 +14,9 @@ Order matters, and follows what makes every part of a pod work:
   an ext4 mount), the overlay over them with an upper dir owned by the pod's root, proc, sysfs,
   devpts, volumes, pivot_root. Then it joins the pod's user namespace and becomes its root;
   from there ``apply_process`` switches to the container's user (IDs inside the namespace).
-* An exec joins the container's other namespaces first (entering a mount namespace owned by the
-  host needs host capabilities) and the user namespace last.
+* An exec joins the container's other namespaces first and the user namespace last: a pid
+  namespace of the container's own belongs to the host's user namespace, so only host root may
+  enter it.
 
 Having joined, the first process unshares one more mount namespace, owned by the pod's user
 namespace, as runc's would be: the pod's root may mount there with CAP_SYS_ADMIN, and every mount
