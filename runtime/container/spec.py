@@ -278,6 +278,7 @@ def build_spec(
     if namespace_options.HasField("userns_options"):  # absent: the container joins its pod's
         userns_options.check_same_as_sandbox(userns_options.pod_user_namespace(namespace_options, "container"),
                                              sandbox.get("userns"))
+    userns_options.check_mounts_for_pod(mounts, sandbox.get("userns"))
     destinations = {m["destination"] for m in mounts}
     etc_files = {
         path: os.path.join(sandbox["dir"], os.path.basename(path))

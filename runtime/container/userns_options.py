@@ -9,7 +9,8 @@ refuse a range that maps host ID 0 (the pod's users would include host root, whi
 namespace is meant to prevent) and ranges that overflow the 32-bit ID space. CONTAINER and TARGET
 are not user namespace modes. A pod in its own user namespace cannot share the host's network,
 pid or IPC namespace (Kubernetes forbids hostUsers: false with hostNetwork, hostPID, hostIPC);
-its containers must ask for the same user namespace as their sandbox.
+its containers must ask for the same user namespace as their sandbox, and none of their volumes
+may ask for Bidirectional propagation (see ``check_mounts_for_pod``).
 
 Mappings leave here as plain data, ``{"uids": [...], "gids": [...]}`` with each mapping a dict
 ``{"container_id", "host_id", "length"}``, the shape the holder and the shim take. A volume
@@ -116,3 +117,15 @@ def mount_idmap(mount: api_pb2.Mount) -> dict | None:
             raise InvalidArgument(f"{what}: at most {MAX_MOUNT_MAP_LINES} {kind} mapping lines, got {len(lines)}")
         check_ranges(lines, f"{what} {kind} mapping")
     return {"uids": uids, "gids": gids}
+
+
+def check_mounts_for_pod(mounts: list[dict], pod: dict | None) -> None:
+    """Bidirectional propagation cannot work from a pod's own user namespace: its containers'
+    mount namespaces are less privileged than the host's, and there the kernel turns every
+    shared mount into a slave, so mounts made inside would never reach the host. Say so."""
+    if pod is None:
+        return
+    for m in mounts:
+        if m.get("propagation") == "rshared":
+            raise InvalidArgument(f"mount {m['destination']!r}: Bidirectional propagation is not possible in a pod "
+                                  "with its own user namespace (hostUsers: false); use HostToContainer")

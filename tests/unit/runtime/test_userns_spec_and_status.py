@@ -64,6 +64,15 @@ def test_a_volume_with_mappings_carries_its_idmap_and_others_do_not() -> None:
     assert idmapped["idmap"] == {"uids": [RANGE], "gids": [RANGE]}
 
 
+def test_bidirectional_propagation_is_refused_in_a_pod_with_its_own_user_namespace() -> None:
+    mount = api_pb2.Mount(container_path="/b", host_path="/h/b", propagation=api_pb2.PROPAGATION_BIDIRECTIONAL)
+    with pytest.raises(InvalidArgument, match="Bidirectional propagation is not possible"):
+        spec_for(config(mounts=[mount]))
+    assert spec_for(config(mounts=[mount]), dict(SANDBOX, userns=None))["mounts"][0]["propagation"] == "rshared"
+    mount.propagation = api_pb2.PROPAGATION_HOST_TO_CONTAINER
+    assert spec_for(config(mounts=[mount]))["mounts"][0]["propagation"] == "rslave"
+
+
 def test_kernel_versions_compare_by_major_and_minor() -> None:
     assert kernel_version("6.18.44-fc-v782") == (6, 18)
     assert kernel_version("5.4.0") < runtime_handlers.MIN_KERNEL <= kernel_version("5.19.1")
