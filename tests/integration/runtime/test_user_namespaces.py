@@ -13,6 +13,7 @@ import secrets
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from runtime_harness import RuntimeUnderTest, container_config, pod_config, wait_for
@@ -47,7 +48,7 @@ def userns_pod(name: str, base: int, **kwargs: object) -> api_pb2.PodSandboxConf
 
 
 def start(cri: RuntimeClient, sandbox: str, pod: api_pb2.PodSandboxConfig, name: str, command: list[str],
-          pid: int = api_pb2.CONTAINER, tty: bool = False, **linux: object) -> str:
+          pid: int = api_pb2.CONTAINER, tty: bool = False, **linux: Any) -> str:
     config = container_config(name, command, pid=pid, **linux)
     config.tty = tty
     config.linux.security_context.namespace_options.userns_options.CopyFrom(
