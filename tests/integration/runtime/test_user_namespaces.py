@@ -274,11 +274,12 @@ def _alive(pid: int) -> bool:
 
 
 def _processes_of_host_user(uid: int) -> list[int]:
+    """Live processes of that host user (a zombie waiting for its reaper runs nothing)."""
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                if status_ids(int(entry))[0] == uid:
+                if status_ids(int(entry))[0] == uid and _alive(int(entry)):
                     found.append(int(entry))
             except (OSError, KeyError, ValueError):
                 continue
