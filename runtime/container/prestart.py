@@ -32,7 +32,7 @@ INLINE_SPEC_LIMIT = 48 * 1024
 
 
 class Prestarts:
-    def __init__(self, forkserver: ForkServerClient) -> None:
+    def __init__(self, forkserver: ForkServerClient | None) -> None:
         self.forkserver = forkserver
         self._handles: dict[str, ForkServerConnection] = {}
         self._lock = threading.Lock()
@@ -48,6 +48,8 @@ class Prestarts:
             request["spec"] = spec
             if len(json.dumps(request)) > INLINE_SPEC_LIMIT:
                 return False
+        if self.forkserver is None:
+            return True
         try:
             handle = self.forkserver.request(request)
         except ForkServerError as e:

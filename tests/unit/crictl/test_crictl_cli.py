@@ -20,24 +20,25 @@ import pytest
 from cri import api_pb2, api_pb2_grpc
 from kyb.main import main
 
-NOW = time.time_ns()
-
 
 class FakeRuntime(api_pb2_grpc.RuntimeServiceServicer, api_pb2_grpc.ImageServiceServicer):
     def __init__(self) -> None:
+        # Ages are relative to when the fake is made, not when the module was imported: under
+        # xdist a module may run minutes after collection.
+        now = self.now = time.time_ns()
         self.requests: list[Any] = []
         self.pods = [
             api_pb2.PodSandbox(
                 id="a" * 64,
                 metadata=api_pb2.PodSandboxMetadata(name="web", namespace="prod", uid="u1", attempt=1),
                 state=api_pb2.SANDBOX_READY,
-                created_at=NOW - 5 * 60 * 10**9,
+                created_at=now - 5 * 60 * 10**9,
             ),
             api_pb2.PodSandbox(
                 id="b" * 64,
                 metadata=api_pb2.PodSandboxMetadata(name="db", namespace="dev", uid="u2"),
                 state=api_pb2.SANDBOX_NOTREADY,
-                created_at=NOW - 60 * 60 * 10**9,
+                created_at=now - 60 * 60 * 10**9,
             ),
         ]
         self.containers = [
@@ -47,7 +48,7 @@ class FakeRuntime(api_pb2_grpc.RuntimeServiceServicer, api_pb2_grpc.ImageService
                 metadata=api_pb2.ContainerMetadata(name="nginx"),
                 image=api_pb2.ImageSpec(image="sha256:" + "d" * 64),
                 state=api_pb2.CONTAINER_RUNNING,
-                created_at=NOW - 30 * 10**9,
+                created_at=now - 30 * 10**9,
             )
         ]
 
@@ -114,7 +115,7 @@ class FakeRuntime(api_pb2_grpc.RuntimeServiceServicer, api_pb2_grpc.ImageService
     def GetContainerEvents(self, request: Any, context: Any) -> Any:
         for kind in (api_pb2.CONTAINER_CREATED_EVENT, api_pb2.CONTAINER_STARTED_EVENT):
             yield api_pb2.ContainerEventResponse(
-                container_id="c" * 64, container_event_type=kind, created_at=NOW
+                container_id="c" * 64, container_event_type=kind, created_at=self.now
             )
 
     def ListImages(self, request: Any, context: Any) -> Any:
