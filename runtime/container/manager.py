@@ -109,12 +109,10 @@ class ContainerManager:
 
     # ----------------------------------------------------------------- lookups
     def ids_in_sandbox(self, sandbox_id: str) -> list[str]:
-        found = []
-        for container_id in self.ctx.containers.ids():
-            with contextlib.suppress(NotFound):
-                if self.ctx.containers.read(container_id)["sandbox_id"] == sandbox_id:
-                    found.append(container_id)
-        return found
+        """From the name index (read from disk once, kept by create and remove): every event
+        names the statuses of all of a pod's containers, so this must not read every record."""
+        with self._names_lock:
+            return sorted(cid for (owner, _name, _attempt), cid in self._name_index().items() if owner == sandbox_id)
 
     def get(self, id_or_prefix: str) -> dict[str, Any]:
         container_id = self.ctx.containers.resolve(id_or_prefix)
@@ -203,12 +201,14 @@ class ContainerManager:
         container_id = None
         try:
             container_id = self._create(sandbox, config)
-            return container_id
         finally:
             with self._names_lock:
                 self._reserved.discard(key)
                 if container_id is not None:
                     self._name_index()[key] = container_id
+        # Only now: the event names the statuses of the pod's containers, this one included.
+        self.on_event(container_id, sandbox_id, "created")
+        return container_id
 
     def _name_index(self) -> dict[tuple[str, str, int], str]:
         """The names index, read from the records on first use; call with ``_names_lock`` held."""
@@ -340,7 +340,6 @@ class ContainerManager:
         if not prestarted:
             self.prestarts.begin(container_id, str(directory), pid_mode)
         log.info("container created", extra={"container": container_id, "sandbox": sandbox["id"]})
-        self.on_event(container_id, sandbox["id"], "created")
         return container_id
 
     # ----------------------------------------------------------------- start

@@ -1,22 +1,54 @@
 """Records on disk -> CRI messages. Records keep the CRI configs as JSON (json_format), so
 metadata, labels, annotations, image specs and mounts round-trip exactly as the caller sent them.
+
+A config never changes once its sandbox or container is created, and json_format's parser is
+slow (a status built for every container of a pod on every event parsed each config again), so
+parsed configs are kept in a bounded cache keyed by the config's JSON text. They are shared:
+callers read them and copy what they change.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
+from typing import TypeVar
 
 from google.protobuf import json_format
+from google.protobuf.message import Message
 
 from cri import api_pb2
 
+CONFIG_CACHE_SIZE = 4096
+_configs: OrderedDict[tuple[str, str], Message] = OrderedDict()
+_configs_lock = threading.Lock()
+M = TypeVar("M", bound=Message)
+
+
+def _parsed_config(record: dict, message_type: type[M]) -> M:
+    # Keyed by the config's own JSON: exact whatever the record, and still a fraction of a parse.
+    key = (message_type.DESCRIPTOR.full_name, json.dumps(record["config"], sort_keys=True))
+    with _configs_lock:
+        cached = _configs.get(key)
+        if cached is not None:
+            _configs.move_to_end(key)
+            return cached  # type: ignore[return-value]
+    parsed = json_format.ParseDict(record["config"], message_type(), ignore_unknown_fields=True)
+    with _configs_lock:
+        _configs[key] = parsed
+        while len(_configs) > CONFIG_CACHE_SIZE:
+            _configs.popitem(last=False)
+    return parsed
+
 
 def sandbox_config(record: dict) -> api_pb2.PodSandboxConfig:
-    return json_format.ParseDict(record["config"], api_pb2.PodSandboxConfig(), ignore_unknown_fields=True)
+    """The sandbox's config as created; shared, do not change it."""
+    return _parsed_config(record, api_pb2.PodSandboxConfig)
 
 
 def container_config(record: dict) -> api_pb2.ContainerConfig:
-    return json_format.ParseDict(record["config"], api_pb2.ContainerConfig(), ignore_unknown_fields=True)
+    """The container's config as created; shared, do not change it."""
+    return _parsed_config(record, api_pb2.ContainerConfig)
 
 
 def pod_sandbox(record: dict) -> api_pb2.PodSandbox:
@@ -83,7 +115,9 @@ def _reported_mounts(config: api_pb2.ContainerConfig, record: dict) -> list[api_
     """The config's mounts, an image volume's image named by the id of the image mounted: the
     kubelet's image garbage collector counts the image in use by that id (as CRI-O reports it);
     the reference asked for stays in ``user_specified_image``."""
-    mounts = list(config.mounts)
+    mounts = [api_pb2.Mount() for _ in config.mounts]
+    for copy, mount in zip(mounts, config.mounts, strict=True):
+        copy.CopyFrom(mount)  # the config is shared (cached): change copies only
     resolved = [m.get("image_id", "") for m in (record.get("spec") or {}).get("mounts", [])]
     if len(resolved) != len(mounts):
         return mounts
