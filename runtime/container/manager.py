@@ -114,6 +114,14 @@ class ContainerManager:
         with self._names_lock:
             return sorted(cid for (owner, _name, _attempt), cid in self._name_index().items() if owner == sandbox_id)
 
+    def record_version(self, container_id: str) -> tuple[int, int, int]:
+        """What changes whenever the record is rewritten (every write replaces the file)."""
+        try:
+            st = os.stat(self.ctx.containers.path(container_id) / RECORD)
+        except FileNotFoundError as e:
+            raise NotFound(f"container {container_id!r} not found") from e
+        return st.st_ino, st.st_mtime_ns, st.st_size
+
     def get(self, id_or_prefix: str) -> dict[str, Any]:
         container_id = self.ctx.containers.resolve(id_or_prefix)
         return self.refresh(container_id)

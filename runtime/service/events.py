@@ -7,7 +7,9 @@ Reading those statuses means reading every container record of the pod, so ``pub
 queues the notice and one dispatcher thread builds and fans out the events, in order: a
 subscribed kubelet never makes CreateContainer or StartContainer slower. The statuses are
 read when the event is built, so they may already be newer than the event itself (a CREATED
-event of a container that has started since), never older.
+event of a container that has started since), never older. A container's status is converted
+again only when its record changed (each write replaces the file, so the file's identity says
+so): with many containers in a pod every event would otherwise re-read and re-convert them all.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ class EventBus:
         self._lock = threading.Lock()
         self._pending: queue.SimpleQueue[tuple[str, str, str, int]] = queue.SimpleQueue()
         self._dispatcher: threading.Thread | None = None
+        # container id -> (record version, status); used by the dispatcher thread only
+        self._statuses: dict[str, tuple[object, api_pb2.ContainerStatus]] = {}
 
     def publish(self, container_id: str, sandbox_id: str, kind: str) -> None:
         with self._lock:
@@ -75,12 +79,24 @@ class EventBus:
             event.pod_sandbox_status.CopyFrom(convert.pod_sandbox_status(self.sandboxes.get(sandbox_id)))
             for other in self.containers.ids_in_sandbox(sandbox_id):
                 with contextlib.suppress(NotFound):
-                    event.containers_statuses.append(convert.container_status(self.containers.get(other)))
+                    event.containers_statuses.append(self._container_status(other))
+        if kind == "deleted":
+            self._statuses.pop(container_id, None)
         for q in subscribers:
             if q.full():
                 with contextlib.suppress(queue.Empty):
                     q.get_nowait()
             q.put_nowait(event)
+
+    def _container_status(self, container_id: str) -> api_pb2.ContainerStatus:
+        version = self.containers.record_version(container_id)
+        cached = self._statuses.get(container_id)
+        if cached is not None and version is not None and cached[0] == version:
+            return cached[1]
+        status = convert.container_status(self.containers.get(container_id))
+        # The version read before the record: a write in between only costs a later re-read.
+        self._statuses[container_id] = (version, status)
+        return status
 
     def subscribe(self, context: grpc.ServicerContext) -> Iterator[api_pb2.ContainerEventResponse]:
         q: queue.Queue[api_pb2.ContainerEventResponse] = queue.Queue(QUEUE_SIZE)

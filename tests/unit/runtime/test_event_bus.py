@@ -14,15 +14,22 @@ from runtime.service.events import EventBus
 class SlowRecords:
     """Managers whose every status read takes a while, as reading many records from disk does."""
 
-    def __init__(self, delay: float) -> None:
+    def __init__(self, delay: float, containers: tuple[str, ...] = ("c1",)) -> None:
         self.delay = delay
+        self.containers = list(containers)
+        self.versions = dict.fromkeys(containers, 1)
+        self.reads: list[str] = []
 
     def get(self, object_id: str) -> dict[str, Any]:
         time.sleep(self.delay)
+        self.reads.append(object_id)
         return {"id": object_id}
 
     def ids_in_sandbox(self, sandbox_id: str) -> list[str]:
-        return ["c1"]
+        return self.containers
+
+    def record_version(self, container_id: str) -> int:
+        return self.versions[container_id]
 
 
 class Subscriber:
@@ -93,3 +100,22 @@ def test_nothing_is_queued_while_nobody_listens(monkeypatch: Any) -> None:
     bus = EventBus(records, records)  # type: ignore[arg-type]
     bus.publish("c1", "s1", "created")
     assert bus._pending.empty()
+
+
+def test_a_container_whose_record_did_not_change_is_not_read_again(monkeypatch: Any) -> None:
+    converted(monkeypatch)
+    records = SlowRecords(delay=0, containers=("c1", "c2"))
+    bus = EventBus(records, records)  # type: ignore[arg-type]
+    events, thread = collect(bus, Subscriber(), want=3)
+    bus.publish("c1", "s1", "created")
+    bus.publish("c1", "s1", "started")
+    deadline = time.monotonic() + 5
+    while len(events) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    records.versions["c1"] = 2  # c1's record was rewritten (it exited); c2's was not
+    bus.publish("c1", "s1", "stopped")
+    thread.join(10)
+    container_reads = [r for r in records.reads if r.startswith("c")]
+    assert container_reads.count("c2") == 1
+    assert container_reads.count("c1") == 2
+    assert all([s.id for s in e.containers_statuses] == ["c1", "c2"] for e in events)
