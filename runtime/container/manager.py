@@ -362,8 +362,18 @@ class ContainerManager:
             directory = str(self.ctx.containers.path(container_id))
             request = {"op": "start", "container_dir": directory,
                        "pid_mode": (record.get("spec") or {}).get("namespaces", {}).get("pid_mode", "new")}
+            recorded: list[dict] = []
+
+            def record_running(ready: dict) -> None:
+                # Written while the process execs; a failed exec turns it into a StartError below.
+                recorded.append(self.ctx.containers.update(container_id, lambda r: r.update(
+                    state=ContainerState.RUNNING.value, pid=ready["pid"], pid_start=start_time(ready["pid"]),
+                    shim_pid=ready["shim_pid"], shim_start=start_time(ready["shim_pid"]), started_at=time.time_ns(),
+                    resolved_user=ready.get("user"),
+                )))
+
             try:
-                reply = self.prestarts.finish(container_id, START_TIMEOUT)
+                reply = self.prestarts.finish(container_id, START_TIMEOUT, while_exec=record_running)
                 if reply is None:
                     reply = self.ctx.forkserver.call(request, timeout=START_TIMEOUT)
                 if reply.get("retry"):  # the process forked ahead for it was gone: fork afresh
@@ -376,11 +386,14 @@ class ContainerManager:
                     message=reply["error"], finished_at=time.time_ns(),
                 ))
                 raise InternalError(f"failed to start container {container_id}: {reply['error']}")
-            record = self.ctx.containers.update(container_id, lambda r: r.update(
-                state=ContainerState.RUNNING.value, pid=reply["pid"], pid_start=start_time(reply["pid"]),
-                shim_pid=reply["shim_pid"], shim_start=start_time(reply["shim_pid"]), started_at=reply["started_at"],
-                resolved_user=reply.get("user"),
-            ))
+            if recorded:
+                record = recorded[0]
+            else:
+                record = self.ctx.containers.update(container_id, lambda r: r.update(
+                    state=ContainerState.RUNNING.value, pid=reply["pid"], pid_start=start_time(reply["pid"]),
+                    shim_pid=reply["shim_pid"], shim_start=start_time(reply["shim_pid"]),
+                    started_at=reply["started_at"], resolved_user=reply.get("user"),
+                ))
         self.on_event(container_id, record["sandbox_id"], "started")
         self.exits.watch(container_id, record["shim_pid"], record["shim_start"])
         log.info("container started", extra={"container": container_id, "pid": reply["pid"]})

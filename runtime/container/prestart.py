@@ -21,6 +21,7 @@ import contextlib
 import json
 import logging
 import threading
+from collections.abc import Callable
 
 from runtime.forkserver import ForkServerClient, ForkServerConnection, ForkServerError
 
@@ -71,9 +72,12 @@ class Prestarts:
         for handle in handles:
             handle.close()
 
-    def finish(self, container_id: str, timeout: float) -> dict | None:
+    def finish(self, container_id: str, timeout: float,
+               while_exec: Callable[[dict], None] | None = None) -> dict | None:
         """The start reply from the prestarted shim, or None when it must be started afresh
-        (no handle, the shim gone before ``go``, or only its pre-forked process was gone)."""
+        (no handle, the shim gone before ``go``, or only its pre-forked process was gone).
+        ``while_exec(ready)`` runs once ``go`` is sent, while the process execs: the daemon
+        records the start then, so its flushed write overlaps the exec."""
         with self._lock:
             handle = self._handles.pop(container_id, None)
         if handle is None:
@@ -89,6 +93,8 @@ class Prestarts:
                 handle.send({"go": True})
             except ForkServerError:
                 return None  # the shim died before hearing it, so its process never exec'd
+            if while_exec is not None:
+                while_exec(ready)
             # From here on the process may have exec'd: never start a second one; report instead.
             try:
                 return handle.receive(timeout)

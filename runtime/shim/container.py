@@ -256,7 +256,7 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str, prepared: 
         resolved = _read_all(creds_r)  # written once the process waits for its go
         os.close(creds_r)
         if resolved:
-            _await_go(conn, pid, go_w, hub)
+            _await_go(conn, pid, go_w, hub, resolved)
         error = _read_error(errpipe_r)
         if error is None and not resolved:
             error = "the container's first process exited while its root filesystem was being set up"
@@ -293,11 +293,14 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str, prepared: 
     os._exit(0)
 
 
-def _await_go(conn: socket.socket, pid: int, go_w: int, hub: AttachHub) -> None:
-    """Tell the daemon the container is ready to exec, then wait for its go. Returns once the
-    process has been told to exec; exits (after killing the process) if the start is called off."""
+def _await_go(conn: socket.socket, pid: int, go_w: int, hub: AttachHub, resolved: bytes) -> None:
+    """Tell the daemon the container is ready to exec (with the pids and the user it will run
+    as, so the daemon can record the start while the exec happens), then wait for its go.
+    Returns once the process has been told to exec; exits (after killing the process) if the
+    start is called off."""
     try:
-        conn.send(json.dumps({"ready": True, "shim_pid": os.getpid()}).encode())
+        conn.send(json.dumps({"ready": True, "shim_pid": os.getpid(), "pid": pid,
+                              "user": json.loads(resolved)}).encode())
         go = conn.recv(MAX_CONTROL)
     except OSError:
         go = b""

@@ -107,3 +107,18 @@ def test_aborting_closes_the_handle_and_a_later_start_does_it_all() -> None:
     prestarts.abort("c1")
     assert connection.closed
     assert prestarts.finish("c1", 5) is None
+
+
+def test_the_start_is_recorded_after_go_is_sent_and_before_the_exec_is_confirmed() -> None:
+    ready = {"ready": True, "shim_pid": 9, "pid": 10, "user": {"uid": 0}}
+    connection = FakeConnection([ready, STARTED])
+    seen: list[tuple[dict, list[dict]]] = []
+    prestarted(connection).finish("c1", 5, while_exec=lambda r: seen.append((r, list(connection.sent))))
+    assert seen == [(ready, [{"go": True}])]
+
+
+def test_nothing_is_recorded_when_the_go_never_reached_the_shim() -> None:
+    connection = FakeConnection([{"ready": True, "shim_pid": 9, "pid": 10}], send_fails=True)
+    seen: list[dict] = []
+    assert prestarted(connection).finish("c1", 5, while_exec=seen.append) is None
+    assert seen == []
