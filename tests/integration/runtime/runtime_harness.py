@@ -25,6 +25,7 @@ from cri.client import RuntimeClient
 from runtime.images.store import ImageStore
 
 START_TIMEOUT = 30.0
+POD_CIDR = "10.244.7.0/24"  # for the `networked` fixture: each runtime has a network namespace of its own
 CGROUP_BASE = "/sys/fs/cgroup"
 
 
@@ -75,6 +76,15 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05, what: str
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def wait_exit_code(cri: RuntimeClient, container: str, timeout: float = 10.0) -> int:
+    """The container's exit code, once ContainerStatus says it exited."""
+    def exited() -> api_pb2.ContainerStatus | None:
+        status = cri.container_status(container).status
+        return status if status.state == api_pb2.CONTAINER_EXITED else None
+
+    return wait_for(exited, timeout, what=f"container {container} to exit").exit_code
 
 
 class RuntimeUnderTest:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from runtime_harness import RuntimeUnderTest, container_config, pod_config, wait_for
 
@@ -12,17 +9,6 @@ from cri import api_pb2
 
 pytestmark = pytest.mark.root
 
-POD_CIDR = "10.244.7.0/24"
-
-
-@pytest.fixture
-def networked(tmp_path: Path, busybox_archive: Path) -> Iterator[RuntimeUnderTest]:
-    rt = RuntimeUnderTest(tmp_path, busybox_archive, extra_args=("--pod-cidr", POD_CIDR, "--cluster-cidr", "10.244.0.0/16"))
-    try:
-        rt.start()
-        yield rt
-    finally:
-        rt.teardown()
 
 
 def test_pods_get_ips_from_the_pod_cidr_and_reach_each_other(networked: RuntimeUnderTest) -> None:

@@ -10,31 +10,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from runtime_harness import RuntimeUnderTest, container_config, pod_config, wait_for
+from runtime_harness import POD_CIDR, RuntimeUnderTest, container_config, pod_config, wait_for
 
 from cri import api_pb2
 from cri.client import RuntimeClient
 
 pytestmark = pytest.mark.root
 
-POD_CIDR = "10.244.9.0/24"
 ALLOCATED = 40_000_000
 # Hold ALLOCATED bytes in a shell variable (anonymous memory of the shell), then burn CPU.
 BURNER = ["sh", "-c", f"x=$(head -c {ALLOCATED} /dev/zero | tr '\\0' a); while :; do :; done"]
-
-
-@pytest.fixture
-def networked(tmp_path: Path, busybox_archive: Path) -> Iterator[RuntimeUnderTest]:
-    rt = RuntimeUnderTest(tmp_path, busybox_archive, extra_args=("--pod-cidr", POD_CIDR, "--cluster-cidr", "10.244.0.0/16"))
-    try:
-        rt.start()
-        yield rt
-    finally:
-        rt.teardown()
 
 
 def descriptors(cri: RuntimeClient) -> dict[str, api_pb2.MetricDescriptor]:
@@ -140,7 +127,7 @@ def test_pod_network_counters_grow_with_traffic_to_the_pod(networked: RuntimeUnd
     pod = pod_config("net")
     sandbox = cri.run_pod_sandbox(pod)
     ip = cri.pod_sandbox_status(sandbox).status.network.ip
-    assert ip.startswith("10.244.9.")
+    assert ip.startswith(POD_CIDR.rsplit(".", 1)[0] + ".")
     before_bytes = interface_metric(cri, sandbox, "container_network_receive_bytes_total")
     before_packets = interface_metric(cri, sandbox, "container_network_receive_packets_total")
     sender = (f"import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"

@@ -12,22 +12,13 @@ import socket
 
 import psutil
 import pytest
-from runtime_harness import RuntimeUnderTest, container_config, pod_config, wait_for
+from runtime_harness import RuntimeUnderTest, container_config, pod_config, wait_exit_code, wait_for
 
-from cri import api_pb2
 from cri.client import CRIError, RuntimeClient
 from runtime.linux.syscalls import LibcKernel
 from runtime.shim.prepared_init import prepare
 
 pytestmark = pytest.mark.root
-
-
-def exit_code(cri: RuntimeClient, container: str) -> int:
-    def done() -> api_pb2.ContainerStatus | None:
-        status = cri.container_status(container).status
-        return status if status.state == api_pb2.CONTAINER_EXITED else None
-
-    return wait_for(done, what=f"container {container} to exit").exit_code
 
 
 def prepared_children(runtime: RuntimeUnderTest) -> list[psutil.Process]:
@@ -50,7 +41,7 @@ def test_a_container_started_from_a_prepared_process_is_pid_1_and_reports_its_ex
         container = cri.create_container(
             sandbox, container_config(f"c{index}", ["sh", "-c", f'test "$$" = 1 && exit {10 + index}']), pod)
         cri.start_container(container)
-        assert exit_code(cri, container) == 10 + index
+        assert wait_exit_code(cri, container) == 10 + index
 
 
 def test_an_exec_error_in_a_prepared_process_fails_the_start(cri: RuntimeClient) -> None:
@@ -71,7 +62,7 @@ def test_a_start_still_succeeds_when_the_idle_prepared_process_was_killed(
         process.send_signal(signal.SIGKILL)
     container = cri.create_container(sandbox, container_config("c", ["sh", "-c", "exit 7"]), pod)
     cri.start_container(container)
-    assert exit_code(cri, container) == 7
+    assert wait_exit_code(cri, container) == 7
 
 
 def test_a_prepared_child_is_pid_1_of_a_new_namespace_and_runs_only_once_handed_its_work() -> None:

@@ -11,20 +11,12 @@ from pathlib import Path
 
 import psutil
 import pytest
-from runtime_harness import RuntimeUnderTest, container_config, pod_config, wait_for
+from runtime_harness import RuntimeUnderTest, container_config, pod_config, wait_exit_code, wait_for
 
 from cri import api_pb2
 from cri.client import CRIError, RuntimeClient
 
 pytestmark = pytest.mark.root
-
-
-def exit_code(cri: RuntimeClient, container: str) -> int:
-    def done() -> api_pb2.ContainerStatus | None:
-        status = cri.container_status(container).status
-        return status if status.state == api_pb2.CONTAINER_EXITED else None
-
-    return wait_for(done, what=f"container {container} to exit").exit_code
 
 
 def touching(name: str, volume: Path) -> api_pb2.ContainerConfig:
@@ -48,7 +40,7 @@ def test_a_created_container_does_not_run_its_command_before_it_is_started(cri: 
     assert not (tmp_path / "ran").exists()
     assert cri.container_status(container).status.state == api_pb2.CONTAINER_CREATED
     cri.start_container(container)
-    assert exit_code(cri, container) == 0
+    assert wait_exit_code(cri, container) == 0
     assert (tmp_path / "ran").exists()
 
 
@@ -74,7 +66,7 @@ def test_a_container_created_before_a_daemon_restart_starts_afterwards(
     runtime.kill_daemon()
     cri = runtime.start()
     cri.start_container(container)
-    assert exit_code(cri, container) == 0
+    assert wait_exit_code(cri, container) == 0
     assert (tmp_path / "ran").exists()
 
 
@@ -87,7 +79,7 @@ def test_a_start_succeeds_when_the_waiting_shim_was_killed(
     for shim in wait_for(lambda: shims_of(runtime), what="the prestarted shim"):
         os.kill(shim.pid, signal.SIGKILL)
     cri.start_container(container)
-    assert exit_code(cri, container) == 0
+    assert wait_exit_code(cri, container) == 0
     assert (tmp_path / "ran").exists()
 
 
@@ -109,4 +101,4 @@ def test_a_spec_too_large_to_travel_in_the_request_is_read_from_the_record(cri: 
     config.envs.append(api_pb2.KeyValue(key="BIG", value="x" * 70000))
     container = cri.create_container(sandbox, config, pod)
     cri.start_container(container)
-    assert exit_code(cri, container) == 0
+    assert wait_exit_code(cri, container) == 0

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from runtime_harness import RuntimeUnderTest, container_config, pod_config, wait_for
+from runtime_harness import POD_CIDR, RuntimeUnderTest, container_config, pod_config, wait_for
 from test_exec_streaming import exec_url, in_netns, session
 
 from cri import api_pb2
@@ -25,7 +25,6 @@ from cri.client import CRIError, RuntimeClient
 pytestmark = pytest.mark.root
 
 LENGTH = 65536
-POD_CIDR = "10.244.9.0/24"
 
 
 def host_base() -> int:
@@ -291,16 +290,6 @@ def test_status_advertises_user_namespaces_for_every_handler(cri: RuntimeClient)
 
 
 
-@pytest.fixture
-def networked(tmp_path: Path, busybox_archive: Path) -> Iterator[RuntimeUnderTest]:
-    rt = RuntimeUnderTest(tmp_path, busybox_archive, extra_args=("--pod-cidr", POD_CIDR, "--cluster-cidr", "10.244.0.0/16"))
-    try:
-        rt.start()
-        yield rt
-    finally:
-        rt.teardown()
-
-
 def test_the_runtime_wires_the_network_of_a_pod_in_its_own_user_namespace(networked: RuntimeUnderTest) -> None:
     cri = networked.client
     assert cri is not None
@@ -308,7 +297,7 @@ def test_the_runtime_wires_the_network_of_a_pod_in_its_own_user_namespace(networ
     web_pod, client_pod = userns_pod("userns-web", base), pod_config("plain-client")
     web_sandbox = cri.run_pod_sandbox(web_pod)
     web_ip = cri.pod_sandbox_status(web_sandbox).status.network.ip
-    assert web_ip.startswith("10.244.9.")
+    assert web_ip.startswith(POD_CIDR.rsplit(".", 1)[0] + ".")
     # port 80 is privileged: only root of the network namespace's owner (the pod's) may bind it
     start(cri, web_sandbox, web_pod, "web", ["sh", "-c", "mkdir /www; echo userns-web > /www/index.html; httpd -f -p 80 -h /www"])
     client = cri.create_container(cri.run_pod_sandbox(client_pod), container_config("client", ["sleep", "300"]), client_pod)
