@@ -9,6 +9,7 @@ tree and the netns. A failing test leaves nothing behind.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -17,14 +18,19 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 from cri import api_pb2
 from cri.client import RuntimeClient
 from runtime.images.store import ImageStore
+from runtime.linux.syscalls import CLONE_NEWNET, LibcKernel
 
 START_TIMEOUT = 30.0
+T = TypeVar("T")
 POD_CIDR = "10.244.7.0/24"  # for the `networked` fixture: each runtime has a network namespace of its own
 CGROUP_BASE = "/sys/fs/cgroup"
 
@@ -76,6 +82,30 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05, what: str
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def run_in_netns(netns: str, make: Callable[[], Coroutine[Any, Any, T]], timeout: float = 30.0) -> T:
+    """Run a client coroutine in a thread that entered the daemon's network namespace, where its
+    streaming server listens on loopback; its result or its exception comes back here."""
+    result: list[T] = []
+    errors: list[BaseException] = []
+
+    def client() -> None:
+        try:
+            with open(f"/run/netns/{netns}") as f:
+                LibcKernel().setns(f.fileno(), CLONE_NEWNET)  # this thread only
+            result.append(asyncio.run(asyncio.wait_for(make(), timeout)))
+        except BaseException as e:  # noqa: B036 - re-raised in the test's thread
+            errors.append(e)
+
+    thread = threading.Thread(target=client)
+    thread.start()
+    thread.join(timeout + 10)
+    if errors:
+        raise errors[0]
+    if not result:
+        raise AssertionError(f"the client in {netns} did not finish within {timeout + 10}s")
+    return result[0]
 
 
 def wait_exit_code(cri: RuntimeClient, container: str, timeout: float = 10.0) -> int:

@@ -3,19 +3,16 @@ WebSocket protocols (v5.channel.k8s.io remote command; portforward.k8s.io)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import aiohttp
 import pytest
-from runtime_harness import RuntimeUnderTest, container_config, pod_config
+from runtime_harness import RuntimeUnderTest, container_config, pod_config, run_in_netns
 
 from cri import api_pb2
 from cri.client import CRIError, RuntimeClient
-from runtime.linux.syscalls import CLONE_NEWNET, LibcKernel
 
 T = TypeVar("T")
 
@@ -24,23 +21,7 @@ pytestmark = pytest.mark.root
 
 def in_netns(netns: str, coroutine: Coroutine[Any, Any, T]) -> T:
     """Run the client in the daemon's network namespace, where its streaming server listens."""
-    result: list[T] = []
-    errors: list[BaseException] = []
-
-    def client() -> None:
-        try:
-            with open(f"/run/netns/{netns}") as f:
-                LibcKernel().setns(f.fileno(), CLONE_NEWNET)  # this thread only
-            result.append(asyncio.run(asyncio.wait_for(coroutine, 20)))
-        except BaseException as e:  # noqa: B036 - re-raised in the test's thread
-            errors.append(e)
-
-    thread = threading.Thread(target=client)
-    thread.start()
-    thread.join(30)
-    if errors:
-        raise errors[0]
-    return result[0]
+    return run_in_netns(netns, lambda: coroutine, timeout=20)
 
 
 @pytest.fixture

@@ -9,19 +9,18 @@ import json
 import socket
 import struct
 import sys
-import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import pytest
 from runtime_harness import RuntimeUnderTest, container_config, pod_config, wait_for
+from runtime_harness import run_in_netns as in_netns
 
 from cri import api_pb2
 from cri.client import RuntimeClient
-from runtime.linux.syscalls import CLONE_NEWNET, LibcKernel
 from runtime.streaming.spdy_frames import DataFrame, GoAwayStatus, Ping, RstStatus
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "e2e" / "cri_validation"))
@@ -37,27 +36,6 @@ def no_tracebacks_in_the_daemon_log(runtime: RuntimeUnderTest) -> Iterator[None]
     yield
     log = runtime.daemon_log()
     assert "Traceback" not in log and "exception was never retrieved" not in log, log[-3000:]
-
-
-def in_netns(netns: str, make: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run a client coroutine in the daemon's network namespace, where its streaming server listens."""
-    result: list[T] = []
-    errors: list[BaseException] = []
-
-    def client() -> None:
-        try:
-            with open(f"/run/netns/{netns}") as f:
-                LibcKernel().setns(f.fileno(), CLONE_NEWNET)  # this thread only
-            result.append(asyncio.run(asyncio.wait_for(make(), 30)))
-        except BaseException as e:  # noqa: B036 - re-raised in the test's thread
-            errors.append(e)
-
-    thread = threading.Thread(target=client)
-    thread.start()
-    thread.join(40)
-    if errors:
-        raise errors[0]
-    return result[0]
 
 
 @pytest.fixture
