@@ -39,6 +39,7 @@ from runtime.forkserver import ForkServerError
 from runtime.images.errors import ImageError, ImageNotFound
 from runtime.lifecycle import ContainerState, SandboxState, check_container_transition
 from runtime.processes import alive, kill_and_wait, signal_process, start_time, wait_gone
+from runtime.shim.exit_notice import notice_address
 from runtime.state.store import RECORD
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,10 @@ class ContainerManager:
         self.ctx = ctx
         # (container id, sandbox id, "created" | "started" | "stopped" | "deleted"); set by the service
         self.on_event: Callable[[str, str, str], None] = lambda *_: None
-        self.exits = ExitWatcher(self._exited)
+        self.exits = ExitWatcher(self._exited, notice_address(str(ctx.root)) if ctx.root else None)
+        # Containers whose STOPPED event went out: an exit is noticed by a shim's notice and by
+        # its pidfd, and may already have been applied by a status call; it is reported once.
+        self._stopped_reported: set[str] = set()
         self._names_lock = threading.Lock()
         self._reserved: set[tuple[str, str, int]] = set()
         # (sandbox id, name, attempt) -> container id of every container on disk, read from the
@@ -104,8 +108,13 @@ class ContainerManager:
     def _exited(self, container_id: str) -> None:
         with contextlib.suppress(NotFound):
             record = self.refresh(container_id)
-            if record["state"] == ContainerState.EXITED.value:
-                self.on_event(container_id, record["sandbox_id"], "stopped")
+            if record["state"] != ContainerState.EXITED.value:
+                return
+            with self._names_lock:
+                if container_id in self._stopped_reported:
+                    return
+                self._stopped_reported.add(container_id)
+            self.on_event(container_id, record["sandbox_id"], "stopped")
 
     # ----------------------------------------------------------------- lookups
     def ids_in_sandbox(self, sandbox_id: str) -> list[str]:
@@ -294,6 +303,8 @@ class ContainerManager:
                 pid_namespace=self._pid_namespace(config, sandbox),
                 last_cap=ctx.last_cap,
             )
+            if ctx.root:
+                spec["exit_notices"] = notice_address(str(ctx.root))
             volume_images = image_volumes.resolve_mounts(
                 spec["mounts"], self._volume_image, str(directory / image_volumes.EMPTY_LAYER_DIR))
             try:
@@ -446,6 +457,7 @@ class ContainerManager:
             key = (record["sandbox_id"], record["name"], record["attempt"])
             if self._name_index().get(key) == container_id:
                 del self._name_index()[key]
+            self._stopped_reported.discard(container_id)
         log.info("container removed", extra={"container": container_id})
         self.on_event(container_id, record["sandbox_id"], "deleted")
 

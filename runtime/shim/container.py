@@ -31,6 +31,7 @@ from runtime.linux.syscalls import CLONE_NEWNS, CLONE_NEWPID, NAMESPACE_FLAGS, K
 from runtime.shim import user, userns
 from runtime.shim.attach import AttachHub
 from runtime.shim.crilog import CriLogWriter
+from runtime.shim.exit_notice import send_notice
 from runtime.shim.prepared_init import PreparedInit, PreparedInitGone
 from runtime.shim.process import apply_process, report_failure, reset_signals
 from runtime.shim.terminal import container_pty
@@ -290,6 +291,8 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str, prepared: 
     status = _supervise(pid, readers, wake_r, reopen, log, hub)
     hub.close()
     _record_exit(container_dir, spec, status)
+    if spec.get("exit_notices"):
+        send_notice(spec["exit_notices"], os.path.basename(container_dir))
     os._exit(0)
 
 

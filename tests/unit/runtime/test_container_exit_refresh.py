@@ -43,7 +43,7 @@ def fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def manager(store: RecordStore) -> ContainerManager:
-    return ContainerManager(SimpleNamespace(containers=store, forkserver=None))  # type: ignore[arg-type]
+    return ContainerManager(SimpleNamespace(containers=store, forkserver=None, root=None))  # type: ignore[arg-type]
 
 
 def test_a_recorded_exit_is_derived_again_when_the_records_rewrite_is_lost(store: RecordStore, fsyncs: list[int]) -> None:

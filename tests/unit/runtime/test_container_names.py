@@ -30,7 +30,7 @@ def ctx(tmp_path: Path) -> SimpleNamespace:
     containers = RecordStore(tmp_path / "containers", "container")
     containers.create("c" * 64, {"id": "c" * 64, "sandbox_id": SANDBOX, "name": "web", "attempt": 0,
                                  "state": ContainerState.EXITED.value})
-    return SimpleNamespace(sandboxes=sandboxes, containers=containers, images=None, forkserver=None)
+    return SimpleNamespace(sandboxes=sandboxes, containers=containers, images=None, forkserver=None, root=None)
 
 
 def test_a_name_on_disk_is_taken_for_a_freshly_started_daemon(ctx: SimpleNamespace) -> None:
