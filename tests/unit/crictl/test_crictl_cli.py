@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from concurrent import futures
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
+from fake_cri_server import run_cri, serving
 
 from cri import api_pb2, api_pb2_grpc
 from kyb.main import main
@@ -131,30 +131,15 @@ class FakeRuntime(api_pb2_grpc.RuntimeServiceServicer, api_pb2_grpc.ImageService
 @pytest.fixture
 def fake(tmp_path: Path) -> Iterator[tuple[FakeRuntime, str]]:
     runtime = FakeRuntime()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    api_pb2_grpc.add_RuntimeServiceServicer_to_server(runtime, server)
-    api_pb2_grpc.add_ImageServiceServicer_to_server(runtime, server)
-    socket = tmp_path / "fake.sock"
-    server.add_insecure_port(f"unix://{socket}")
-    server.start()
-    try:
-        yield runtime, f"unix://{socket}"
-    finally:
-        server.stop(0)
+    with serving(runtime, tmp_path) as endpoint:
+        yield runtime, endpoint
 
 
-def _cri(capsys: pytest.CaptureFixture[str], endpoint: str, *args: str) -> tuple[int, str, str]:
-    try:
-        code = main(["cri", "-r", endpoint, *args])
-    except SystemExit as e:
-        code = int(e.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_pods_table_has_crictls_columns_newest_first(fake: Any, capsys: pytest.CaptureFixture[str]) -> None:
     _, endpoint = fake
-    code, out, _ = _cri(capsys, endpoint, "pods")
+    code, out, _ = run_cri(capsys, endpoint, "pods")
     lines = out.splitlines()
     assert code == 0
     assert lines[0].split() == ["POD", "ID", "CREATED", "STATE", "NAME", "NAMESPACE", "ATTEMPT", "RUNTIME"]
@@ -165,14 +150,14 @@ def test_pods_table_has_crictls_columns_newest_first(fake: Any, capsys: pytest.C
 
 def test_pods_filters_by_name_regex_and_state(fake: Any, capsys: pytest.CaptureFixture[str]) -> None:
     runtime, endpoint = fake
-    code, out, _ = _cri(capsys, endpoint, "pods", "-q", "--name", "^d", "--state", "notready")
+    code, out, _ = run_cri(capsys, endpoint, "pods", "-q", "--name", "^d", "--state", "notready")
     assert (code, out) == (0, "b" * 64 + "\n")
     assert runtime.requests[-1].filter.state.state == api_pb2.SANDBOX_NOTREADY
 
 
 def test_pods_json_lists_items_with_camel_case_fields(fake: Any, capsys: pytest.CaptureFixture[str]) -> None:
     _, endpoint = fake
-    code, out, _ = _cri(capsys, endpoint, "pods", "-o", "json", "--namespace", "prod")
+    code, out, _ = run_cri(capsys, endpoint, "pods", "-o", "json", "--namespace", "prod")
     doc = json.loads(out)
     assert code == 0 and [p["metadata"]["name"] for p in doc["items"]] == ["web"]
     assert "createdAt" in doc["items"][0]
@@ -180,7 +165,7 @@ def test_pods_json_lists_items_with_camel_case_fields(fake: Any, capsys: pytest.
 
 def test_ps_shows_running_containers_with_their_pod(fake: Any, capsys: pytest.CaptureFixture[str]) -> None:
     runtime, endpoint = fake
-    code, out, _ = _cri(capsys, endpoint, "ps")
+    code, out, _ = run_cri(capsys, endpoint, "ps")
     header, row = out.splitlines()
     assert code == 0
     assert header.split() == [
@@ -204,7 +189,7 @@ def test_inspectp_prints_status_and_info_with_rfc3339_dates(
     fake: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _, endpoint = fake
-    code, out, _ = _cri(capsys, endpoint, "inspectp", "a" * 64)
+    code, out, _ = run_cri(capsys, endpoint, "inspectp", "a" * 64)
     doc = json.loads(out)
     assert code == 0 and doc["status"]["state"] == "SANDBOX_READY"
     assert doc["status"]["createdAt"].endswith("Z") and doc["extra"] == {"pid": 42}
@@ -214,7 +199,7 @@ def test_grpc_errors_are_one_line_with_the_code_and_exit_1(
     fake: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _, endpoint = fake
-    code, out, err = _cri(capsys, endpoint, "inspectp", "nope")
+    code, out, err = run_cri(capsys, endpoint, "inspectp", "nope")
     assert code == 1 and out == ""
     assert len(err.strip().splitlines()) == 1
     assert "NOT_FOUND" in err and "'nope' not found second line" in err
@@ -222,7 +207,7 @@ def test_grpc_errors_are_one_line_with_the_code_and_exit_1(
 
 def test_rmp_refuses_a_ready_pod_without_force(fake: Any, capsys: pytest.CaptureFixture[str]) -> None:
     runtime, endpoint = fake
-    code, _, err = _cri(capsys, endpoint, "rmp", "a" * 64)
+    code, _, err = run_cri(capsys, endpoint, "rmp", "a" * 64)
     assert code == 1 and "please stop it first" in err
     assert not any(isinstance(r, api_pb2.RemovePodSandboxRequest) for r in runtime.requests)
 
@@ -231,7 +216,7 @@ def test_exec_sync_passes_the_commands_output_and_exit_code(
     fake: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     runtime, endpoint = fake
-    code, out, err = _cri(capsys, endpoint, "exec", "-s", "--timeout", "5", "c" * 64, "sh", "-c", "exit 7")
+    code, out, err = run_cri(capsys, endpoint, "exec", "-s", "--timeout", "5", "c" * 64, "sh", "-c", "exit 7")
     assert (code, out, err) == (7, "out\n", "err\n")
     request = runtime.requests[-1]
     assert list(request.cmd) == ["sh", "-c", "exit 7"] and request.timeout == 5
@@ -239,7 +224,7 @@ def test_exec_sync_passes_the_commands_output_and_exit_code(
 
 def test_pull_sends_creds_as_username_and_password(fake: Any, capsys: pytest.CaptureFixture[str]) -> None:
     runtime, endpoint = fake
-    code, out, _ = _cri(capsys, endpoint, "pull", "--creds", "alice:s3:cret", "registry.local/app:1")
+    code, out, _ = run_cri(capsys, endpoint, "pull", "--creds", "alice:s3:cret", "registry.local/app:1")
     assert code == 0 and out == f"Image is up to date for sha256:{'e' * 64}\n"
     request = runtime.requests[-1]
     assert (request.image.image, request.auth.username, request.auth.password) == (
@@ -251,7 +236,7 @@ def test_pull_sends_creds_as_username_and_password(fake: Any, capsys: pytest.Cap
 
 def test_images_table_splits_repository_and_tag(fake: Any, capsys: pytest.CaptureFixture[str]) -> None:
     _, endpoint = fake
-    code, out, _ = _cri(capsys, endpoint, "images")
+    code, out, _ = run_cri(capsys, endpoint, "images")
     header, row = out.splitlines()
     assert code == 0 and header.split() == ["IMAGE", "TAG", "IMAGE", "ID", "SIZE"]
     assert row.split() == ["docker.io/library/busybox", "latest", "e" * 13, "4.26MB"]
@@ -259,10 +244,10 @@ def test_images_table_splits_repository_and_tag(fake: Any, capsys: pytest.Captur
 
 def test_bad_command_lines_exit_2(fake: Any, capsys: pytest.CaptureFixture[str]) -> None:
     _, endpoint = fake
-    assert _cri(capsys, endpoint, "pods", "--state", "sleepy")[0] == 2
-    assert _cri(capsys, endpoint, "pods", "--label", "novalue")[0] == 2
-    assert _cri(capsys, endpoint, "no-such-verb")[0] == 2
-    assert _cri(capsys, "ftp://nowhere", "pods")[0] == 2
+    assert run_cri(capsys, endpoint, "pods", "--state", "sleepy")[0] == 2
+    assert run_cri(capsys, endpoint, "pods", "--label", "novalue")[0] == 2
+    assert run_cri(capsys, endpoint, "no-such-verb")[0] == 2
+    assert run_cri(capsys, "ftp://nowhere", "pods")[0] == 2
 
 
 def test_bad_timeout_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -274,7 +259,7 @@ def test_bad_timeout_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> Non
 def test_unreachable_runtime_is_one_line_unavailable(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = _cri(capsys, f"unix://{tmp_path}/absent.sock", "--timeout", "1s", "version")
+    code, _, err = run_cri(capsys, f"unix://{tmp_path}/absent.sock", "--timeout", "1s", "version")
     assert code == 1 and "UNAVAILABLE" in err and len(err.strip().splitlines()) == 1
 
 
@@ -284,7 +269,7 @@ def test_bad_pod_config_names_the_field_and_calls_nothing(
     runtime, endpoint = fake
     config = tmp_path / "pod.json"
     config.write_text(json.dumps({"metadata": {"name": "x", "namespace": "y"}, "hostnam": "typo"}))
-    code, _, err = _cri(capsys, endpoint, "runp", str(config))
+    code, _, err = run_cri(capsys, endpoint, "runp", str(config))
     assert code == 1 and "hostnam" in err and len(err.strip().splitlines()) == 1
     assert runtime.requests == []
 
@@ -298,7 +283,7 @@ def test_logs_prints_the_log_file_the_status_names(
         "2024-01-01T00:00:00.1Z stdout P par\n2024-01-01T00:00:00.2Z stdout F tial\n2024-01-01T00:00:00.3Z stderr F e\n"
     )
     runtime.log_path = str(log)
-    code, out, err = _cri(capsys, endpoint, "logs", "c" * 64)
+    code, out, err = run_cri(capsys, endpoint, "logs", "c" * 64)
     assert (code, out, err) == (0, "partial\n", "e\n")
 
 
@@ -312,7 +297,7 @@ def test_logs_follow_stops_once_the_container_is_not_running(
     runtime.states_after_first_status = [api_pb2.CONTAINER_RUNNING, api_pb2.CONTAINER_RUNNING]
     runtime.state = api_pb2.CONTAINER_EXITED
     started = time.monotonic()
-    code, out, _ = _cri(capsys, endpoint, "logs", "-f", "c" * 64)
+    code, out, _ = run_cri(capsys, endpoint, "logs", "-f", "c" * 64)
     assert (code, out) == (0, "only\n")
     assert time.monotonic() - started < 10
 
@@ -326,7 +311,7 @@ def test_rm_removes_the_container_and_its_log_file(
     (tmp_path / "c.log.1").write_text("")
     runtime.log_path = str(log)
     runtime.state = api_pb2.CONTAINER_EXITED
-    code, out, _ = _cri(capsys, endpoint, "rm", "c" * 64)
+    code, out, _ = run_cri(capsys, endpoint, "rm", "c" * 64)
     assert (code, out) == (0, "c" * 64 + "\n")
     assert not log.exists() and not (tmp_path / "c.log.1").exists()
     assert isinstance(runtime.requests[-1], api_pb2.RemoveContainerRequest)
@@ -340,13 +325,13 @@ def test_rm_keep_logs_leaves_the_log_file(
     log.write_text("")
     runtime.log_path = str(log)
     runtime.state = api_pb2.CONTAINER_EXITED
-    assert _cri(capsys, endpoint, "rm", "--keep-logs", "c" * 64)[0] == 0
+    assert run_cri(capsys, endpoint, "rm", "--keep-logs", "c" * 64)[0] == 0
     assert log.exists()
 
 
 def test_rm_refuses_a_running_container_without_force(fake: Any, capsys: pytest.CaptureFixture[str]) -> None:
     runtime, endpoint = fake
-    code, _, err = _cri(capsys, endpoint, "rm", "c" * 64)
+    code, _, err = run_cri(capsys, endpoint, "rm", "c" * 64)
     assert code == 1 and "please stop it first" in err
     assert not any(isinstance(r, api_pb2.RemoveContainerRequest) for r in runtime.requests)
 
@@ -355,7 +340,7 @@ def test_stop_all_stops_every_running_container_with_the_timeout(
     fake: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     runtime, endpoint = fake
-    code, out, _ = _cri(capsys, endpoint, "stop", "-a", "-t", "7")
+    code, out, _ = run_cri(capsys, endpoint, "stop", "-a", "-t", "7")
     stops = [r for r in runtime.requests if isinstance(r, api_pb2.StopContainerRequest)]
     assert (code, out) == (0, "c" * 64 + "\n")
     assert [(r.container_id, r.timeout) for r in stops] == [("c" * 64, 7)]
@@ -366,7 +351,7 @@ def test_inspect_of_a_created_container_has_zero_start_and_finish_times(
 ) -> None:
     runtime, endpoint = fake
     runtime.state = api_pb2.CONTAINER_CREATED
-    code, out, _ = _cri(capsys, endpoint, "inspect", "c" * 64)
+    code, out, _ = run_cri(capsys, endpoint, "inspect", "c" * 64)
     status = json.loads(out)["status"]
     assert code == 0 and status["state"] == "CONTAINER_CREATED"
     assert status["startedAt"] == status["finishedAt"] == "0001-01-01T00:00:00Z"
@@ -377,8 +362,8 @@ def test_yaml_output_is_the_same_document(fake: Any, capsys: pytest.CaptureFixtu
     import yaml
 
     _, endpoint = fake
-    _, as_json, _ = _cri(capsys, endpoint, "pods", "-o", "json")
-    _, as_yaml, _ = _cri(capsys, endpoint, "pods", "-o", "yaml")
+    _, as_json, _ = run_cri(capsys, endpoint, "pods", "-o", "json")
+    _, as_yaml, _ = run_cri(capsys, endpoint, "pods", "-o", "yaml")
     assert yaml.safe_load(as_yaml) == json.loads(as_json)
 
 
@@ -386,27 +371,27 @@ def test_image_verbs_use_the_image_endpoint(
     fake: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     runtime, endpoint = fake
-    code, _, err = _cri(
+    code, _, err = run_cri(
         capsys, f"unix://{tmp_path}/absent.sock", "-i", endpoint, "--timeout", "2s", "images", "-q"
     )
     assert code == 0, err
-    code, _, err = _cri(capsys, f"unix://{tmp_path}/absent.sock", "-i", endpoint, "--timeout", "2s", "pods")
+    code, _, err = run_cri(capsys, f"unix://{tmp_path}/absent.sock", "-i", endpoint, "--timeout", "2s", "pods")
     assert code == 1 and "UNAVAILABLE" in err
 
 
 def test_images_filter_by_reference_and_dangling(fake: Any, capsys: pytest.CaptureFixture[str]) -> None:
     _, endpoint = fake
     assert (
-        _cri(capsys, endpoint, "images", "-q", "--filter", "reference=busy")[1] == "sha256:" + "e" * 64 + "\n"
+        run_cri(capsys, endpoint, "images", "-q", "--filter", "reference=busy")[1] == "sha256:" + "e" * 64 + "\n"
     )
-    assert _cri(capsys, endpoint, "images", "-q", "--filter", "reference=^nginx")[1] == ""
-    assert _cri(capsys, endpoint, "images", "-q", "-f", "dangling=true")[1] == ""
-    assert _cri(capsys, endpoint, "images", "-f", "color=blue")[0] == 2
+    assert run_cri(capsys, endpoint, "images", "-q", "--filter", "reference=^nginx")[1] == ""
+    assert run_cri(capsys, endpoint, "images", "-q", "-f", "dangling=true")[1] == ""
+    assert run_cri(capsys, endpoint, "images", "-f", "color=blue")[0] == 2
 
 
 def test_events_prints_one_json_line_per_event(fake: Any, capsys: pytest.CaptureFixture[str]) -> None:
     _, endpoint = fake
-    code, out, _ = _cri(capsys, endpoint, "events")
+    code, out, _ = run_cri(capsys, endpoint, "events")
     events = [json.loads(line) for line in out.splitlines()]
     assert code == 0
     assert [e["containerEventType"] for e in events] == ["CONTAINER_CREATED_EVENT", "CONTAINER_STARTED_EVENT"]

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from concurrent import futures
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 import yaml
+from fake_cri_server import run_cri, serving
 
 from cri import api_pb2, api_pb2_grpc
 from kyb.crictl import metrics as metrics_verbs
-from kyb.main import main
 
 KEYS = ["container", "id", "image", "name", "namespace", "pod"]
 
@@ -43,29 +42,15 @@ class FakeRuntime(api_pb2_grpc.RuntimeServiceServicer):
 @pytest.fixture
 def fake(tmp_path: Path) -> Iterator[tuple[FakeRuntime, str]]:
     runtime = FakeRuntime()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    api_pb2_grpc.add_RuntimeServiceServicer_to_server(runtime, server)
-    socket = tmp_path / "fake.sock"
-    server.add_insecure_port(f"unix://{socket}")
-    server.start()
-    try:
-        yield runtime, f"unix://{socket}"
-    finally:
-        server.stop(0)
+    with serving(runtime, tmp_path) as endpoint:
+        yield runtime, endpoint
 
 
-def cri(capsys: pytest.CaptureFixture[str], endpoint: str, *args: str) -> tuple[int, str, str]:
-    try:
-        code = main(["cri", "-r", endpoint, *args])
-    except SystemExit as e:
-        code = int(e.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_metricdescs_prints_the_descriptors_as_json(fake: Any, capsys: pytest.CaptureFixture[str]) -> None:
     _, endpoint = fake
-    code, out, _ = cri(capsys, endpoint, "metricdescs")
+    code, out, _ = run_cri(capsys, endpoint, "metricdescs")
     assert code == 0
     assert json.loads(out) == {"descriptors": [{"name": "container_memory_rss", "help": "RSS.", "labelKeys": KEYS}]}
 
@@ -74,7 +59,7 @@ def test_metricsp_prints_pod_and_container_metrics_with_camel_case_fields(
     fake: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _, endpoint = fake
-    code, out, _ = cri(capsys, endpoint, "metricsp")
+    code, out, _ = run_cri(capsys, endpoint, "metricsp")
     (pod,) = json.loads(out)["podMetrics"]
     metric = pod["containerMetrics"][0]["metrics"][0]
     assert code == 0 and pod["podSandboxId"] == "p"
@@ -85,8 +70,8 @@ def test_metricsp_prints_pod_and_container_metrics_with_camel_case_fields(
 
 def test_metricsp_yaml_is_the_same_document(fake: Any, capsys: pytest.CaptureFixture[str]) -> None:
     _, endpoint = fake
-    as_json = json.loads(cri(capsys, endpoint, "metricsp")[1])
-    code, out, _ = cri(capsys, endpoint, "metricsp", "-o", "yaml")
+    as_json = json.loads(run_cri(capsys, endpoint, "metricsp")[1])
+    code, out, _ = run_cri(capsys, endpoint, "metricsp", "-o", "yaml")
     as_json["podMetrics"][0]["containerMetrics"][0]["metrics"][0]["value"]["value"] = "8192"  # second call
     assert code == 0 and yaml.safe_load(out) == as_json
 
@@ -103,7 +88,7 @@ def test_metricsp_watch_prints_again_until_interrupted(
             raise KeyboardInterrupt
 
     monkeypatch.setattr(metrics_verbs.time, "sleep", sleep)
-    code, out, _ = cri(capsys, endpoint, "metricsp", "-w")
+    code, out, _ = run_cri(capsys, endpoint, "metricsp", "-w")
     assert code == 0 and runtime.calls == 2 and sleeps == [0.5, 0.5]
     assert out.count('"podMetrics"') == 2
 
@@ -111,11 +96,11 @@ def test_metricsp_watch_prints_again_until_interrupted(
 def test_a_runtime_without_metrics_is_a_one_line_error(fake: Any, capsys: pytest.CaptureFixture[str]) -> None:
     runtime, endpoint = fake
     runtime.refuse = True
-    code, out, err = cri(capsys, endpoint, "metricdescs")
+    code, out, err = run_cri(capsys, endpoint, "metricdescs")
     assert (code, out) == (1, "")
     assert "ListMetricDescriptors: UNIMPLEMENTED" in err and len(err.strip().splitlines()) == 1
 
 
 def test_table_output_is_refused_like_crictl(fake: Any, capsys: pytest.CaptureFixture[str]) -> None:
     _, endpoint = fake
-    assert cri(capsys, endpoint, "metricsp", "-o", "table")[0] == 2
+    assert run_cri(capsys, endpoint, "metricsp", "-o", "table")[0] == 2
