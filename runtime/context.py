@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime.cgroups import CgroupDriver, driver_for_host
-from runtime.forkserver import ForkServerClient
+from runtime.forkserver_client import ForkServerClient
 from runtime.linux.syscalls import LibcKernel, last_capability
 from runtime.state.store import RecordStore
 

@@ -31,7 +31,7 @@ from cri import api_pb2_grpc
 from runtime.cgroups import CgroupError
 from runtime.context import RuntimeContext
 from runtime.cri_service import RuntimeService
-from runtime.forkserver import ForkServerError
+from runtime.forkserver_client import ForkServerError
 from runtime.images.errors import ImageError
 from runtime.images.registry_config import load_registry_config
 from runtime.images.service import ImageServiceServicer

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from runtime.container.manager import ContainerManager
 from runtime.errors import InternalError, InvalidArgument, Timeout
-from runtime.forkserver import ForkServerError
+from runtime.forkserver_client import ForkServerError
 
 MAX_OUTPUT = 16 * 1024 * 1024
 ANSWER_TIMEOUT = 30.0

@@ -35,12 +35,12 @@ from runtime.container.prestart import Prestarts
 from runtime.container.spec import build_spec, check_namespace_modes
 from runtime.context import RuntimeContext
 from runtime.errors import FailedPrecondition, InternalError, InvalidArgument, NotFound
-from runtime.forkserver import ForkServerError
+from runtime.forkserver_client import ForkServerError
 from runtime.images.errors import ImageError, ImageNotFound
 from runtime.lifecycle import ContainerState, SandboxState, check_container_transition
 from runtime.processes import alive, kill_and_wait, signal_process, start_time, wait_gone
 from runtime.shim.exit_notice import notice_address
-from runtime.state.store import RECORD
+from runtime.state import RECORD
 
 log = logging.getLogger(__name__)
 
@@ -124,12 +124,7 @@ class ContainerManager:
             return sorted(cid for (owner, _name, _attempt), cid in self._name_index().items() if owner == sandbox_id)
 
     def record_version(self, container_id: str) -> tuple[int, int, int]:
-        """What changes whenever the record is rewritten (every write replaces the file)."""
-        try:
-            st = os.stat(self.ctx.containers.path(container_id) / RECORD)
-        except FileNotFoundError as e:
-            raise NotFound(f"container {container_id!r} not found") from e
-        return st.st_ino, st.st_mtime_ns, st.st_size
+        return self.ctx.containers.version(container_id)
 
     def get(self, id_or_prefix: str) -> dict[str, Any]:
         container_id = self.ctx.containers.resolve(id_or_prefix)
@@ -160,15 +155,16 @@ class ContainerManager:
         directory = self.ctx.containers.path(container_id)
         exit_recorded = False
         if state == ContainerState.CREATED.value:
-            if not (directory / "shim.json").exists():
+            # A started container whose start record a machine crash lost still has exit.json.
+            if not (directory / "shim.json").exists() and not (directory / "exit.json").exists():
                 return record
         else:
             exit_recorded = (directory / "exit.json").exists()
             if not exit_recorded and alive(record.get("shim_pid"), record.get("shim_start")):
                 return record
-        # A running record (durable since StartContainer) plus the shim's durable exit.json is
-        # enough to derive the exit again after a crash, so that rewrite needs no flush of its
-        # own. Adopting a shim (shim.json is only a hint) or an exit nobody recorded does.
+        # The shim's exit.json is flushed, so the exit can always be derived again from it and the
+        # rewrite needs no flush of its own. Adopting a shim (shim.json is only a hint) or an exit
+        # nobody recorded does.
         return self.ctx.containers.update(container_id, lambda r: self._apply_shim_files(r, directory),
                                           durable=not exit_recorded)
 
@@ -179,6 +175,8 @@ class ContainerManager:
             # The daemon died between the shim's start and recording it: adopt the shim.
             record.update(state=ContainerState.RUNNING.value, pid=shim["pid"], shim_pid=shim["shim_pid"],
                           started_at=shim["started_at"])
+        elif exited is not None and record["state"] == ContainerState.CREATED.value:
+            record.update(state=ContainerState.RUNNING.value)  # it ran: its exit follows below
         if record["state"] not in (ContainerState.RUNNING.value, ContainerState.UNKNOWN.value):
             return
         if exited is not None:
@@ -307,6 +305,11 @@ class ContainerManager:
                 spec["exit_notices"] = notice_address(str(ctx.root))
             volume_images = image_volumes.resolve_mounts(
                 spec["mounts"], self._volume_image, str(directory / image_volumes.EMPTY_LAYER_DIR))
+            # Asked before the cgroup is made and the record written: the shim and the prepared
+            # process get going meanwhile, and the process joins the cgroup once told it exists.
+            pid_mode = spec["namespaces"].get("pid_mode", "new")
+            prestarted = self.prestarts.begin(container_id, str(directory), pid_mode, spec, cgroup_pending=True)
+            undo.append(lambda: self.prestarts.abort(container_id))
             try:
                 ctx.cgroups.create(cgroup, resources_from(config.linux.resources))
                 ctx.cgroups.set_devices(cgroup, spec["device_rules"])
@@ -314,6 +317,8 @@ class ContainerManager:
                 raise InternalError(f"cannot create the container's cgroup {cgroup}: {e}") from e
             finally:
                 undo.append(lambda: ctx.cgroups.remove(cgroup))
+                undo.append(lambda: self.prestarts.abort(container_id))  # undone first: the process, then its cgroup
+            self.prestarts.cgroup_ready(container_id)
             repo_digests = list(getattr(image, "repo_digests", []) or [])
             record = {
                 "id": container_id,
@@ -339,10 +344,6 @@ class ContainerManager:
                 # In the record, not a file of its own: creating costs one flushed write.
                 "spec": spec,
             }
-            # Asked before the record's flushed write, which the prepared work then overlaps.
-            pid_mode = spec["namespaces"].get("pid_mode", "new")
-            prestarted = self.prestarts.begin(container_id, str(directory), pid_mode, spec)
-            undo.append(lambda: self.prestarts.abort(container_id))
             write_json(str(directory / RECORD), record)
         except BaseException:
             for step in reversed(undo):
@@ -375,13 +376,16 @@ class ContainerManager:
                        "pid_mode": (record.get("spec") or {}).get("namespaces", {}).get("pid_mode", "new")}
             recorded: list[dict] = []
 
+            # The start is recorded without a flush of its own: it only matters while the process
+            # lives, and a crash that loses unflushed writes (the machine's) ends every process. A
+            # daemon crash loses nothing, and the shim's files let a restarted daemon adopt the rest.
             def record_running(ready: dict) -> None:
                 # Written while the process execs; a failed exec turns it into a StartError below.
                 recorded.append(self.ctx.containers.update(container_id, lambda r: r.update(
                     state=ContainerState.RUNNING.value, pid=ready["pid"], pid_start=start_time(ready["pid"]),
                     shim_pid=ready["shim_pid"], shim_start=start_time(ready["shim_pid"]), started_at=time.time_ns(),
                     resolved_user=ready.get("user"),
-                )))
+                ), durable=False))
 
             try:
                 reply = self.prestarts.finish(container_id, START_TIMEOUT, while_exec=record_running)
@@ -404,7 +408,7 @@ class ContainerManager:
                     state=ContainerState.RUNNING.value, pid=reply["pid"], pid_start=start_time(reply["pid"]),
                     shim_pid=reply["shim_pid"], shim_start=start_time(reply["shim_pid"]),
                     started_at=reply["started_at"], resolved_user=reply.get("user"),
-                ))
+                ), durable=False)
         self.on_event(container_id, record["sandbox_id"], "started")
         self.exits.watch(container_id, record["shim_pid"], record["shim_start"])
         log.info("container started", extra={"container": container_id, "pid": reply["pid"]})

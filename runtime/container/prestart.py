@@ -23,7 +23,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from runtime.forkserver import ForkServerClient, ForkServerConnection, ForkServerError
+from runtime.forkserver_client import ForkServerClient, ForkServerConnection, ForkServerError
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +38,18 @@ class Prestarts:
         self._handles: dict[str, ForkServerConnection] = {}
         self._lock = threading.Lock()
 
-    def begin(self, container_id: str, container_dir: str, pid_mode: str, spec: dict | None = None) -> bool:
+    def begin(self, container_id: str, container_dir: str, pid_mode: str, spec: dict | None = None,
+              cgroup_pending: bool = False) -> bool:
         """Ask for the container's shim now; a failure only means the start does it all.
 
         With ``spec`` the request carries it and may be sent before the record is written;
         False means it was too large to carry and nothing was asked: ask again without it once
-        the record is on disk."""
+        the record is on disk. With ``cgroup_pending`` the container's cgroup is still being
+        made: the shim prepares what it can and waits for ``cgroup_ready`` before its process
+        joins it (closing the handle instead calls the start off)."""
         request: dict = {"op": "prestart", "container_dir": container_dir, "pid_mode": pid_mode}
+        if cgroup_pending:
+            request["cgroup_pending"] = True
         if spec is not None:
             request["spec"] = spec
             if len(json.dumps(request)) > INLINE_SPEC_LIMIT:
@@ -59,6 +64,17 @@ class Prestarts:
         with self._lock:
             self._handles[container_id] = handle
         return True
+
+    def cgroup_ready(self, container_id: str) -> None:
+        """Tell a shim asked with ``cgroup_pending`` that its process may join the cgroup now."""
+        with self._lock:
+            handle = self._handles.get(container_id)
+        if handle is None:
+            return
+        try:
+            handle.send({"cgroup": True})
+        except ForkServerError:
+            self.abort(container_id)  # the shim is gone: the start does it all
 
     def abort(self, container_id: str) -> None:
         with self._lock:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import base64
 import ctypes
 import errno
-import platform
+import os
 import struct
 
 from runtime.linux.syscalls import Kernel, SyscallError
@@ -75,7 +75,7 @@ DENIED: dict[str | None, dict[str, int]] = {
 
 
 def supported() -> bool:
-    return platform.machine() == "x86_64"
+    return os.uname().machine == "x86_64"
 
 
 def denied_syscalls(capabilities: list[str]) -> list[int]:
@@ -119,7 +119,7 @@ def localhost(path: str, capabilities: list[str]) -> dict | str:
 
     if not supported():
         raise seccomp_profile.ProfileError(f"Localhost seccomp profiles are compiled for x86_64 only; "
-                                           f"this node is {platform.machine()}")
+                                           f"this node is {os.uname().machine}")
     with open(path, "rb") as f:
         text = f.read()
     profile = seccomp_profile.parse(text)

@@ -40,7 +40,7 @@ from runtime.processes import alive as process_alive
 from runtime.processes import kill_and_wait
 from runtime.processes import start_time as process_start_time
 from runtime.sandbox.files import write_sandbox_files
-from runtime.state.store import RECORD
+from runtime.state import RECORD
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +229,9 @@ class SandboxManager:
         ):
             record = self.ctx.sandboxes.update(sandbox_id, lambda r: r.update(state=SandboxState.NOTREADY.value))
         return record
+
+    def record_version(self, sandbox_id: str) -> tuple[int, int, int]:
+        return self.ctx.sandboxes.version(sandbox_id)
 
     def list(self) -> list[dict[str, Any]]:
         records = []

@@ -16,7 +16,7 @@ import grpc
 
 from runtime import errors
 from runtime.cgroups import CgroupError
-from runtime.forkserver import ForkServerError
+from runtime.forkserver_client import ForkServerError
 from runtime.linux.syscalls import SyscallError
 from runtime.network import errors as network_errors
 

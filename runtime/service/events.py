@@ -26,6 +26,8 @@ import grpc
 from cri import api_pb2
 from runtime.container.manager import ContainerManager
 from runtime.errors import NotFound
+from runtime.lifecycle import SandboxState
+from runtime.processes import alive as process_alive
 from runtime.sandbox.manager import SandboxManager
 from runtime.service import convert
 
@@ -50,6 +52,8 @@ class EventBus:
         self._dispatcher: threading.Thread | None = None
         # container id -> (record version, status); used by the dispatcher thread only
         self._statuses: dict[str, tuple[object, api_pb2.ContainerStatus]] = {}
+        # sandbox id -> (record version, holder pid and start, status); the dispatcher's too
+        self._sandbox_statuses: dict[str, tuple[object, tuple[int, int] | None, api_pb2.PodSandboxStatus]] = {}
 
     def publish(self, container_id: str, sandbox_id: str, kind: str) -> None:
         with self._lock:
@@ -76,17 +80,34 @@ class EventBus:
         event = api_pb2.ContainerEventResponse(
             container_id=container_id, container_event_type=EVENT_TYPES[kind], created_at=created_at)
         with contextlib.suppress(NotFound):
-            event.pod_sandbox_status.CopyFrom(convert.pod_sandbox_status(self.sandboxes.get(sandbox_id)))
+            event.pod_sandbox_status.CopyFrom(self._sandbox_status(sandbox_id))
             for other in self.containers.ids_in_sandbox(sandbox_id):
                 with contextlib.suppress(NotFound):
                     event.containers_statuses.append(self._container_status(other))
         if kind == "deleted":
             self._statuses.pop(container_id, None)
+            if not self._statuses:  # forget sandboxes too, now and then, as pods come and go
+                self._sandbox_statuses.clear()
         for q in subscribers:
             if q.full():
                 with contextlib.suppress(queue.Empty):
                     q.get_nowait()
             q.put_nowait(event)
+
+    def _sandbox_status(self, sandbox_id: str) -> api_pb2.PodSandboxStatus:
+        """Every event carries its pod's status, which rarely changes: converted again only when
+        the record was rewritten, or when its holder died (which ``get`` records)."""
+        version = self.sandboxes.record_version(sandbox_id)
+        cached = self._sandbox_statuses.get(sandbox_id)
+        if cached is not None and cached[0] == version and (cached[1] is None or process_alive(*cached[1])):
+            return cached[2]
+        record = self.sandboxes.get(sandbox_id)
+        ready = record["state"] == SandboxState.READY.value
+        holder = (record["holder"]["pid"], record["holder"]["start"]) if ready else None
+        status = convert.pod_sandbox_status(record)
+        # The version read before the record: a write in between only costs a later re-read.
+        self._sandbox_statuses[sandbox_id] = (version, holder, status)
+        return status
 
     def _container_status(self, container_id: str) -> api_pb2.ContainerStatus:
         version = self.containers.record_version(container_id)

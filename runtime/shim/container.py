@@ -35,7 +35,7 @@ from runtime.shim.exit_notice import send_notice
 from runtime.shim.prepared_init import PreparedInit, PreparedInitGone
 from runtime.shim.process import apply_process, report_failure, reset_signals
 from runtime.shim.terminal import container_pty
-from runtime.state.store import RECORD
+from runtime.state import RECORD
 
 READ_CHUNK = 32 * 1024
 MAX_CONTROL = 4096
@@ -162,7 +162,7 @@ def prepared_container_main(kernel: Kernel, work: dict, fds: list[int]) -> NoRet
 
 
 def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str, prepared: PreparedInit | None = None,
-             prestart: bool = False, spec: dict | None = None) -> None:
+             prestart: bool = False, spec: dict | None = None, cgroup_pending: bool = False) -> None:
     """Start the container and supervise it until it exits. Runs detached; never returns.
 
     With ``prepared``, the container's first process already waits in a new pid namespace
@@ -171,7 +171,10 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str, prepared: 
     is done ahead: once the process waits with its root filesystem built, the daemon hears
     ``{"ready": true}``; ``{"go": true}`` from it then execs the process and the start goes on
     as usual, while end-of-file (the container was removed, or the daemon went away) ends it.
-    ``spec`` is the spec when the request carried it, else it is read from the record."""
+    ``spec`` is the spec when the request carried it, else it is read from the record. With
+    ``cgroup_pending`` the daemon is still making the container's cgroup, which the process joins
+    first: the shim sets up its side, then waits for ``{"cgroup": true}`` before letting the
+    process run."""
     set_process_name(kernel, "kyb-shim")
     inline_spec = spec  # small enough to pass on to a prepared process as it came
     if spec is None:
@@ -219,6 +222,10 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str, prepared: 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)
 
+    if cgroup_pending and not _cgroup_made(conn):
+        if prepared is not None:
+            prepared.discard()
+        os._exit(0)  # the create failed or was called off: nothing was started
     if prepared is not None:
         pid = prepared.pid
         try:
@@ -294,6 +301,14 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str, prepared: 
     if spec.get("exit_notices"):
         send_notice(spec["exit_notices"], os.path.basename(container_dir))
     os._exit(0)
+
+
+def _cgroup_made(conn: socket.socket) -> bool:
+    try:
+        message = conn.recv(MAX_CONTROL)
+    except OSError:
+        return False
+    return bool(message) and json.loads(message).get("cgroup") is True
 
 
 def _await_go(conn: socket.socket, pid: int, go_w: int, hub: AttachHub, resolved: bytes) -> None:

@@ -8,7 +8,6 @@ is a hint the daemon checks against the shim's files.
 
 from __future__ import annotations
 
-import hashlib
 import socket
 
 MAX_NOTICE = 256
@@ -16,6 +15,8 @@ MAX_NOTICE = 256
 
 def notice_address(root: str) -> str:
     """The abstract socket name (leading NUL) on which the daemon serving ``root`` hears exits."""
+    import hashlib  # here, not at the top: shims send notices and need not load it
+
     return "\0kybernetes-exits-" + hashlib.sha256(root.encode()).hexdigest()[:16]
 
 

@@ -64,16 +64,19 @@ class PreparedInit:
 ChildMain = Callable[[Kernel, dict, list[int]], NoReturn]
 
 
-def prepare(kernel: Kernel, child_main: ChildMain) -> PreparedInit:
+def prepare(kernel: Kernel, child_main: ChildMain, parents_only: tuple[socket.socket, ...] = ()) -> PreparedInit:
     """Unshare a pid namespace for our children and fork the one that will be its PID 1.
 
     ``child_main(kernel, work, fds)`` runs in the child once it is handed a container;
-    the child exits quietly if its control socket closes first."""
+    the child exits quietly if its control socket closes first. ``parents_only``: sockets the
+    child closes at once (the spare's listener: no container process may hold it)."""
     kernel.unshare(CLONE_NEWPID)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     pid = os.fork()
     if pid == 0:
         ours.close()
+        for sock in parents_only:
+            sock.close()
         _wait_for_container(kernel, theirs, child_main)
     theirs.close()
     return PreparedInit(pid, ours)

@@ -8,18 +8,25 @@ lists the user, plus the pod's supplemental groups.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 
 class UnknownUser(LookupError):
     """The named user or group does not exist in the container's /etc files."""
 
 
-@dataclass
 class Credentials:
-    uid: int
-    gid: int
-    additional_gids: list[int] = field(default_factory=list)
+    """A plain class, not a dataclass: this module is loaded in the fork server, and
+    ``dataclasses`` would bring ``inspect`` and ``ast`` into every process forked from it."""
+
+    def __init__(self, uid: int, gid: int, additional_gids: list[int] | None = None) -> None:
+        self.uid = uid
+        self.gid = gid
+        self.additional_gids = additional_gids if additional_gids is not None else []
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Credentials) and vars(self) == vars(other)
+
+    def __repr__(self) -> str:
+        return f"Credentials(uid={self.uid}, gid={self.gid}, additional_gids={self.additional_gids})"
 
 
 def _entries(path: str) -> list[list[str]]:

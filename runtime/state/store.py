@@ -19,8 +19,7 @@ from typing import Any
 
 from runtime.atomic_json import read_json, write_json
 from runtime.errors import InvalidArgument, NotFound
-
-RECORD = "record.json"
+from runtime.state import RECORD
 
 
 class RecordStore:
@@ -63,6 +62,15 @@ class RecordStore:
         if record is None:
             raise NotFound(f"{self.kind} {object_id!r} not found")
         return record
+
+    def version(self, object_id: str) -> tuple[int, int, int]:
+        """What changes whenever the record is rewritten (every write replaces the file): lets
+        readers keep what they derived from a record until it changes."""
+        try:
+            st = os.stat(self.directory / object_id / RECORD)
+        except FileNotFoundError as e:
+            raise NotFound(f"{self.kind} {object_id!r} not found") from e
+        return st.st_ino, st.st_mtime_ns, st.st_size
 
     def create(self, object_id: str, record: dict[str, Any]) -> Path:
         directory = self.directory / object_id

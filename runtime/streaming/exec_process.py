@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from runtime.container.manager import ContainerManager
-from runtime.forkserver import ForkServerConnection
+from runtime.forkserver_client import ForkServerConnection
 from runtime.streaming.tokens import StreamRequest
 
 STDOUT, STDERR = 1, 2

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runtime.container.manager import ContainerManager
-from runtime.forkserver import ForkServerError
+from runtime.forkserver_client import ForkServerError
 from runtime.shim import attach as shim
 from runtime.streaming import exec_process
 from runtime.streaming.spdy_session import SpdySession, SpdyStream

@@ -20,7 +20,7 @@ import json
 from aiohttp import WSMsgType, web
 
 from runtime.container.manager import ContainerManager
-from runtime.forkserver import ForkServerError
+from runtime.forkserver_client import ForkServerError
 from runtime.shim.attach import HEADER, frame
 from runtime.streaming import exec_process
 from runtime.streaming.attach_socket import open_attach_socket

@@ -14,6 +14,7 @@ import psutil
 import pytest
 from runtime_harness import RuntimeUnderTest, container_config, pod_config, wait_exit_code, wait_for
 
+from cri import api_pb2
 from cri.client import CRIError, RuntimeClient
 from runtime.linux.syscalls import LibcKernel
 from runtime.shim.prepared_init import prepare
@@ -110,3 +111,27 @@ def test_a_prepared_child_exits_quietly_when_its_spare_goes_away() -> None:
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.WEXITSTATUS(status) == 0
+
+
+def idle_spares(runtime: RuntimeUnderTest) -> list[psutil.Process]:
+    """Children of the fork server still waiting for a connection (a taken one becomes a shim)."""
+    assert runtime.process is not None
+    return [spare for server in psutil.Process(runtime.process.pid).children() if server.name() == "kyb-forkserver"
+            for spare in server.children() if spare.name() == "kyb-forkserver"]
+
+
+def test_the_fork_server_serves_every_kind_of_request_after_its_idle_spares_were_killed(
+    runtime: RuntimeUnderTest, cri: RuntimeClient
+) -> None:
+    pod = pod_config("spares-killed")
+    sandbox = cri.run_pod_sandbox(pod)
+    spares = wait_for(lambda: len(idle_spares(runtime)) == 2 and idle_spares(runtime), what="both spares")
+    for spare in spares:
+        spare.send_signal(signal.SIGKILL)
+    container = cri.create_container(sandbox, container_config("c", ["sleep", "30"]), pod)
+    cri.start_container(container)
+    assert cri.exec_sync(container, ["echo", "served"], timeout=10).stdout == b"served\n"
+    shared = cri.create_container(sandbox, container_config("p", ["sh", "-c", "exit 4"], pid=api_pb2.POD), pod)
+    cri.start_container(shared)
+    assert wait_exit_code(cri, shared) == 4
+    wait_for(lambda: len(idle_spares(runtime)) == 2, what="new spares")

@@ -102,3 +102,17 @@ def test_a_spec_too_large_to_travel_in_the_request_is_read_from_the_record(cri: 
     container = cri.create_container(sandbox, config, pod)
     cri.start_container(container)
     assert wait_exit_code(cri, container) == 0
+
+
+def test_a_create_whose_cgroup_cannot_be_made_leaves_no_waiting_process(runtime: RuntimeUnderTest, cri: RuntimeClient) -> None:
+    # The shim is asked for before the cgroup is made; a failed cgroup must call it off.
+    pod = pod_config("prestart-cgroup")
+    sandbox = cri.run_pod_sandbox(pod)
+    config = container_config("c", ["true"], resources=api_pb2.LinuxContainerResources(cpuset_cpus="4095"))
+    with pytest.raises(CRIError, match="cpuset"):
+        cri.create_container(sandbox, config, pod)
+    wait_for(lambda: not shims_of(runtime), what="the called-off shim to go")
+    assert not list((runtime.root / "containers").iterdir())
+    container = cri.create_container(sandbox, container_config("c", ["true"]), pod)  # the name is free again
+    cri.start_container(container)
+    assert wait_exit_code(cri, container) == 0

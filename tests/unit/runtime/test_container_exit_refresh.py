@@ -63,3 +63,17 @@ def test_an_exit_nobody_recorded_is_flushed(store: RecordStore, fsyncs: list[int
     record = manager(store).refresh(CID)
     assert (record["state"], record["exit_code"], record["reason"]) == (ContainerState.EXITED.value, 255, "Unknown")
     assert len(fsyncs) == 1
+
+
+def test_an_exit_is_found_even_when_a_crash_lost_the_unflushed_start_record(store: RecordStore) -> None:
+    store.update(CID, lambda r: r.update(state=ContainerState.CREATED.value))  # the start record never reached disk
+    (store.path(CID) / "exit.json").write_text(json.dumps(
+        {"exit_code": 0, "signal": 0, "finished_at": 99, "oom_killed": False}))
+    record = manager(store).refresh(CID)
+    assert (record["state"], record["exit_code"], record["finished_at"], record["reason"]) == \
+        (ContainerState.EXITED.value, 0, 99, "Completed")
+
+
+def test_a_created_container_without_shim_files_stays_created(store: RecordStore) -> None:
+    store.update(CID, lambda r: r.update(state=ContainerState.CREATED.value))
+    assert manager(store).refresh(CID)["state"] == ContainerState.CREATED.value

@@ -3,33 +3,37 @@ carries, and subscribers still get every event, in order, with those statuses.""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import Any
 
 from cri import api_pb2
+from runtime.processes import start_time
 from runtime.service.events import EventBus
 
 
 class SlowRecords:
-    """Managers whose every status read takes a while, as reading many records from disk does."""
+    """Managers (of sandboxes and containers alike) whose every status read takes a while, as
+    reading many records from disk does. Sandboxes are ready while their holder lives."""
 
     def __init__(self, delay: float, containers: tuple[str, ...] = ("c1",)) -> None:
         self.delay = delay
         self.containers = list(containers)
         self.versions = dict.fromkeys(containers, 1)
         self.reads: list[str] = []
+        self.holder = {"pid": os.getpid(), "start": start_time(os.getpid())}
 
     def get(self, object_id: str) -> dict[str, Any]:
         time.sleep(self.delay)
         self.reads.append(object_id)
-        return {"id": object_id}
+        return {"id": object_id, "state": "SANDBOX_READY", "holder": self.holder}
 
     def ids_in_sandbox(self, sandbox_id: str) -> list[str]:
         return self.containers
 
-    def record_version(self, container_id: str) -> int:
-        return self.versions[container_id]
+    def record_version(self, object_id: str) -> int:
+        return self.versions.get(object_id, 1)
 
 
 class Subscriber:
@@ -119,3 +123,39 @@ def test_a_container_whose_record_did_not_change_is_not_read_again(monkeypatch: 
     assert container_reads.count("c2") == 1
     assert container_reads.count("c1") == 2
     assert all([s.id for s in e.containers_statuses] == ["c1", "c2"] for e in events)
+
+
+def publish_and_collect(bus: EventBus, kinds: list[str], between: Any = None) -> list[api_pb2.ContainerEventResponse]:
+    events, thread = collect(bus, Subscriber(), want=len(kinds))
+    deadline = time.monotonic() + 5
+    for index, kind in enumerate(kinds):
+        bus.publish("c1", "s1", kind)
+        while len(events) <= index and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if between is not None:
+            between(index)
+    thread.join(10)
+    return events
+
+
+def test_a_pod_whose_record_did_not_change_is_read_once_while_its_holder_lives(monkeypatch: Any) -> None:
+    converted(monkeypatch)
+    records = SlowRecords(delay=0)
+    bus = EventBus(records, records)  # type: ignore[arg-type]
+
+    def rewrite_after_the_second(index: int) -> None:
+        if index == 1:
+            records.versions["s1"] = 2
+
+    events = publish_and_collect(bus, ["created", "started", "stopped"], rewrite_after_the_second)
+    assert [r for r in records.reads if r.startswith("s")] == ["s1", "s1"]
+    assert [e.pod_sandbox_status.id for e in events] == ["s1", "s1", "s1"]
+
+
+def test_a_pod_whose_holder_is_gone_is_read_again_for_every_event(monkeypatch: Any) -> None:
+    converted(monkeypatch)
+    records = SlowRecords(delay=0)
+    records.holder = {"pid": os.getpid(), "start": records.holder["start"] + 1}  # not this process: gone
+    bus = EventBus(records, records)  # type: ignore[arg-type]
+    publish_and_collect(bus, ["created", "started", "stopped"])
+    assert [r for r in records.reads if r.startswith("s")] == ["s1", "s1", "s1"]

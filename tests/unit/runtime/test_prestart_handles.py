@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from runtime.container.prestart import Prestarts
-from runtime.forkserver import ForkServerError
+from runtime.forkserver_client import ForkServerError
 
 
 class FakeConnection:
