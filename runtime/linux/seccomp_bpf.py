@@ -3,8 +3,8 @@
 The program reads ``struct seccomp_data`` (``nr`` at 0, ``arch`` at 4, ``args[i]`` at 16 + 8i,
 little-endian, so an argument's low 32 bits come first) and returns an action. Its shape::
 
-    arch != x86_64            -> KILL_PROCESS        (foreign ABI: its numbers mean other calls)
-    nr has the x32 bit        -> KILL_PROCESS        (x32 rules are not compiled)
+    arch != the node's        -> KILL_PROCESS        (foreign ABI: its numbers mean other calls)
+    nr has the x32 bit        -> KILL_PROCESS        (x86_64 only: x32 rules are not compiled)
     nr > largest listed nr    -> ERRNO(ENOSYS)       (only for deny-by-default profiles, as runc)
     binary search on nr       -> RET action | JA to the syscall's argument block
     not found                 -> default action
@@ -30,9 +30,9 @@ import struct
 from dataclasses import dataclass
 
 from runtime.linux.seccomp_profile import Action, Condition, Profile, ProfileError
-from runtime.linux.seccomp_syscalls import X86_64
+from runtime.linux.seccomp_syscalls import X86_64, X86_64_ARCH, SyscallArch
 
-AUDIT_ARCH_X86_64 = 0xC000003E
+AUDIT_ARCH_X86_64 = X86_64_ARCH.audit
 X32_SYSCALL_BIT = 0x40000000
 BPF_MAXINSNS = 4096
 
@@ -116,16 +116,19 @@ def largest_listed(profile: Profile, table: dict[str, int] = X86_64) -> int:
     return max(numbers, default=0)
 
 
-def compile_profile(profile: Profile, table: dict[str, int] = X86_64) -> bytes:
-    """The BPF program (``struct sock_filter`` array, native endian) enforcing ``profile``."""
+def compile_profile(profile: Profile, arch: SyscallArch = X86_64_ARCH) -> bytes:
+    """The BPF program (``struct sock_filter`` array, native endian) enforcing ``profile`` for
+    processes of architecture ``arch``."""
+    table = arch.table
     asm = Assembler()
     asm.load(OFFSET_ARCH)
-    asm.if_false_return(BPF_JEQ_K, AUDIT_ARCH_X86_64, SECCOMP_RET_KILL_PROCESS)
+    asm.if_false_return(BPF_JEQ_K, arch.audit, SECCOMP_RET_KILL_PROCESS)
     asm.load(OFFSET_NR)
-    asm.if_true_return(BPF_JGE_K, X32_SYSCALL_BIT, SECCOMP_RET_KILL_PROCESS)
+    if arch.x32:
+        asm.if_true_return(BPF_JGE_K, X32_SYSCALL_BIT, SECCOMP_RET_KILL_PROCESS)
     default = return_value(profile.default_action)
     largest = largest_listed(profile, table)
-    if "SCMP_ARCH_X86_64" in profile.architectures and profile.default_action.name not in PERMISSIVE and largest:
+    if arch.scmp in profile.architectures and profile.default_action.name not in PERMISSIVE and largest:
         # Calls newer than anything the profile names get ENOSYS, so libc falls back to older
         # ones (clone3 -> clone) instead of failing on the default EPERM.
         asm.if_true_return(BPF_JGT_K, largest, SECCOMP_RET_ERRNO | errno.ENOSYS)

@@ -24,6 +24,8 @@ import platform
 import re
 from dataclasses import dataclass, field
 
+from runtime.linux.seccomp_syscalls import X86_64_ARCH, native
+
 ACTIONS = frozenset({
     "SCMP_ACT_KILL", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_TRAP",
     "SCMP_ACT_ERRNO", "SCMP_ACT_TRACE", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY",
@@ -43,9 +45,10 @@ ARCHITECTURES = frozenset({
     "SCMP_ARCH_PARISC64", "SCMP_ARCH_RISCV64", "SCMP_ARCH_LOONGARCH64", "SCMP_ARCH_M68K",
     "SCMP_ARCH_SH", "SCMP_ARCH_SHEB",
 })
-NATIVE_ARCH = "SCMP_ARCH_X86_64"
+_NATIVE = native() or X86_64_ARCH
+NATIVE_ARCH = _NATIVE.scmp
 # The name Docker's ``includes``/``excludes`` use for this node's architecture (Go's GOARCH).
-NATIVE_GOARCH = "amd64"
+NATIVE_GOARCH = _NATIVE.goarch
 MAX_ARGUMENTS = 6
 MAX_ERRNO = 4095
 UINT64_MAX = (1 << 64) - 1

@@ -1,11 +1,16 @@
-"""x86_64 system call numbers by name, for resolving the names a seccomp profile lists.
+"""System call numbers by name, per architecture, for the seccomp filters this runtime builds.
 
-The numbers are the kernel's ABI (arch/x86/entry/syscalls/syscall_64.tbl), up to the syscalls
-of Linux 6.17. A name missing here is skipped by the profile compiler, as runc and libseccomp
-skip names they do not know, so a profile written for a newer kernel still loads.
+The numbers are the kernel's ABI: for x86_64 arch/x86/entry/syscalls/syscall_64.tbl, for
+aarch64 the generic table (include/uapi/asm-generic/unistd.h), up to the syscalls of Linux
+6.17. A name missing here is skipped by the profile compiler, as runc and libseccomp skip names
+they do not know, so a profile written for a newer kernel still loads. Each architecture also
+carries what a filter must check (its AUDIT_ARCH value, whether x32 numbers can arrive) and the
+names profiles give it.
 """
 
 from __future__ import annotations
+
+import os
 
 X86_64: dict[str, int] = {
     "read": 0, "write": 1, "open": 2, "close": 3, "stat": 4, "fstat": 5, "lstat": 6, "poll": 7,
@@ -87,3 +92,74 @@ X86_64: dict[str, int] = {
     "getxattrat": 464, "listxattrat": 465, "removexattrat": 466, "open_tree_attr": 467,
     "file_getattr": 468, "file_setattr": 469,
 }
+
+# aarch64 uses the generic table: numbers 0-243, 260-294, and from 424 on the numbers every
+# architecture shares (the same as x86_64's there). 244-259 are reserved, 295-423 are 32-bit only.
+_GENERIC_FROM_0 = """
+io_setup io_destroy io_submit io_cancel io_getevents setxattr lsetxattr fsetxattr getxattr
+lgetxattr fgetxattr listxattr llistxattr flistxattr removexattr lremovexattr fremovexattr getcwd
+lookup_dcookie eventfd2 epoll_create1 epoll_ctl epoll_pwait dup dup3 fcntl inotify_init1
+inotify_add_watch inotify_rm_watch ioctl ioprio_set ioprio_get flock mknodat mkdirat unlinkat
+symlinkat linkat renameat umount2 mount pivot_root nfsservctl statfs fstatfs truncate ftruncate
+fallocate faccessat chdir fchdir chroot fchmod fchmodat fchownat fchown openat close vhangup pipe2
+quotactl getdents64 lseek read write readv writev pread64 pwrite64 preadv pwritev sendfile pselect6
+ppoll signalfd4 vmsplice splice tee readlinkat newfstatat fstat sync fsync fdatasync sync_file_range
+timerfd_create timerfd_settime timerfd_gettime utimensat acct capget capset personality exit
+exit_group waitid set_tid_address unshare futex set_robust_list get_robust_list nanosleep getitimer
+setitimer kexec_load init_module delete_module timer_create timer_gettime timer_getoverrun
+timer_settime timer_delete clock_settime clock_gettime clock_getres clock_nanosleep syslog ptrace
+sched_setparam sched_setscheduler sched_getscheduler sched_getparam sched_setaffinity
+sched_getaffinity sched_yield sched_get_priority_max sched_get_priority_min sched_rr_get_interval
+restart_syscall kill tkill tgkill sigaltstack rt_sigsuspend rt_sigaction rt_sigprocmask
+rt_sigpending rt_sigtimedwait rt_sigqueueinfo rt_sigreturn setpriority getpriority reboot setregid
+setgid setreuid setuid setresuid getresuid setresgid getresgid setfsuid setfsgid times setpgid
+getpgid getsid setsid getgroups setgroups uname sethostname setdomainname getrlimit setrlimit
+getrusage umask prctl getcpu gettimeofday settimeofday adjtimex getpid getppid getuid geteuid getgid
+getegid gettid sysinfo mq_open mq_unlink mq_timedsend mq_timedreceive mq_notify mq_getsetattr msgget
+msgctl msgrcv msgsnd semget semctl semtimedop semop shmget shmctl shmat shmdt socket socketpair bind
+listen accept connect getsockname getpeername sendto recvfrom setsockopt getsockopt shutdown sendmsg
+recvmsg readahead brk munmap mremap add_key request_key keyctl clone execve mmap fadvise64 swapon
+swapoff mprotect msync mlock munlock mlockall munlockall mincore madvise remap_file_pages mbind
+get_mempolicy set_mempolicy migrate_pages move_pages rt_tgsigqueueinfo perf_event_open accept4
+recvmmsg
+""".split()
+_GENERIC_FROM_260 = """
+wait4 prlimit64 fanotify_init fanotify_mark name_to_handle_at open_by_handle_at clock_adjtime syncfs
+setns sendmmsg process_vm_readv process_vm_writev kcmp finit_module sched_setattr sched_getattr
+renameat2 seccomp getrandom memfd_create bpf execveat userfaultfd membarrier mlock2 copy_file_range
+preadv2 pwritev2 pkey_mprotect pkey_alloc pkey_free statx io_pgetevents rseq kexec_file_load
+""".split()
+FIRST_SHARED_NUMBER = 424
+
+AARCH64: dict[str, int] = {
+    **{name: number for number, name in enumerate(_GENERIC_FROM_0)},
+    **{name: 260 + number for number, name in enumerate(_GENERIC_FROM_260)},
+    **{name: number for name, number in X86_64.items() if number >= FIRST_SHARED_NUMBER},
+}
+
+
+class SyscallArch:
+    """One architecture as a seccomp filter sees it."""
+
+    def __init__(self, machine: str, scmp: str, goarch: str, audit: int, table: dict[str, int],
+                 x32: bool, nr_seccomp: int) -> None:
+        self.machine = machine  # os.uname().machine
+        self.scmp = scmp  # the name in a profile's architectures (libseccomp's)
+        self.goarch = goarch  # the name in Docker's includes/excludes
+        self.audit = audit  # seccomp_data.arch of native calls
+        self.table = table
+        self.x32 = x32  # whether x32 calls (the X32 bit set in nr) arrive with this arch value
+        self.nr_seccomp = nr_seccomp
+
+    def __repr__(self) -> str:
+        return f"SyscallArch({self.machine})"
+
+
+X86_64_ARCH = SyscallArch("x86_64", "SCMP_ARCH_X86_64", "amd64", 0xC000003E, X86_64, True, 317)
+AARCH64_ARCH = SyscallArch("aarch64", "SCMP_ARCH_AARCH64", "arm64", 0xC00000B7, AARCH64, False, 277)
+ARCHES = {arch.machine: arch for arch in (X86_64_ARCH, AARCH64_ARCH)}
+
+
+def native() -> SyscallArch | None:
+    """This node's architecture, or None where no filter can be built."""
+    return ARCHES.get(os.uname().machine)
