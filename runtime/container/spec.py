@@ -17,7 +17,7 @@ import stat
 from cri import api_pb2
 from runtime.container import image_volumes, userns_options
 from runtime.errors import FailedPrecondition, InvalidArgument
-from runtime.linux import capabilities, seccomp, seccomp_profile
+from runtime.linux import capabilities, idmap, seccomp, seccomp_profile
 
 DEFAULT_MASKED_PATHS = [
     "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
@@ -87,6 +87,18 @@ def mounts_of(config: api_pb2.ContainerConfig) -> list[dict]:
             raise InvalidArgument(f"mount container_path {m.container_path!r} must be an absolute path")
         destination = os.path.normpath(m.container_path)
         propagation = PROPAGATION.get(m.propagation, "private")
+        if m.recursive_read_only:
+            # As the CRI defines it (and containerd checks it): only for a read-only mount whose
+            # propagation is private, so the read-only flags cannot reach the host's mounts.
+            if not m.readonly:
+                raise InvalidArgument(f"mount {m.container_path!r}: recursive_read_only needs readonly: true")
+            if propagation != "private":
+                raise InvalidArgument(f"mount {m.container_path!r}: recursive_read_only needs private propagation "
+                                      f"(got {api_pb2.MountPropagation.Name(m.propagation)})")
+            if not idmap.recursive_readonly_supported():
+                raise FailedPrecondition(f"mount {m.container_path!r}: recursive read-only mounts need Linux "
+                                         f"{'.'.join(map(str, idmap.RECURSIVE_READ_ONLY_KERNEL))} (this node runs "
+                                         f"{os.uname().release})")
         if m.image.image:
             where = f"{image_volumes.REASON}: image volume {m.image.image!r} at {m.container_path!r}"
             if m.host_path:
@@ -115,6 +127,7 @@ def mounts_of(config: api_pb2.ContainerConfig) -> list[dict]:
             "destination": destination,
             "readonly": m.readonly,
             "propagation": propagation,
+            **({"recursive_readonly": True} if m.recursive_read_only else {}),
         })
     return mounts
 

@@ -8,7 +8,8 @@ idmapped mounts. The second is probed for real, once, the way critest probes it:
 ``python -m runtime.linux.idmap ROOT`` process (the daemon is multi-threaded and must not fork
 without exec) makes a user namespace and idmaps a clone of ROOT's mount.
 
-Recursive read-only mounts are not implemented, so that feature stays false.
+Recursive read-only mounts (``mount_setattr`` with AT_RECURSIVE) need Linux 5.12; the feature
+says whether the kernel has it, and CreateContainer refuses such a mount where it does not.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import sys
 import threading
 
 from cri import api_pb2
+from runtime.linux.idmap import recursive_readonly_supported
 
 log = logging.getLogger(__name__)
 
@@ -64,5 +66,6 @@ class RuntimeHandlers:
         return None
 
     def messages(self) -> list[api_pb2.RuntimeHandler]:
-        features = api_pb2.RuntimeHandlerFeatures(user_namespaces=self.user_namespaces())
+        features = api_pb2.RuntimeHandlerFeatures(user_namespaces=self.user_namespaces(),
+                                                  recursive_read_only_mounts=recursive_readonly_supported())
         return [api_pb2.RuntimeHandler(name=name, features=features) for name in self.names]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import stat
 
-from runtime.linux.idmap import attach, host_id, idmapped_tree
+from runtime.linux.idmap import attach, host_id, idmapped_tree, make_readonly_recursive
 from runtime.linux.syscalls import (
     MNT_DETACH,
     MS_BIND,
@@ -198,6 +198,8 @@ def _bind_volume(kernel: Kernel, root: str, mount: dict) -> None:
     if mount.get("readonly"):
         kernel.mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY, None)
     kernel.mount(None, target, None, MS_REC | PROPAGATION_FLAGS[mount.get("propagation", "private")], None)
+    if mount.get("recursive_readonly"):  # private by then, so no read-only flag leaks to peers
+        make_readonly_recursive(target)
 
 
 def overlay_lowerdir(directories: list[str]) -> str:

@@ -127,6 +127,47 @@ def test_volume_mounts_readonly_and_writable(cri: RuntimeClient, runtime: Runtim
     assert [(m.container_path, m.readonly) for m in mounts] == [("/ro", True), ("/rw", False)]
 
 
+@pytest.fixture
+def dir_with_submount(runtime: RuntimeUnderTest) -> Iterator[Path]:
+    """A host directory with a tmpfs mounted below it, as a pod volume with a nested mount is."""
+    path = runtime.logs / "nested"
+    (path / "sub").mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "kybt-nested", str(path / "sub")], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path / "sub")], check=False)
+
+
+@pytest.mark.parametrize(("recursive", "sub_writable"), [(False, True), (True, False)])
+def test_a_recursive_read_only_mount_is_read_only_below_its_submounts_too(
+    cri: RuntimeClient, dir_with_submount: Path, recursive: bool, sub_writable: bool
+) -> None:
+    pod = pod_config("rro")
+    sandbox = cri.run_pod_sandbox(pod)
+    config = container_config("rro", ["sleep", "300"])
+    config.mounts.append(api_pb2.Mount(container_path="/vol", host_path=str(dir_with_submount), readonly=True,
+                                       recursive_read_only=recursive))
+    container = cri.create_container(sandbox, config, pod)
+    cri.start_container(container)
+    assert cri.exec_sync(container, ["touch", "/vol/top"], timeout=5).exit_code != 0
+    below = cri.exec_sync(container, ["touch", "/vol/sub/below"], timeout=5)
+    assert (below.exit_code == 0) is sub_writable, below.stderr
+    if not sub_writable:
+        assert b"Read-only file system" in below.stderr
+    assert cri.container_status(container).status.mounts[0].recursive_read_only is recursive
+
+
+def test_a_recursive_read_only_mount_that_is_not_read_only_is_refused(cri: RuntimeClient, runtime: RuntimeUnderTest) -> None:
+    pod = pod_config("rro-bad")
+    sandbox = cri.run_pod_sandbox(pod)
+    config = container_config("rro-bad", ["sleep", "300"])
+    config.mounts.append(api_pb2.Mount(container_path="/vol", host_path=str(runtime.logs), recursive_read_only=True))
+    with pytest.raises(CRIError, match="recursive_read_only needs readonly") as raised:
+        cri.create_container(sandbox, config, pod)
+    assert raised.value.code.name == "INVALID_ARGUMENT"
+
+
 def test_env_and_working_dir(cri: RuntimeClient) -> None:
     pod = pod_config("env")
     sandbox = cri.run_pod_sandbox(pod)

@@ -88,10 +88,11 @@ def test_every_handler_advertises_user_namespaces_when_the_probe_passes(monkeypa
 
     monkeypatch.setattr(runtime_handlers.subprocess, "run", run)
     monkeypatch.setattr(runtime_handlers, "kernel_version", lambda: (6, 18))
+    monkeypatch.setattr(runtime_handlers, "recursive_readonly_supported", lambda: True)
     handlers = RuntimeHandlers(("", "kyb"), "/var/lib/kyb")
     first, again = handlers.messages(), handlers.messages()
     assert [(h.name, h.features.user_namespaces, h.features.recursive_read_only_mounts) for h in first] == \
-        [("", True, False), ("kyb", True, False)]
+        [("", True, True), ("kyb", True, True)]
     assert first == again
     assert len(calls) == 1 and calls[0][-3:] == ["-m", "runtime.linux.idmap", "/var/lib/kyb"]
 
