@@ -115,8 +115,7 @@ class SandboxManager:
         if parent and (".." in parent.split("/")):
             raise InvalidArgument(f"cgroup_parent {parent!r} must not contain '..'")
         # A pod's profile is checked as containerd checks the pause container's: a missing or
-        # invalid Localhost file fails RunPodSandbox. The holder itself runs no filter (it is
-        # this runtime's own code, not the pod's), so the compiled program is not kept.
+        # invalid Localhost file fails RunPodSandbox.
         security = config.linux.security_context
         seccomp_of(security, security.privileged, capabilities.DEFAULT)
 
@@ -155,6 +154,9 @@ class SandboxManager:
                 "hostname": hostname,
                 "cgroup_procs": ctx.cgroups.join_files(holder_cgroup),
                 "sysctls": dict(config.linux.sysctls),
+                # The holder plays the pause container, which containerd runs under the pod's profile.
+                "seccomp": seccomp_of(config.linux.security_context, config.linux.security_context.privileged,
+                                      capabilities.DEFAULT),
             })
             if "error" in reply:
                 raise InternalError(f"cannot create the sandbox's namespaces: {reply['error']}")

@@ -6,7 +6,9 @@ namespace between its containers), sets the hostname, brings loopback up, then f
 proper and exits, so the holder is reparented away from the daemon. When the pod has its own
 pid namespace the holder is its PID 1 and reaps orphans, as pause does. Containers join the
 namespaces through ``/proc/<holder pid>/ns/*``. A pod with ``hostUsers: false`` gets its user
-namespace before all the others, so that it owns them (``runtime.shim.userns``).
+namespace before all the others, so that it owns them (``runtime.shim.userns``). Once set up,
+the holder runs under the pod's seccomp profile, as containerd runs pause; from then on it only
+waits for signals and reaps, calls every profile a pause container runs under allows.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import signal
 import socket
 import struct
 
+from runtime.linux import capabilities, seccomp
 from runtime.linux.syscalls import (
     CLONE_NEWIPC,
     CLONE_NEWNET,
@@ -82,23 +85,42 @@ def _spawn(kernel: Kernel, request: dict) -> int:
     apply_sysctls(request.get("sysctls", {}))
     if request.get("own_pid"):
         kernel.unshare(CLONE_NEWPID)
+    ready_r, ready_w = os.pipe()
     pid = os.fork()
     if pid == 0:
-        _hold(kernel)
+        os.close(ready_r)
+        _hold(kernel, request.get("seccomp"), ready_w)
+    os.close(ready_w)
+    with os.fdopen(ready_r, "rb") as ready:
+        failure = ready.read().decode(errors="replace")
+    if failure:
+        os.waitpid(pid, 0)
+        raise OSError(f"the sandbox holder could not start: {failure}")
     return pid
 
 
-def _hold(kernel: Kernel) -> None:
+def _hold(kernel: Kernel, seccomp_setting: str | dict | None, ready: int) -> None:
+    """The holder: set up, tell the parent through ``ready`` (end-of-file: fine, else the
+    error), then wait for signals until told to stop."""
     try:
         set_process_name(kernel, "kyb-holder")
         devnull = os.open("/dev/null", os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
-        os.closerange(3, 1 << 16)
+        os.closerange(3, ready)
+        os.closerange(ready + 1, 1 << 16)
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
         signal.signal(signal.SIGINT, lambda *_: os._exit(0))
         signal.signal(signal.SIGCHLD, _reap)
+        program = seccomp.filter_for(seccomp_setting, capabilities.DEFAULT)
+        if program is not None:
+            seccomp.install(kernel, *program)
+    except BaseException as e:  # noqa: B036 - whatever it is, the parent must hear it
+        os.write(ready, f"{type(e).__name__}: {e}".encode())
+        os._exit(1)
+    os.close(ready)
+    try:
         while True:
             signal.pause()
     finally:

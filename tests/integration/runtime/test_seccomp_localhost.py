@@ -155,3 +155,42 @@ def test_a_pod_naming_a_missing_localhost_profile_fails_run_pod_sandbox(cri: Run
     with pytest.raises(CRIError, match="missing.json"):
         cri.run_pod_sandbox(pod)
     assert cri.list_pod_sandbox() == []
+
+
+def holder_seccomp_mode(cri: RuntimeClient, sandbox: str) -> str:
+    info = json.loads(cri.pod_sandbox_status(sandbox, verbose=True).info["info"])
+    status = Path(f"/proc/{info['pid']}/status").read_text()
+    return next(line.split()[1] for line in status.splitlines() if line.startswith("Seccomp:"))
+
+
+@pytest.mark.parametrize(("profile", "mode"), [
+    (None, "0"),
+    (SP(profile_type=SP.Unconfined), "0"),
+    (SP(profile_type=SP.RuntimeDefault), "2"),
+])
+def test_the_pods_holder_runs_under_the_pods_profile_as_pause_does(
+    cri: RuntimeClient, profile: api_pb2.SecurityProfile | None, mode: str
+) -> None:
+    pod = pod_config("holder-profile", pid=api_pb2.POD)
+    if profile is not None:
+        pod.linux.security_context.seccomp.CopyFrom(profile)
+    sandbox = cri.run_pod_sandbox(pod)
+    assert holder_seccomp_mode(cri, sandbox) == mode
+    # Under the filter the holder is still the pod's PID 1: it reaps an orphan of a container.
+    container = cri.create_container(sandbox, configured("c", ["sh", "-c", "(sleep 0.2 &) ; sleep 300"], pid=api_pb2.POD),
+                                     pod)
+    cri.start_container(container)
+    orphan_gone = 'ps -o stat,comm | grep -q "^Z" && echo zombie || echo clean'
+    wait_for(lambda: sh(cri, container, orphan_gone).stdout.strip() == b"clean" and
+             b"sleep 0.2" not in sh(cri, container, "ps -o args").stdout, timeout=10, what="the orphan reaped")
+    cri.stop_pod_sandbox(sandbox)
+    assert cri.pod_sandbox_status(sandbox).status.state == api_pb2.SANDBOX_NOTREADY
+
+
+def test_the_pods_holder_runs_under_a_localhost_profile(cri: RuntimeClient, tmp_path: Path) -> None:
+    path = write_profile(tmp_path, [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"}])
+    pod = pod_config("holder-localhost")
+    pod.linux.security_context.seccomp.CopyFrom(localhost(path))
+    sandbox = cri.run_pod_sandbox(pod)
+    assert holder_seccomp_mode(cri, sandbox) == "2"
+    cri.stop_pod_sandbox(sandbox)
