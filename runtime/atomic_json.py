@@ -29,6 +29,16 @@ def write_json(path: str, data: Any, durable: bool = True) -> None:
     os.replace(tmp, path)
 
 
+def flush(path: str) -> None:
+    """Make a document written with ``durable=False`` durable after the fact, for writers that
+    let a reader see it first and pay the flush afterwards."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def read_json(path: str) -> Any | None:
     """The document, or None when the file does not exist."""
     try:

@@ -79,6 +79,15 @@ def stop_signal_of(record: dict) -> int:
         return signal.SIGTERM
 
 
+
+def _hint(path: Path) -> dict | None:
+    """A file the shim writes without flushing: after a machine crash it may be torn, which
+    means the same as missing."""
+    try:
+        return read_json(str(path))
+    except ValueError:
+        return None
+
 class ContainerManager:
     def __init__(self, ctx: RuntimeContext) -> None:
         self.ctx = ctx
@@ -162,15 +171,20 @@ class ContainerManager:
             exit_recorded = (directory / "exit.json").exists()
             if not exit_recorded and alive(record.get("shim_pid"), record.get("shim_start")):
                 return record
-        # The shim's exit.json is flushed, so the exit can always be derived again from it and the
-        # rewrite needs no flush of its own. Adopting a shim (shim.json is only a hint) or an exit
-        # nobody recorded does.
+        # The shim flushes exit.json, so the exit can be derived again from it and the rewrite
+        # needs no flush of its own. Adopting a shim (shim.json is only a hint) or an exit nobody
+        # recorded does.
         return self.ctx.containers.update(container_id, lambda r: self._apply_shim_files(r, directory),
                                           durable=not exit_recorded)
 
     def _apply_shim_files(self, record: dict, directory: Path) -> None:
-        shim = read_json(str(directory / "shim.json"))
-        exited = read_json(str(directory / "exit.json"))
+        shim = _hint(directory / "shim.json")
+        try:
+            exited = read_json(str(directory / "exit.json"))
+        except ValueError:  # torn by a machine crash before the shim flushed it: the code is lost
+            record.update(state=ContainerState.EXITED.value, exit_code=255, finished_at=time.time_ns(),
+                          reason="Unknown", message="the container's exit record was lost in a crash")
+            return
         if shim and record["state"] == ContainerState.CREATED.value:
             # The daemon died between the shim's start and recording it: adopt the shim.
             record.update(state=ContainerState.RUNNING.value, pid=shim["pid"], shim_pid=shim["shim_pid"],

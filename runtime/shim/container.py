@@ -26,7 +26,7 @@ import termios
 import time
 from typing import NoReturn
 
-from runtime.atomic_json import read_json, write_json
+from runtime.atomic_json import flush, read_json, write_json
 from runtime.linux.syscalls import CLONE_NEWNS, CLONE_NEWPID, NAMESPACE_FLAGS, Kernel, set_process_name
 from runtime.shim import user, userns
 from runtime.shim.attach import AttachHub
@@ -294,12 +294,16 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str, prepared: 
                  "user": json.loads(resolved) if resolved else None})
     conn.close()
     write_json(os.path.join(container_dir, "shim.json"), {"shim_pid": os.getpid(), "pid": pid, "started_at": started_at},
-               durable=False)  # the daemon's record holds the same, durably
+               durable=False)  # the daemon's record holds the same
     status = _supervise(pid, readers, wake_r, reopen, log, hub)
     hub.close()
-    _record_exit(container_dir, spec, status)
+    exit_file = _record_exit(container_dir, spec, status)
     if spec.get("exit_notices"):
         send_notice(spec["exit_notices"], os.path.basename(container_dir))
+    # Flushed after the notice, so the daemon reads it (from the page cache) meanwhile. Only a
+    # machine crash in between loses it, and that ends every container anyway: the daemon then
+    # reports an exit it cannot know as unknown.
+    flush(exit_file)
     os._exit(0)
 
 
@@ -374,7 +378,8 @@ def _supervise(pid: int, readers: dict[int, str], wake_r: int, reopen: list, log
     return status
 
 
-def _record_exit(container_dir: str, spec: dict, status: int) -> None:
+def _record_exit(container_dir: str, spec: dict, status: int) -> str:
+    """Write ``exit.json`` (complete or not at all, not yet flushed); its path."""
     if os.WIFSIGNALED(status):
         exit_code, sig = 128 + os.WTERMSIG(status), os.WTERMSIG(status)
     else:
@@ -383,10 +388,10 @@ def _record_exit(container_dir: str, spec: dict, status: int) -> None:
     oom = spec.get("oom")
     if oom:
         oom_killed = _count(oom["file"], oom["key"]) > 0
-    write_json(
-        os.path.join(container_dir, "exit.json"),
-        {"exit_code": exit_code, "signal": sig, "finished_at": time.time_ns(), "oom_killed": oom_killed},
-    )
+    path = os.path.join(container_dir, "exit.json")
+    write_json(path, {"exit_code": exit_code, "signal": sig, "finished_at": time.time_ns(), "oom_killed": oom_killed},
+               durable=False)
+    return path
 
 
 def _count(path: str, key: str) -> int:

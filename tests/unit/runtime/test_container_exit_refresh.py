@@ -77,3 +77,16 @@ def test_an_exit_is_found_even_when_a_crash_lost_the_unflushed_start_record(stor
 def test_a_created_container_without_shim_files_stays_created(store: RecordStore) -> None:
     store.update(CID, lambda r: r.update(state=ContainerState.CREATED.value))
     assert manager(store).refresh(CID)["state"] == ContainerState.CREATED.value
+
+
+def test_an_exit_record_torn_by_a_crash_is_an_unknown_exit_not_an_error(store: RecordStore) -> None:
+    (store.path(CID) / "exit.json").write_text("")  # created, never flushed: what a power loss can leave
+    record = manager(store).refresh(CID)
+    assert (record["state"], record["exit_code"], record["reason"]) == (ContainerState.EXITED.value, 255, "Unknown")
+    assert "lost in a crash" in record["message"]
+
+
+def test_a_torn_shim_hint_is_ignored(store: RecordStore) -> None:
+    store.update(CID, lambda r: r.update(state=ContainerState.CREATED.value))
+    (store.path(CID) / "shim.json").write_text('{"shim_pid": 1')
+    assert manager(store).refresh(CID)["state"] == ContainerState.CREATED.value
