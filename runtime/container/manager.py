@@ -92,7 +92,8 @@ class ContainerManager:
     def __init__(self, ctx: RuntimeContext) -> None:
         self.ctx = ctx
         # (container id, sandbox id, "created" | "started" | "stopped" | "deleted"); set by the service
-        self.on_event: Callable[[str, str, str], None] = lambda *_: None
+        # (container id, sandbox id, kind, the record as just written when there is one)
+        self.on_event: Callable[[str, str, str, dict | None], None] = lambda *_: None
         self.exits = ExitWatcher(self._exited, notice_address(str(ctx.root)) if ctx.root else None)
         # Containers whose STOPPED event went out: an exit is noticed by a shim's notice and by
         # its pidfd, and may already have been applied by a status call; it is reported once.
@@ -123,7 +124,7 @@ class ContainerManager:
                 if container_id in self._stopped_reported:
                     return
                 self._stopped_reported.add(container_id)
-            self.on_event(container_id, record["sandbox_id"], "stopped")
+            self.on_event(container_id, record["sandbox_id"], "stopped", record)
 
     # ----------------------------------------------------------------- lookups
     def ids_in_sandbox(self, sandbox_id: str) -> list[str]:
@@ -227,16 +228,16 @@ class ContainerManager:
                     f"in sandbox {sandbox_id}"
                 )
             self._reserved.add(key)
-        container_id = None
+        container_id = record = None
         try:
-            container_id = self._create(sandbox, config)
+            container_id, record = self._create(sandbox, config)
         finally:
             with self._names_lock:
                 self._reserved.discard(key)
                 if container_id is not None:
                     self._name_index()[key] = container_id
         # Only now: the event names the statuses of the pod's containers, this one included.
-        self.on_event(container_id, sandbox_id, "created")
+        self.on_event(container_id, sandbox_id, "created", record)
         return container_id
 
     def _name_index(self) -> dict[tuple[str, str, int], str]:
@@ -284,7 +285,7 @@ class ContainerManager:
             return "join", sandbox["pid_ns"]
         return "new", None
 
-    def _create(self, sandbox: dict, config: api_pb2.ContainerConfig) -> str:
+    def _create(self, sandbox: dict, config: api_pb2.ContainerConfig) -> tuple[str, dict]:
         ctx = self.ctx
         image = self._resolve_image(config.image.image)
         container_id = secrets.token_hex(32)
@@ -374,7 +375,7 @@ class ContainerManager:
         if not prestarted:
             self.prestarts.begin(container_id, str(directory), pid_mode)
         log.info("container created", extra={"container": container_id, "sandbox": sandbox["id"]})
-        return container_id
+        return container_id, record
 
     # ----------------------------------------------------------------- start
     def start(self, id_or_prefix: str) -> None:
@@ -423,7 +424,7 @@ class ContainerManager:
                     shim_pid=reply["shim_pid"], shim_start=start_time(reply["shim_pid"]),
                     started_at=reply["started_at"], resolved_user=reply.get("user"),
                 ), durable=False)
-        self.on_event(container_id, record["sandbox_id"], "started")
+        self.on_event(container_id, record["sandbox_id"], "started", record)
         self.exits.watch(container_id, record["shim_pid"], record["shim_start"])
         log.info("container started", extra={"container": container_id, "pid": reply["pid"]})
 
@@ -477,7 +478,7 @@ class ContainerManager:
                 del self._name_index()[key]
             self._stopped_reported.discard(container_id)
         log.info("container removed", extra={"container": container_id})
-        self.on_event(container_id, record["sandbox_id"], "deleted")
+        self.on_event(container_id, record["sandbox_id"], "deleted", None)
 
     # ----------------------------------------------------------------- resources / logs
     def update_resources(self, id_or_prefix: str, linux: api_pb2.LinuxContainerResources) -> None:

@@ -48,31 +48,34 @@ class EventBus:
         self.containers = containers
         self._subscribers: list[queue.Queue[api_pb2.ContainerEventResponse]] = []
         self._lock = threading.Lock()
-        self._pending: queue.SimpleQueue[tuple[str, str, str, int]] = queue.SimpleQueue()
+        self._pending: queue.SimpleQueue[tuple[str, str, str, int, dict | None]] = queue.SimpleQueue()
         self._dispatcher: threading.Thread | None = None
         # container id -> (record version, status); used by the dispatcher thread only
         self._statuses: dict[str, tuple[object, api_pb2.ContainerStatus]] = {}
         # sandbox id -> (record version, holder pid and start, status); the dispatcher's too
         self._sandbox_statuses: dict[str, tuple[object, tuple[int, int] | None, api_pb2.PodSandboxStatus]] = {}
 
-    def publish(self, container_id: str, sandbox_id: str, kind: str) -> None:
+    def publish(self, container_id: str, sandbox_id: str, kind: str, record: dict | None = None) -> None:
+        """Queue the event. ``record``: the container's record as its publisher just wrote it,
+        so the status the event carries for it needs no read of its own."""
         with self._lock:
             if not self._subscribers:
                 return
             if self._dispatcher is None:
                 self._dispatcher = threading.Thread(target=self._dispatch, name="kyb-events", daemon=True)
                 self._dispatcher.start()
-        self._pending.put((container_id, sandbox_id, kind, time.time_ns()))
+        self._pending.put((container_id, sandbox_id, kind, time.time_ns(), record))
 
     def _dispatch(self) -> None:
         while True:
-            container_id, sandbox_id, kind, created_at = self._pending.get()
+            container_id, sandbox_id, kind, created_at, record = self._pending.get()
             try:
-                self._fan_out(container_id, sandbox_id, kind, created_at)
+                self._fan_out(container_id, sandbox_id, kind, created_at, record)
             except Exception:  # one bad record must not end every subscriber's stream
                 log.exception("cannot build a container event", extra={"container": container_id})
 
-    def _fan_out(self, container_id: str, sandbox_id: str, kind: str, created_at: int) -> None:
+    def _fan_out(self, container_id: str, sandbox_id: str, kind: str, created_at: int,
+                 record: dict | None = None) -> None:
         with self._lock:
             subscribers = list(self._subscribers)
         if not subscribers:
@@ -83,7 +86,10 @@ class EventBus:
             event.pod_sandbox_status.CopyFrom(self._sandbox_status(sandbox_id))
             for other in self.containers.ids_in_sandbox(sandbox_id):
                 with contextlib.suppress(NotFound):
-                    event.containers_statuses.append(self._container_status(other))
+                    if other == container_id and record is not None:
+                        event.containers_statuses.append(convert.container_status(record))
+                    else:
+                        event.containers_statuses.append(self._container_status(other))
         if kind == "deleted":
             self._statuses.pop(container_id, None)
             if not self._statuses:  # forget sandboxes too, now and then, as pods come and go

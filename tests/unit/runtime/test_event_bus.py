@@ -159,3 +159,14 @@ def test_a_pod_whose_holder_is_gone_is_read_again_for_every_event(monkeypatch: A
     bus = EventBus(records, records)  # type: ignore[arg-type]
     publish_and_collect(bus, ["created", "started", "stopped"])
     assert [r for r in records.reads if r.startswith("s")] == ["s1", "s1", "s1"]
+
+
+def test_the_published_record_gives_the_containers_own_status_without_a_read(monkeypatch: Any) -> None:
+    converted(monkeypatch)
+    records = SlowRecords(delay=0, containers=("c1", "c2"))
+    bus = EventBus(records, records)  # type: ignore[arg-type]
+    events, thread = collect(bus, Subscriber(), want=1)
+    bus.publish("c1", "s1", "started", {"id": "c1", "state": "CONTAINER_RUNNING"})
+    thread.join(10)
+    assert [s.id for s in events[0].containers_statuses] == ["c1", "c2"]
+    assert [r for r in records.reads if r.startswith("c")] == ["c2"]
