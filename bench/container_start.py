@@ -19,7 +19,11 @@ container gets a pid namespace of its own (`--pid-namespace pod` shares the pod'
 `runc run`/`crun run` of a bundle do.
 
 Each is measured `--sequential` times one after another, then `--concurrent` at once (threads;
-latency per container plus the batch's wall time). Removal happens after the clock stops.
+latency per container plus the batch's wall time). The sequential samples are taken in
+`--rounds` rounds: in each, every contender runs its share one after another, the order
+rotating from round to round, so a shared machine that speeds up or slows down during the run
+weighs on all contenders alike; a few unrecorded starts warm each one up first. The daemons stay
+up between rounds. Removal happens after the clock stops.
 Then memory: `--pods` pods each running `sleep`, with the daemon's RSS and each shim's and
 holder's RSS and PSS (forked shims share pages with the fork server; PSS splits those).
 
@@ -59,6 +63,7 @@ REFERENCE_PACKAGES = {"runc": "runc", "crun": "crun", "containerd": "containerd"
 POLL_INTERVAL = 0.002  # one container at a time: fine-grained
 CONCURRENT_POLL_INTERVAL = 0.01  # 20 pollers at once must not load the runtime they measure
 EXIT_TIMEOUT = 60.0
+WARMUP = 3  # unrecorded sequential starts per contender before the measured rounds
 
 
 def ensure_references() -> list[str]:
@@ -215,40 +220,92 @@ class CRIDriver:
         self.client.remove_pod_sandbox(pod_id)
 
 
-def measure_containers(driver: CRIDriver, tag: str, sequential: int, concurrent: int) -> dict[str, Any]:
-    """One sandbox, then containers created, started and waited for, one by one then at once."""
-    pod = driver.pod_config(f"{tag}-ctr")
-    pod_id = driver.client.run_pod_sandbox(pod)
+class OciContender:
+    """`runc run` / `crun run`, each batch in a worker of its own (see references/oci_runtime.py)."""
 
-    phases: dict[str, list[float]] = {}
+    def __init__(self, binary: str, work: str, rootfs: str, cgroup_parent: str) -> None:
+        self.name = binary
+        self.work = os.path.join(work, binary)
+        self.rootfs = rootfs
+        self.cgroup_parent = cgroup_parent
+        self.hide_unified = binary == "crun"  # crun refuses this machine's hybrid cgroups
+        self.batches = 0
+        self.raw: dict[str, Any] = {"sequential": [], "concurrent": [], "concurrent_wall": 0.0}
 
-    def one(name: str, record: dict[str, list[float]] | None = None) -> tuple[float, str]:
+    def _run(self, sequential: int, concurrent: int) -> dict[str, Any]:
+        self.batches += 1
+        return oci_runtime.run_in_private_mount_ns(
+            self.name, self.work, self.rootfs, self.cgroup_parent, sequential, concurrent, self.hide_unified,
+            tag=str(self.batches),
+        )
+
+    def sequential(self, n: int, keep: bool = True) -> None:
+        samples = self._run(n, 0)["sequential"]
+        if keep:
+            self.raw["sequential"].extend(samples)
+
+    def concurrent(self, n: int) -> None:
+        result = self._run(0, n)
+        self.raw["concurrent"], self.raw["concurrent_wall"] = result["concurrent"], result["concurrent_wall"]
+
+
+class CriContender:
+    """A CRI runtime (ours or containerd) on a private socket, with one sandbox for its
+    containers; started once and measured batch by batch."""
+
+    def __init__(self, kind: str, archive: str, share_pid: bool) -> None:
+        self.name = kind
+        self.harness: Any = KybRuntimeHarness() if kind == "kyb" else ContainerdHarness()
+        if kind == "kyb":
+            self.harness.import_archive(archive)
+            self.harness.start()
+        else:
+            self.harness.start()
+            self.harness.import_archive(archive)
+        self.driver = CRIDriver(
+            self.harness.endpoint, self.harness.cgroup_parent, os.path.join(self.harness.base, "logs"),
+            share_pid=share_pid,
+        )
+        self.pod = self.driver.pod_config(f"{kind}-ctr")
+        self.pod_id = self.driver.client.run_pod_sandbox(self.pod)
+        self.count = 0
+        self.raw: dict[str, Any] = {"sequential": [], "concurrent": [], "concurrent_wall": 0.0, "phases": {}}
+
+    def _one(self, record: dict[str, list[float]] | None = None) -> tuple[float, str]:
+        self.count += 1
         start = time.perf_counter()
-        cid = driver.run_to_exit(pod_id, pod, name, record)
+        cid = self.driver.run_to_exit(self.pod_id, self.pod, f"c{self.count}", record)
         return time.perf_counter() - start, cid
 
-    try:
-        seq = []
-        for i in range(sequential):
-            elapsed, cid = one(f"s{i}", phases)
-            seq.append(elapsed)
-            driver.client.remove_container(cid)
-        driver.poll_interval = CONCURRENT_POLL_INTERVAL
+    def sequential(self, n: int, keep: bool = True) -> None:
+        for _ in range(n):
+            elapsed, cid = self._one(self.raw["phases"] if keep else None)
+            if keep:
+                self.raw["sequential"].append(elapsed)
+            self.driver.client.remove_container(cid)
+
+    def concurrent(self, n: int) -> None:
+        self.driver.poll_interval = CONCURRENT_POLL_INTERVAL
         wall_start = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=concurrent) as pool:
-            results = list(pool.map(lambda i: one(f"p{i}"), range(concurrent)))
-        wall = time.perf_counter() - wall_start
-        driver.poll_interval = POLL_INTERVAL
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            results = list(pool.map(lambda _: self._one(), range(n)))
+        self.raw["concurrent_wall"] = time.perf_counter() - wall_start
+        self.driver.poll_interval = POLL_INTERVAL
+        self.raw["concurrent"] = [r[0] for r in results]
         for _, cid in results:
-            driver.client.remove_container(cid)
-    finally:
-        driver.remove_pod(pod_id)
-    return {
-        "sequential": seq,
-        "concurrent": [r[0] for r in results],
-        "concurrent_wall": wall,
-        "phases": phases,
-    }
+            self.driver.client.remove_container(cid)
+
+    def stop(self) -> None:
+        try:
+            self.driver.client.close()
+        finally:
+            self.harness.stop()
+
+
+def rounds_of(total: int, rounds: int) -> list[int]:
+    """``total`` samples split into ``rounds`` batches as evenly as possible."""
+    rounds = max(1, min(rounds, total)) if total else 1
+    return [total // rounds + (1 if i < total % rounds else 0) for i in range(rounds)]
 
 
 def measure_pods(driver: CRIDriver, tag: str, sequential: int, concurrent: int) -> dict[str, Any]:
@@ -388,6 +445,10 @@ def main(argv: list[str] | None = None) -> int:
         help="each container's own pid namespace, as the kubelet's default (container), or the pod's",
     )
     parser.add_argument(
+        "--rounds", type=int, default=5,
+        help="rounds the sequential samples are split into, the contenders taking turns (default 5)",
+    )
+    parser.add_argument(
         "--only",
         default="kyb,runc,crun,containerd",
         help="comma-separated subset of kyb,runc,crun,containerd",
@@ -401,6 +462,8 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "container_start",
         "workload": "busybox true: create + start + wait for exit",
         "sequential_n": args.sequential,
+        "sequential_rounds": rounds_of(args.sequential, args.rounds),
+        "warmup_per_contender": WARMUP,
         "concurrent_n": args.concurrent,
         "machine": {
             "cpus": os.cpu_count(),
@@ -416,56 +479,58 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = report["results"]
     work = tempfile.mkdtemp(prefix="kybt-bench-")
     cgroup_parent = f"/{os.path.basename(work)}"
+    contenders: list[Any] = []
     try:
         archive = busybox_image.write_oci_archive(os.path.join(work, "busybox.tar"), BUSYBOX, cmd=["sh"])
         rootfs = busybox_image.make_rootfs(os.path.join(work, "rootfs"))
-        for binary, hide_unified in (("runc", False), ("crun", True)):
-            if binary not in only:
+        for name in ("runc", "crun", "kyb", "containerd"):
+            if name not in only:
                 continue
             try:
-                raw = oci_runtime.run_in_private_mount_ns(
-                    binary,
-                    os.path.join(work, binary),
-                    rootfs,
-                    cgroup_parent,
-                    args.sequential,
-                    args.concurrent,
-                    hide_unified,
-                )
-                results[binary] = with_stats(raw)
-            except Exception as e:  # report and go on: the other references still count
-                report["errors"][binary] = str(e)[-500:]
-        for kind in ("kyb", "containerd"):
-            if kind not in only:
-                continue
-            harness: Any = KybRuntimeHarness() if kind == "kyb" else ContainerdHarness()
-            try:
-                if kind == "kyb":
-                    harness.import_archive(archive.path)
-                    harness.start()
+                if name in ("runc", "crun"):
+                    contenders.append(OciContender(name, work, rootfs, cgroup_parent))
                 else:
-                    harness.start()
-                    harness.import_archive(archive.path)
-                driver = CRIDriver(
-                    harness.endpoint,
-                    harness.cgroup_parent,
-                    os.path.join(harness.base, "logs"),
-                    share_pid=args.pid_namespace == "pod",
-                )
-                report["wait_method"][kind] = driver.wait_method
-                results[f"{kind}_container"] = with_stats(
-                    measure_containers(driver, kind, args.sequential, args.concurrent)
-                )
-                results[f"{kind}_pod"] = with_stats(
-                    measure_pods(driver, kind, args.sequential, args.concurrent)
-                )
-                results[f"{kind}_memory"] = measure_memory(driver, harness, kind, args.pods)
-                driver.client.close()
+                    contender = CriContender(name, archive.path, share_pid=args.pid_namespace == "pod")
+                    contenders.append(contender)
+                    report["wait_method"][name] = contender.driver.wait_method
+            except Exception as e:  # report and go on: the others still count
+                report["errors"][name] = f"{type(e).__name__}: {str(e)[-800:]}"
+        # The sequential samples are taken in rounds, every contender a batch per round in an
+        # order that rotates, so a machine that speeds up or slows down during the run (shared
+        # hosts do) weighs on all of them alike. A few unrecorded starts warm each one first.
+        for index, batch in enumerate([WARMUP, *rounds_of(args.sequential, args.rounds)]):
+            order = contenders[index % len(contenders):] + contenders[:index % len(contenders)] if contenders else []
+            for contender in order:
+                if contender.name in report["errors"]:
+                    continue
+                try:
+                    contender.sequential(batch, keep=index > 0)
+                except Exception as e:
+                    report["errors"][contender.name] = f"{type(e).__name__}: {str(e)[-800:]}"
+        for contender in contenders:
+            if contender.name in report["errors"]:
+                continue
+            try:
+                contender.concurrent(args.concurrent)
+                key = contender.name if isinstance(contender, OciContender) else f"{contender.name}_container"
+                results[key] = with_stats(contender.raw)
+                if isinstance(contender, CriContender):
+                    contender.driver.remove_pod(contender.pod_id)
+                    results[f"{contender.name}_pod"] = with_stats(
+                        measure_pods(contender.driver, contender.name, args.sequential, args.concurrent)
+                    )
+                    results[f"{contender.name}_memory"] = measure_memory(
+                        contender.driver, contender.harness, contender.name, args.pods
+                    )
             except Exception as e:
-                report["errors"][kind] = f"{type(e).__name__}: {str(e)[-800:]}"
-            finally:
-                harness.stop()
+                report["errors"][contender.name] = f"{type(e).__name__}: {str(e)[-800:]}"
     finally:
+        for contender in contenders:
+            if isinstance(contender, CriContender):
+                try:
+                    contender.stop()
+                except Exception as e:
+                    report["errors"].setdefault(contender.name, f"stopping: {e}")
         teardown.kill_all(lambda: teardown.cgroup_pids(cgroup_parent))
         teardown.remove_cgroups(cgroup_parent)
         teardown.unmount_under(work)

@@ -139,34 +139,37 @@ def _run_one(
 
 
 def measure(
-    binary: str, work: str, rootfs: str, cgroup_parent: str, sequential: int, concurrent: int
+    binary: str, work: str, rootfs: str, cgroup_parent: str, sequential: int, concurrent: int, tag: str = "0"
 ) -> dict[str, object]:
-    """Per-container seconds: `sequential` one after another, then `concurrent` at once."""
+    """Per-container seconds: `sequential` one after another, then `concurrent` at once (either
+    may be 0); `tag` keeps container ids apart between calls."""
     state_root = os.path.join(work, "state")
     os.makedirs(state_root, exist_ok=True)
     name = os.path.basename(binary)
     seq = [
-        _run_one(binary, state_root, work, rootfs, cgroup_parent, f"{name}-seq-{i}")
+        _run_one(binary, state_root, work, rootfs, cgroup_parent, f"{name}-{tag}-seq-{i}")
         for i in range(sequential)
     ]
+    par: list[float] = []
     wall_start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=concurrent) as pool:
-        par = list(
-            pool.map(
-                lambda i: _run_one(binary, state_root, work, rootfs, cgroup_parent, f"{name}-par-{i}"),
-                range(concurrent),
+    if concurrent:
+        with ThreadPoolExecutor(max_workers=concurrent) as pool:
+            par = list(
+                pool.map(
+                    lambda i: _run_one(binary, state_root, work, rootfs, cgroup_parent, f"{name}-{tag}-par-{i}"),
+                    range(concurrent),
+                )
             )
-        )
     wall = time.perf_counter() - wall_start
     return {"sequential": seq, "concurrent": par, "concurrent_wall": wall}
 
 
 def worker_main(argv: list[str]) -> int:
     """Entry point inside `unshare -m`: hide cgroup2 if asked, measure, print JSON."""
-    binary, work, rootfs, cgroup_parent, sequential, concurrent, hide_unified = argv
+    binary, work, rootfs, cgroup_parent, sequential, concurrent, hide_unified, tag = argv
     if hide_unified == "1" and os.path.ismount("/sys/fs/cgroup/unified"):
         subprocess.run(["umount", "-l", "/sys/fs/cgroup/unified"], check=True)
-    result = measure(binary, work, rootfs, cgroup_parent, int(sequential), int(concurrent))
+    result = measure(binary, work, rootfs, cgroup_parent, int(sequential), int(concurrent), tag)
     json.dump(result, sys.stdout)
     return 0
 
@@ -179,6 +182,7 @@ def run_in_private_mount_ns(
     sequential: int,
     concurrent: int,
     hide_unified: bool,
+    tag: str = "0",
 ) -> dict[str, object]:
     """Measure `binary` in a worker with a private mount namespace (see module docstring)."""
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -188,7 +192,7 @@ def run_in_private_mount_ns(
     )
     cmd = ["unshare", "-m", "--propagation", "private", sys.executable, "-c", code, repo]
     cmd += [shutil.which(binary) or binary, work, rootfs, cgroup_parent, str(sequential), str(concurrent)]
-    cmd += ["1" if hide_unified else "0"]
+    cmd += ["1" if hide_unified else "0", tag]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
     if r.returncode != 0:
         raise RuntimeError(f"{binary} worker failed: {r.stderr.strip()[-2000:]}")
