@@ -16,6 +16,7 @@ is v1.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import time
@@ -25,6 +26,8 @@ from dataclasses import dataclass, field
 
 CGROUP_ROOT = "/sys/fs/cgroup"
 
+
+log = logging.getLogger(__name__)
 
 class CgroupError(Exception):
     """A cgroup operation failed; the message names the file and the kernel's answer."""
@@ -43,6 +46,8 @@ class Resources:
     cpuset_cpus: str = ""
     cpuset_mems: str = ""
     unified: dict[str, str] = field(default_factory=dict)
+    # page size as the CRI names it ("2MB", "1GB") -> bytes
+    hugepage_limits: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -184,6 +189,33 @@ def _read_pids(procs: str) -> list[int]:
             return [int(line) for line in f if line.strip()]
     except FileNotFoundError:
         return []
+
+
+def hugetlb_writes(directory: str, limits: dict[str, int], limit_file: str, reserved_file: str) -> list[tuple[str, str]]:
+    """The files and values for hugepage limits in one hugetlb cgroup directory (v1 and v2 name
+    them differently: ``limit_file`` and ``reserved_file`` take the page size). The reservation
+    limit is set to the same value where the kernel has one, as runc does. Nothing when the
+    directory has no hugetlb files at all (the controller is not there); a page size the kernel
+    does not offer is an error."""
+    if not limits:
+        return []
+    try:
+        offered = {name for name in os.listdir(directory) if name.startswith("hugetlb.")}
+    except FileNotFoundError:
+        offered = set()
+    if not offered:
+        log.debug("no hugetlb controller: hugepage limits not applied", extra={"cgroup": directory})
+        return []
+    writes = []
+    for size, limit in sorted(limits.items()):
+        name = limit_file.format(size=size)
+        if name not in offered:
+            raise CgroupError(f"hugepage size {size!r} is not offered here (no {os.path.join(directory, name)})")
+        writes.append((os.path.join(directory, name), str(limit)))
+        reserved = reserved_file.format(size=size)
+        if reserved in offered:
+            writes.append((os.path.join(directory, reserved), str(limit)))
+    return writes
 
 
 def write_file(path: str, value: str) -> None:

@@ -21,12 +21,13 @@ from runtime.cgroups import (
     Stats,
     _read_pids,
     cgroup_mounts,
+    hugetlb_writes,
     read_file,
     read_flat_keyed,
     write_file,
 )
 
-CONTROLLERS = ("cpu", "cpuacct", "cpuset", "memory", "pids", "freezer", "devices")
+CONTROLLERS = ("cpu", "cpuacct", "cpuset", "memory", "pids", "freezer", "devices", "hugetlb")
 
 
 class V1Driver(CgroupDriver):
@@ -102,6 +103,11 @@ class V1Driver(CgroupDriver):
                 self._write(os.path.join(cpuset, "cpuset.cpus"), r.cpuset_cpus)
             if r.cpuset_mems:
                 self._write(os.path.join(cpuset, "cpuset.mems"), r.cpuset_mems)
+        hugetlb = self._dir("hugetlb", path)
+        if hugetlb is not None:
+            for file, value in hugetlb_writes(hugetlb, r.hugepage_limits, "hugetlb.{size}.limit_in_bytes",
+                                              "hugetlb.{size}.rsvd.limit_in_bytes"):
+                self._write(file, value)
 
     def _set_memory(self, memory: str, limit: int, swap: int) -> None:
         limit_file = os.path.join(memory, "memory.limit_in_bytes")

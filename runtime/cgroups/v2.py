@@ -22,13 +22,22 @@ import os
 import time
 from collections.abc import Callable
 
-from runtime.cgroups import CgroupDriver, Resources, Stats, _read_pids, read_file, read_flat_keyed, write_file
+from runtime.cgroups import (
+    CgroupDriver,
+    Resources,
+    Stats,
+    _read_pids,
+    hugetlb_writes,
+    read_file,
+    read_flat_keyed,
+    write_file,
+)
 from runtime.cgroups.bpf import BpfDeviceInstaller, DeviceFilterInstaller
 from runtime.cgroups.device_filter import DeviceProgram, compile_allow_list
 
 log = logging.getLogger(__name__)
 
-WANTED_CONTROLLERS = ("cpu", "cpuset", "memory", "pids", "io")
+WANTED_CONTROLLERS = ("cpu", "cpuset", "memory", "pids", "io", "hugetlb")
 
 
 def shares_to_weight(shares: int) -> int:
@@ -112,6 +121,8 @@ class V2Driver(CgroupDriver):
             self._write(os.path.join(d, "cpuset.cpus"), r.cpuset_cpus)
         if r.cpuset_mems:
             self._write(os.path.join(d, "cpuset.mems"), r.cpuset_mems)
+        for file, value in hugetlb_writes(d, r.hugepage_limits, "hugetlb.{size}.max", "hugetlb.{size}.rsvd.max"):
+            self._write(file, value)
         for name, value in sorted(r.unified.items()):
             self._write(os.path.join(d, name), value)
 

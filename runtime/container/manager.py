@@ -60,6 +60,7 @@ def resources_from(linux: api_pb2.LinuxContainerResources) -> Resources:
         cpuset_cpus=linux.cpuset_cpus,
         cpuset_mems=linux.cpuset_mems,
         unified=dict(linux.unified),
+        hugepage_limits={h.page_size: h.limit for h in linux.hugepage_limits},
     )
 
 

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -249,3 +249,24 @@ class RuntimeUnderTest:
                         time.sleep(0.05)
         subprocess.run(["ip", "netns", "del", self.netns], check=False)
         shutil.rmtree(self.run_dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def subtree_control_restored(root: str) -> Iterator[None]:
+    """A test's cgroup2 driver enables controllers down from the hierarchy's root, as runc's
+    does; the root is the host's, so whatever it enabled there is disabled again afterwards."""
+    control = os.path.join(root, "cgroup.subtree_control")
+    before = set(Path(control).read_text().split())
+    try:
+        yield
+    finally:
+        added = set(Path(control).read_text().split()) - before
+        deadline = time.monotonic() + 5.0
+        while added:  # EBUSY while removed child cgroups are still being torn down
+            try:
+                Path(control).write_text(" ".join("-" + c for c in sorted(added)))
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)

@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from runtime_harness import subtree_control_restored
 
-from runtime.cgroups import Resources, detect_version
+from runtime.cgroups import CgroupError, Resources, detect_version
 from runtime.cgroups.bpf import BpfDeviceInstaller
 from runtime.cgroups.v1 import V1Driver
 from runtime.cgroups.v2 import V2Driver
@@ -91,17 +92,20 @@ def cgroup2() -> Iterator[str]:
     subprocess.run(["mount", "-t", "cgroup2", "none", mountpoint], check=True)
     top = f"{mountpoint}/kybt-{secrets.token_hex(4)}"
     try:
-        yield top
+        with subtree_control_restored(mountpoint):
+            try:
+                yield top
+            finally:
+                for dirpath, _dirs, _files in sorted(os.walk(top, topdown=False), key=lambda w: -len(w[0])):
+                    for _ in range(50):
+                        try:
+                            os.rmdir(dirpath)
+                            break
+                        except FileNotFoundError:
+                            break
+                        except OSError:
+                            time.sleep(0.05)
     finally:
-        for dirpath, _dirs, _files in sorted(os.walk(top, topdown=False), key=lambda w: -len(w[0])):
-            for _ in range(50):
-                try:
-                    os.rmdir(dirpath)
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.05)
         subprocess.run(["umount", mountpoint], check=False)
         os.rmdir(mountpoint)
 
@@ -125,3 +129,20 @@ def test_v2_driver_on_a_real_cgroup2_mount(cgroup2: str, sleeper: subprocess.Pop
     assert sleeper.wait(5) == -9
     driver.remove(f"/{top}")
     assert not os.path.exists(cgroup2)
+
+
+def test_v2_driver_sets_hugepage_limits_on_a_real_cgroup2_mount(cgroup2: str) -> None:
+    root, top = os.path.dirname(cgroup2), os.path.basename(cgroup2)
+    if "hugetlb" not in Path(root, "cgroup.controllers").read_text().split():
+        pytest.skip("this kernel's cgroup2 has no hugetlb controller")
+    if not os.path.isdir("/sys/kernel/mm/hugepages/hugepages-2048kB"):
+        pytest.skip("this machine has no 2 MB hugepages")
+    driver = V2Driver(root)
+    driver.create(f"/{top}/c", Resources(hugepage_limits={"2MB": 6 << 20}))
+    directory = Path(root, top, "c")
+    assert (directory / "hugetlb.2MB.max").read_text().strip() == str(6 << 20)
+    if (directory / "hugetlb.2MB.rsvd.max").exists():
+        assert (directory / "hugetlb.2MB.rsvd.max").read_text().strip() == str(6 << 20)
+    with pytest.raises(CgroupError, match="not offered"):
+        driver.update(f"/{top}/c", Resources(hugepage_limits={"3MB": 1 << 20}))
+    driver.remove(f"/{top}")

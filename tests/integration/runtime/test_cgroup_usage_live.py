@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from runtime_harness import subtree_control_restored
 
 from runtime.cgroups import Resources, detect_version
 from runtime.cgroups.v1 import V1Driver
@@ -54,13 +55,14 @@ def cgroup2() -> Iterator[tuple[V2Driver, str]]:
     driver = V2Driver(mountpoint)
     top = f"/kybt-usage-{secrets.token_hex(4)}"
     try:
-        yield driver, top
+        with subtree_control_restored(mountpoint):
+            try:
+                yield driver, top
+            finally:
+                driver.remove(top)
     finally:
-        try:
-            driver.remove(top)
-        finally:
-            subprocess.run(["umount", mountpoint], check=False)
-            os.rmdir(mountpoint)
+        subprocess.run(["umount", mountpoint], check=False)
+        os.rmdir(mountpoint)
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:

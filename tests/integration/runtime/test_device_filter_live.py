@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from runtime_harness import subtree_control_restored
 
 from runtime.cgroups import bpf_asm, cgroup_mounts, detect_version
 from runtime.cgroups.bpf import BpfDeviceInstaller, BpfError
@@ -75,18 +76,22 @@ class Checker:
 
 @pytest.fixture
 def cgroup2_root() -> Iterator[str]:
-    """A cgroup2 mount: the host's (unified or hybrid), otherwise one of our own."""
+    """A cgroup2 mount: the host's (unified or hybrid), otherwise one of our own; controllers the
+    tests' drivers enable at its root are disabled again afterwards."""
     if detect_version() == 2:
-        yield "/sys/fs/cgroup"
+        with subtree_control_restored("/sys/fs/cgroup"):
+            yield "/sys/fs/cgroup"
         return
     points = [point for point, fstype, _opts in cgroup_mounts() if fstype == "cgroup2"]
     if points:
-        yield points[0]
+        with subtree_control_restored(points[0]):
+            yield points[0]
         return
     mountpoint = tempfile.mkdtemp(prefix="kybt-cg2-")
     subprocess.run(["mount", "-t", "cgroup2", "none", mountpoint], check=True)
     try:
-        yield mountpoint
+        with subtree_control_restored(mountpoint):
+            yield mountpoint
     finally:
         subprocess.run(["umount", mountpoint], check=False)
         os.rmdir(mountpoint)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime.cgroups import Resources, detect_version
+from runtime.cgroups import CgroupError, Resources, detect_version
 from runtime.cgroups.bpf import BpfDeviceInstaller
 from runtime.cgroups.device_filter import DeviceProgram, InvalidDeviceRule
 from runtime.cgroups.v1 import V1Driver
@@ -50,7 +50,7 @@ def test_v2_enables_missing_controllers_in_the_parent_before_creating_a_child(v2
     driver, recorder, root = v2
     driver.create("/kyb/pod")
     assert (root / "kyb" / "pod").is_dir()
-    assert recorder.writes[0] == (str(root / "cgroup.subtree_control"), "+cpuset +memory +pids +io")
+    assert recorder.writes[0] == (str(root / "cgroup.subtree_control"), "+cpuset +memory +pids +io +hugetlb")
 
 
 def test_v2_translates_cri_resources_like_runc(v2: tuple[V2Driver, Recorder, Path]) -> None:
@@ -253,3 +253,43 @@ def test_v2_on_a_plain_directory_tree_says_device_rules_go_unenforced(tmp_path: 
 
 def test_v2_uses_the_kernels_bpf_unless_told_otherwise(tmp_path: Path) -> None:
     assert isinstance(V2Driver(str(tmp_path)).devices, BpfDeviceInstaller)
+
+
+def hugetlb_files(directory: Path, *names: str) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (directory / name).write_text("max\n")
+
+
+def test_v2_hugepage_limits_set_the_limit_and_the_reservation(v2: tuple[V2Driver, Recorder, Path]) -> None:
+    driver, recorder, root = v2
+    c = root / "pod" / "c"
+    hugetlb_files(c, "hugetlb.2MB.max", "hugetlb.2MB.rsvd.max", "hugetlb.1GB.max")
+    driver.update("/pod/c", Resources(hugepage_limits={"2MB": 4 << 20, "1GB": 1 << 30}))
+    assert recorder.writes == [
+        (str(c / "hugetlb.1GB.max"), str(1 << 30)),
+        (str(c / "hugetlb.2MB.max"), str(4 << 20)),
+        (str(c / "hugetlb.2MB.rsvd.max"), str(4 << 20)),
+    ]
+
+
+def test_v1_hugepage_limits_go_to_the_hugetlb_hierarchy(tmp_path: Path) -> None:
+    recorder = Recorder()
+    driver = V1Driver({"memory": str(tmp_path / "memory"), "hugetlb": str(tmp_path / "hugetlb")}, writer=recorder)
+    hugetlb_files(tmp_path / "hugetlb" / "c", "hugetlb.2MB.limit_in_bytes")
+    driver.update("/c", Resources(hugepage_limits={"2MB": 8 << 20}))
+    assert recorder.writes == [(str(tmp_path / "hugetlb" / "c" / "hugetlb.2MB.limit_in_bytes"), str(8 << 20))]
+
+
+def test_a_hugepage_size_the_kernel_does_not_offer_is_an_error(v2: tuple[V2Driver, Recorder, Path]) -> None:
+    driver, recorder, root = v2
+    hugetlb_files(root / "c", "hugetlb.2MB.max")
+    with pytest.raises(CgroupError, match="hugepage size '64KB' is not offered"):
+        driver.update("/c", Resources(hugepage_limits={"64KB": 1 << 20}))
+    assert recorder.writes == []
+
+
+def test_without_a_hugetlb_controller_hugepage_limits_are_left_alone(v1: tuple[V1Driver, Recorder, Path]) -> None:
+    driver, recorder, _root = v1
+    driver.update("/c", Resources(hugepage_limits={"2MB": 1 << 21}))
+    assert recorder.writes == []
