@@ -96,15 +96,7 @@ def cgroup2() -> Iterator[str]:
             try:
                 yield top
             finally:
-                for dirpath, _dirs, _files in sorted(os.walk(top, topdown=False), key=lambda w: -len(w[0])):
-                    for _ in range(50):
-                        try:
-                            os.rmdir(dirpath)
-                            break
-                        except FileNotFoundError:
-                            break
-                        except OSError:
-                            time.sleep(0.05)
+                V2Driver(mountpoint).remove("/" + os.path.basename(top))
     finally:
         subprocess.run(["umount", mountpoint], check=False)
         os.rmdir(mountpoint)
