@@ -293,3 +293,14 @@ def test_without_a_hugetlb_controller_hugepage_limits_are_left_alone(v1: tuple[V
     driver, recorder, _root = v1
     driver.update("/c", Resources(hugepage_limits={"2MB": 1 << 21}))
     assert recorder.writes == []
+
+
+def test_cri_resources_carry_hugepage_limits_by_page_size() -> None:
+    from cri import api_pb2
+    from runtime.container.manager import resources_from
+
+    linux = api_pb2.LinuxContainerResources(memory_limit_in_bytes=1 << 26, hugepage_limits=[
+        api_pb2.HugepageLimit(page_size="2MB", limit=4 << 20), api_pb2.HugepageLimit(page_size="1GB", limit=1 << 30)])
+    resources = resources_from(linux)
+    assert resources.hugepage_limits == {"2MB": 4 << 20, "1GB": 1 << 30}
+    assert Resources.from_dict(resources.to_dict()) == resources  # as a record keeps them
