@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -50,7 +51,21 @@ KILL_TIMEOUT = 10.0
 ERROR_START_EXIT_CODE = 128
 
 
+UNIFIED_KEY = re.compile(r"[a-z][a-z0-9_]*\.[A-Za-z0-9_.]+")  # a cgroup v2 interface file: "memory.high"
+HUGEPAGE_SIZE = re.compile(r"[0-9]+[KMG]B")  # as the hugetlb files name it: "2MB", "1GB"
+
+
 def resources_from(linux: api_pb2.LinuxContainerResources) -> Resources:
+    """The cgroup resources a CRI config asks for. Names that become file names (``unified``
+    keys, hugepage sizes) must be plain names, so no value is ever written outside the
+    container's cgroup: anything else is an invalid argument."""
+    for key in linux.unified:
+        if not UNIFIED_KEY.fullmatch(key) or ".." in key:
+            raise InvalidArgument(f"unified cgroup resource {key!r} is not a cgroup interface file name "
+                                  "(expected a name like memory.high)")
+    for limit in linux.hugepage_limits:
+        if not HUGEPAGE_SIZE.fullmatch(limit.page_size):
+            raise InvalidArgument(f"hugepage page_size {limit.page_size!r} is not a page size like 2MB or 1GB")
     return Resources(
         cpu_shares=linux.cpu_shares,
         cpu_quota=linux.cpu_quota,

@@ -66,6 +66,21 @@ def test_relative_mount_path_is_invalid_and_leaves_nothing(
     assert set(runtime.cgroup_dirs()) == cgroups_before
 
 
+def test_a_unified_resource_naming_a_path_is_invalid_and_leaves_nothing(
+    cri: RuntimeClient, runtime: RuntimeUnderTest, sandbox: tuple[str, api_pb2.PodSandboxConfig]
+) -> None:
+    cgroups_before = set(runtime.cgroup_dirs())
+    config = container_config("unified", ["sleep", "30"])
+    config.linux.resources.unified["../../cgroup.procs"] = "1"
+    assert code_of(cri.create_container, sandbox[0], config, sandbox[1]) == "INVALID_ARGUMENT"
+    assert os.listdir(runtime.root / "containers") == []
+    assert set(runtime.cgroup_dirs()) == cgroups_before
+    container = cri.create_container(sandbox[0], container_config("ok", ["sleep", "30"]), sandbox[1])
+    bad = api_pb2.LinuxContainerResources(hugepage_limits=[api_pb2.HugepageLimit(page_size="../2MB", limit=1)])
+    request = api_pb2.UpdateContainerResourcesRequest(container_id=container, linux=bad)
+    assert code_of(cri._call, cri.runtime, "UpdateContainerResources", request) == "INVALID_ARGUMENT"
+
+
 def test_unknown_namespace_mode_is_invalid(cri: RuntimeClient) -> None:
     pod = pod_config("badns")
     pod.linux.security_context.namespace_options.network = 7

@@ -304,3 +304,32 @@ def test_cri_resources_carry_hugepage_limits_by_page_size() -> None:
     resources = resources_from(linux)
     assert resources.hugepage_limits == {"2MB": 4 << 20, "1GB": 1 << 30}
     assert Resources.from_dict(resources.to_dict()) == resources  # as a record keeps them
+
+
+@pytest.mark.parametrize("key", ["../cpu.max", "/etc/passwd", "memory.high/../../x", "cgroup", "..", "memory..max/.."])
+def test_a_unified_key_that_is_not_a_cgroup_file_name_is_invalid(key: str) -> None:
+    from cri import api_pb2
+    from runtime.container.manager import resources_from
+    from runtime.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="not a cgroup interface file name"):
+        resources_from(api_pb2.LinuxContainerResources(unified={key: "1"}))
+
+
+@pytest.mark.parametrize("size", ["../../x", "2MB/../..", "2mb", "", "1 GB"])
+def test_a_hugepage_size_that_is_not_a_page_size_is_invalid(size: str) -> None:
+    from cri import api_pb2
+    from runtime.container.manager import resources_from
+    from runtime.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="not a page size"):
+        resources_from(api_pb2.LinuxContainerResources(hugepage_limits=[api_pb2.HugepageLimit(page_size=size, limit=1)]))
+
+
+def test_plain_unified_keys_and_page_sizes_are_accepted() -> None:
+    from cri import api_pb2
+    from runtime.container.manager import resources_from
+
+    linux = api_pb2.LinuxContainerResources(unified={"memory.high": "1", "memory.swap.max": "0", "hugetlb.2MB.max": "0"},
+                                            hugepage_limits=[api_pb2.HugepageLimit(page_size="64KB", limit=1)])
+    assert set(resources_from(linux).unified) == {"memory.high", "memory.swap.max", "hugetlb.2MB.max"}
