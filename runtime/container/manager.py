@@ -308,7 +308,11 @@ class ContainerManager:
         directory = ctx.containers.path(container_id)
         log_path = ""
         if sandbox.get("log_directory") and config.log_path:
-            log_path = os.path.normpath(sandbox["log_directory"] + "/" + config.log_path)
+            log_directory = os.path.normpath(sandbox["log_directory"])
+            log_path = os.path.normpath(log_directory + "/" + config.log_path)
+            if not log_path.startswith(log_directory.rstrip("/") + "/"):
+                # The shim, as root, writes there: never outside the pod's log directory.
+                raise InvalidArgument(f"log_path {config.log_path!r} leaves the pod's log directory")
         cgroup = f"{sandbox['cgroup']}/{container_id}"
         undo: list[Callable[[], None]] = []
         try:

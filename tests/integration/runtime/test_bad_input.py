@@ -81,6 +81,18 @@ def test_a_unified_resource_naming_a_path_is_invalid_and_leaves_nothing(
     assert code_of(cri._call, cri.runtime, "UpdateContainerResources", request) == "INVALID_ARGUMENT"
 
 
+def test_a_log_path_leaving_the_pods_log_directory_is_invalid_and_leaves_nothing(
+    cri: RuntimeClient, runtime: RuntimeUnderTest
+) -> None:
+    pod = pod_config("logescape", log_directory=str(runtime.logs / "pod"))
+    sandbox = cri.run_pod_sandbox(pod)
+    config = container_config("escape", ["true"], log_path="../../escaped.log")
+    assert code_of(cri.create_container, sandbox, config, pod) == "INVALID_ARGUMENT"
+    assert os.listdir(runtime.root / "containers") == []
+    inside = cri.create_container(sandbox, container_config("inside", ["true"], log_path="c/0.log"), pod)
+    assert cri.container_status(inside).status.log_path == str(runtime.logs / "pod" / "c" / "0.log")
+
+
 def test_unknown_namespace_mode_is_invalid(cri: RuntimeClient) -> None:
     pod = pod_config("badns")
     pod.linux.security_context.namespace_options.network = 7
