@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import pytest
 from runtime_harness import POD_CIDR, RuntimeUnderTest
 
 from cri.client import RuntimeClient
+from runtime.cgroups import detect_version
+from runtime.cgroups.v1 import V1Driver
 
 
 @pytest.fixture
@@ -37,3 +40,16 @@ def networked(tmp_path: Path, busybox_archive: Path) -> Iterator[RuntimeUnderTes
 def cri(runtime: RuntimeUnderTest) -> RuntimeClient:
     assert runtime.client is not None
     return runtime.client
+
+
+@pytest.fixture
+def v1_top() -> Iterator[tuple[V1Driver, str]]:
+    """The machine's cgroup v1 driver and a fresh top-level cgroup path, removed with all below it."""
+    if detect_version() != 1:
+        pytest.skip("this machine mounts cgroup v2 at /sys/fs/cgroup")
+    driver = V1Driver.from_mountinfo()
+    top = f"/kybt-v1-{secrets.token_hex(4)}"
+    try:
+        yield driver, top
+    finally:
+        driver.remove(top)

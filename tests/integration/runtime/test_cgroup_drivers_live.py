@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from runtime_harness import subtree_control_restored
 
-from runtime.cgroups import CgroupError, Resources, detect_version
+from runtime.cgroups import CgroupError, Resources
 from runtime.cgroups.bpf import BpfDeviceInstaller
 from runtime.cgroups.v1 import V1Driver
 from runtime.cgroups.v2 import V2Driver
@@ -34,15 +34,9 @@ def sleeper() -> Iterator[subprocess.Popen[bytes]]:
 
 
 @pytest.fixture
-def v1_path() -> Iterator[tuple[V1Driver, str]]:
-    if detect_version() != 1:
-        pytest.skip("this machine mounts cgroup v2 at /sys/fs/cgroup")
-    driver = V1Driver.from_mountinfo()
-    path = f"/kybt-cg-{secrets.token_hex(4)}/pod/c"
-    try:
-        yield driver, path
-    finally:
-        driver.remove("/" + path.split("/")[1])
+def v1_path(v1_top: tuple[V1Driver, str]) -> tuple[V1Driver, str]:
+    driver, top = v1_top
+    return driver, f"{top}/pod/c"
 
 
 def test_v1_limits_land_in_the_kernels_files(v1_path: tuple[V1Driver, str], sleeper: subprocess.Popen[bytes]) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from runtime_harness import subtree_control_restored
 
-from runtime.cgroups import Resources, detect_version
+from runtime.cgroups import Resources
 from runtime.cgroups.v1 import V1Driver
 from runtime.cgroups.v2 import V2Driver
 from runtime.service.cgroup_usage import CgroupUsageReader
@@ -34,18 +34,6 @@ def spinner() -> Iterator[subprocess.Popen[bytes]]:
     finally:
         proc.kill()
         proc.wait(5)
-
-
-@pytest.fixture
-def v1_cgroup() -> Iterator[tuple[V1Driver, str]]:
-    if detect_version() != 1:
-        pytest.skip("this machine mounts cgroup v2 at /sys/fs/cgroup")
-    driver = V1Driver.from_mountinfo()
-    top = f"/kybt-usage-{secrets.token_hex(4)}"
-    try:
-        yield driver, top
-    finally:
-        driver.remove(top)
 
 
 @pytest.fixture
@@ -75,9 +63,9 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
 
 
 def test_v1_cpu_memory_and_processes_of_a_running_process(
-    v1_cgroup: tuple[V1Driver, str], spinner: subprocess.Popen[bytes]
+    v1_top: tuple[V1Driver, str], spinner: subprocess.Popen[bytes]
 ) -> None:
-    driver, top = v1_cgroup
+    driver, top = v1_top
     leaf = f"{top}/c"
     driver.create(top)
     driver.create(leaf, Resources(cpu_quota=90000, cpu_period=100000, memory_limit=256 << 20, pids_limit=50))
