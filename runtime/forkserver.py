@@ -36,6 +36,7 @@ import select
 import signal
 import socket
 import sys
+import time
 
 from runtime.forkserver_protocol import MAX_MESSAGE, prepared_socket, takes_prepared
 from runtime.linux.syscalls import PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG, LibcKernel, set_process_name
@@ -45,6 +46,7 @@ from runtime.shim.holder import spawn_holder
 from runtime.shim.prepared_init import PreparedInit, prepare
 
 MAX_FDS = 8
+SPARE_RETRY_MAX = 5.0  # seconds between attempts to fork a spare that keeps failing
 
 
 class RequestRefused(Exception):
@@ -212,21 +214,35 @@ def serve(socket_path: str) -> None:
         own = [sock for k, sock in listeners.items() if k != kind]
         return own + [spare[1] for spare in spares.values() if spare is not None]
 
+    # A spare that dies before taking a connection (it could not prepare, say) is replaced only
+    # after a pause that doubles each time, so a failing set-up cannot turn into a fork loop;
+    # meanwhile the server serves that socket itself.
+    failures = {False: 0, True: 0}
+    next_fork = {False: 0.0, True: 0.0}
     while True:
         _reap_children()
+        now = time.monotonic()
         for kind in (True, False):
-            if spares[kind] is None:
+            if spares[kind] is None and now >= next_fork[kind]:
                 spares[kind] = _fork_spare(kernel, listeners[kind], kind, servers_own(kind))
         by_control = {spare[1]: kind for kind, spare in spares.items() if spare is not None}
         unattended = {listeners[kind]: kind for kind, spare in spares.items() if spare is None}
+        waits = [next_fork[kind] - now for kind in unattended.values() if next_fork[kind] > now]
         try:
-            ready, _, _ = select.select([*by_control, *unattended], [], [], 1.0)
+            ready, _, _ = select.select([*by_control, *unattended], [], [], min([1.0, *waits]))
         except InterruptedError:
             continue
         for sock in ready:
             if sock in by_control:  # the spare took a connection, or died: fork its successor
+                kind = by_control[sock]
+                try:
+                    taken = sock.recv(16) == b"taken"
+                except OSError:
+                    taken = False
                 sock.close()
-                spares[by_control[sock]] = None
+                spares[kind] = None
+                failures[kind] = 0 if taken else failures[kind] + 1
+                next_fork[kind] = time.monotonic() + (0 if taken else min(SPARE_RETRY_MAX, 0.01 * 2 ** failures[kind]))
             else:
                 _serve_directly(kernel, sock, servers_own())
 

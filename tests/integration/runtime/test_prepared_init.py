@@ -9,6 +9,10 @@ import json
 import os
 import signal
 import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -16,6 +20,7 @@ from runtime_harness import RuntimeUnderTest, container_config, pod_config, wait
 
 from cri import api_pb2
 from cri.client import CRIError, RuntimeClient
+from runtime.forkserver_client import ForkServerClient
 from runtime.linux.syscalls import LibcKernel
 from runtime.shim.prepared_init import prepare
 
@@ -135,3 +140,34 @@ def test_the_fork_server_serves_every_kind_of_request_after_its_idle_spares_were
     cri.start_container(shared)
     assert wait_exit_code(cri, shared) == 4
     wait_for(lambda: len(idle_spares(runtime)) == 2, what="new spares")
+
+
+def test_a_spare_that_keeps_failing_to_prepare_is_retried_with_backoff_and_requests_are_still_served(
+    tmp_path: Path,
+) -> None:
+    attempts = tmp_path / "attempts"
+    code = f"""
+import os, sys
+import runtime.forkserver as fs
+def failing_prepare(*args, **kwargs):
+    with open({str(attempts)!r}, "a") as f:
+        f.write("x\\n")
+    raise OSError("cannot prepare")
+fs.prepare = failing_prepare
+fs.serve(sys.argv[1])
+"""
+    socket_path = str(tmp_path / "fs.sock")
+    server = subprocess.Popen([sys.executable, "-c", code, socket_path], stdout=subprocess.PIPE)
+    try:
+        assert server.stdout is not None and server.stdout.readline() == b"ready\n"
+        time.sleep(1.5)
+        tries = len(attempts.read_text().splitlines())
+        assert 2 <= tries <= 15, tries  # a doubling pause, not a fork loop
+        client = ForkServerClient(socket_path)
+        reply = client.call({"op": "start", "pid_mode": "new", "container_dir": str(tmp_path / "missing")}, timeout=10)
+        assert "error" in reply and "record" in reply["error"]  # served (by the server itself), and answered
+    finally:
+        server.kill()
+        server.wait(5)
+        for child in psutil.Process().children(recursive=True):
+            child.kill()
