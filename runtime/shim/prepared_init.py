@@ -24,10 +24,10 @@ import socket
 from collections.abc import Callable
 from typing import NoReturn
 
+from runtime.forkserver_protocol import MAX_MESSAGE  # the request, spec included, is passed on whole
 from runtime.linux.syscalls import CLONE_NEWPID, PR_SET_PDEATHSIG, Kernel
 from runtime.shim.process import report_failure
 
-MAX_MESSAGE = 1 << 16  # the container's spec may travel in it
 MAX_FDS = 8
 
 
