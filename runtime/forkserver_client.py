@@ -44,11 +44,19 @@ class ForkServerConnection:
             data, fds, _flags, _addr = socket.recv_fds(self.sock, MAX_MESSAGE, 4)
         except TimeoutError as e:
             raise ForkServerError("no answer from the fork server child in time") from e
+        except OSError as e:
+            # ECONNRESET: the child died with our last message still unread in its queue.
+            raise ForkServerError(f"the fork server child went away: {e}") from e
         if not data:
             for fd in fds:
                 os.close(fd)
             raise ForkServerError("the fork server child exited without answering")
-        return json.loads(data), fds
+        try:
+            return json.loads(data), fds
+        except ValueError as e:
+            for fd in fds:
+                os.close(fd)
+            raise ForkServerError(f"the fork server child sent a malformed message: {e}") from e
 
     def close(self) -> None:
         self.sock.close()
