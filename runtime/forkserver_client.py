@@ -22,6 +22,11 @@ class ForkServerError(Exception):
     """The fork server is unreachable or answered with a malformed message."""
 
 
+class UnreadByChild(ForkServerError):
+    """The child died with our last message still unread in its queue (the kernel's ECONNRESET):
+    it never acted on that message."""
+
+
 class ForkServerConnection:
     """One request's conversation with the fork server's child."""
 
@@ -44,8 +49,9 @@ class ForkServerConnection:
             data, fds, _flags, _addr = socket.recv_fds(self.sock, MAX_MESSAGE, 4)
         except TimeoutError as e:
             raise ForkServerError("no answer from the fork server child in time") from e
+        except ConnectionResetError as e:
+            raise UnreadByChild(f"the fork server child went away without reading our message: {e}") from e
         except OSError as e:
-            # ECONNRESET: the child died with our last message still unread in its queue.
             raise ForkServerError(f"the fork server child went away: {e}") from e
         if not data:
             for fd in fds:

@@ -425,6 +425,7 @@ class ContainerManager:
             try:
                 reply = self.prestarts.finish(container_id, START_TIMEOUT, while_exec=record_running)
                 if reply is None:
+                    recorded.clear()  # the prestarted process never ran: the record gets the new one
                     reply = self.ctx.forkserver.call(request, timeout=START_TIMEOUT)
                 if reply.get("retry"):  # the process forked ahead for it was gone: fork afresh
                     reply = self.ctx.forkserver.call({**request, "prepared": False}, timeout=START_TIMEOUT)

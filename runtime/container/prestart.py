@@ -23,7 +23,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from runtime.forkserver_client import ForkServerClient, ForkServerConnection, ForkServerError
+from runtime.forkserver_client import ForkServerClient, ForkServerConnection, ForkServerError, UnreadByChild
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +91,10 @@ class Prestarts:
     def finish(self, container_id: str, timeout: float,
                while_exec: Callable[[dict], None] | None = None) -> dict | None:
         """The start reply from the prestarted shim, or None when it must be started afresh
-        (no handle, the shim gone before ``go``, or only its pre-forked process was gone).
+        (no handle, the shim gone before it read ``go``, or only its pre-forked process was gone).
         ``while_exec(ready)`` runs once ``go`` is sent, while the process execs: the daemon
-        records the start then, so its flushed write overlaps the exec."""
+        records the start then, so its flushed write overlaps the exec; after a None that came
+        later, that record is the caller's to overwrite."""
         with self._lock:
             handle = self._handles.pop(container_id, None)
         if handle is None:
@@ -112,8 +113,12 @@ class Prestarts:
             if while_exec is not None:
                 while_exec(ready)
             # From here on the process may have exec'd: never start a second one; report instead.
+            # Only a shim that died with ``go`` unread (sending worked: it was not yet gone)
+            # certainly never let its process exec.
             try:
                 return handle.receive(timeout)
+            except UnreadByChild:
+                return None
             except ForkServerError as e:
                 return {"error": f"the container's shim went away while starting it: {e}"}
         finally:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
@@ -79,6 +80,27 @@ def test_a_start_succeeds_when_the_waiting_shim_was_killed(
     for shim in wait_for(lambda: shims_of(runtime), what="the prestarted shim"):
         os.kill(shim.pid, signal.SIGKILL)
     cri.start_container(container)
+    assert wait_exit_code(cri, container) == 0
+    assert (tmp_path / "ran").exists()
+
+
+def test_a_start_succeeds_when_the_waiting_shim_dies_with_its_go_unread(
+    runtime: RuntimeUnderTest, cri: RuntimeClient, tmp_path: Path
+) -> None:
+    # A stopped shim has said ready (given time) but cannot read go; killed then, its go is unread.
+    pod = pod_config("prestart-unread")
+    sandbox = cri.run_pod_sandbox(pod)
+    container = cri.create_container(sandbox, touching("c", tmp_path), pod)
+    shims = wait_for(lambda: shims_of(runtime), what="the prestarted shim")
+    time.sleep(0.5)
+    for shim in shims:
+        shim.suspend()
+    with ThreadPoolExecutor(1) as pool:
+        started = pool.submit(cri.start_container, container)
+        time.sleep(0.5)
+        for shim in shims:
+            shim.kill()
+        started.result(timeout=30)
     assert wait_exit_code(cri, container) == 0
     assert (tmp_path / "ran").exists()
 

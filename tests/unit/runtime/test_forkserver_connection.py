@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from runtime.forkserver_client import ForkServerConnection, ForkServerError
+from runtime.forkserver_client import ForkServerConnection, ForkServerError, UnreadByChild
 
 
 def connected_pair() -> tuple[ForkServerConnection, socket.socket]:
@@ -15,11 +15,11 @@ def connected_pair() -> tuple[ForkServerConnection, socket.socket]:
     return ForkServerConnection(ours), theirs
 
 
-def test_a_child_that_died_with_our_message_unread_is_a_fork_server_error() -> None:
+def test_a_child_that_died_with_our_message_unread_says_so() -> None:
     connection, child = connected_pair()
     connection.send({"cgroup": True})
     child.close()  # dies without reading it: the kernel answers our next read with ECONNRESET
-    with pytest.raises(ForkServerError, match="went away"):
+    with pytest.raises(UnreadByChild):
         connection.receive(1.0)
     connection.close()
 
@@ -27,8 +27,9 @@ def test_a_child_that_died_with_our_message_unread_is_a_fork_server_error() -> N
 def test_a_child_that_exited_without_answering_is_a_fork_server_error() -> None:
     connection, child = connected_pair()
     child.close()
-    with pytest.raises(ForkServerError, match="without answering"):
+    with pytest.raises(ForkServerError, match="without answering") as raised:
         connection.receive(1.0)
+    assert not isinstance(raised.value, UnreadByChild)
     connection.close()
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from runtime.container.prestart import Prestarts
-from runtime.forkserver_client import ForkServerError
+from runtime.forkserver_client import ForkServerError, UnreadByChild
 
 
 class FakeConnection:
@@ -90,6 +90,12 @@ def test_a_shim_gone_after_go_is_a_start_error_never_a_second_process() -> None:
     connection = FakeConnection([{"ready": True, "shim_pid": 9}, ForkServerError("eof")])
     reply = prestarted(connection).finish("c1", 5)
     assert reply is not None and "went away" in reply["error"]
+
+
+def test_a_shim_that_died_with_go_unread_means_a_start_from_scratch() -> None:
+    # Sending worked (the shim was still closing) but the kernel says go was never read.
+    connection = FakeConnection([{"ready": True, "shim_pid": 9}, UnreadByChild("reset")])
+    assert prestarted(connection).finish("c1", 5) is None
 
 
 def test_a_setup_error_of_the_prepared_process_is_the_start_error() -> None:
