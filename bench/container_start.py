@@ -74,8 +74,11 @@ def ensure_references() -> list[str]:
     return missing
 
 
-def summarize(samples: list[float]) -> dict[str, float]:
-    """Milliseconds: median, p95 (nearest rank), mean, min, max, and the count."""
+def summarize(samples: list[float]) -> dict[str, float | None]:
+    """Milliseconds: median, p95 (nearest rank), mean, min, max, and the count (None without samples:
+    a mode turned off with 0)."""
+    if not samples:
+        return {"n": 0, "median_ms": None, "p95_ms": None, "mean_ms": None, "min_ms": None, "max_ms": None}
     ms = sorted(s * 1000 for s in samples)
     rank = max(0, min(len(ms) - 1, int(round(0.95 * len(ms) + 0.5)) - 1))
     return {
@@ -285,6 +288,8 @@ class CriContender:
             self.driver.client.remove_container(cid)
 
     def concurrent(self, n: int) -> None:
+        if n == 0:
+            return
         self.driver.poll_interval = CONCURRENT_POLL_INTERVAL
         wall_start = time.perf_counter()
         with ThreadPoolExecutor(max_workers=n) as pool:
@@ -323,6 +328,8 @@ def measure_pods(driver: CRIDriver, tag: str, sequential: int, concurrent: int) 
         elapsed, pod_id = one(f"{tag}-s{i}")
         seq.append(elapsed)
         driver.remove_pod(pod_id)
+    if concurrent == 0:
+        return {"sequential": seq, "concurrent": [], "concurrent_wall": 0.0}
     driver.poll_interval = CONCURRENT_POLL_INTERVAL
     wall_start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrent) as pool:
@@ -420,7 +427,7 @@ def ratio(ours: dict[str, Any] | None, ref: dict[str, Any] | None) -> dict[str, 
     out = {}
     for mode in ("sequential", "concurrent"):
         for stat in ("median_ms", "p95_ms"):
-            if ref[mode][stat]:
+            if ref[mode][stat] and ours[mode][stat] is not None:
                 out[f"{mode}_{stat.removesuffix('_ms')}"] = round(ours[mode][stat] / ref[mode][stat], 2)
     return out
 
