@@ -40,7 +40,8 @@ import time
 
 from runtime.forkserver_protocol import MAX_MESSAGE, prepared_socket, takes_prepared
 from runtime.linux.syscalls import PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG, LibcKernel, set_process_name
-from runtime.shim.container import prepared_container_main, run_shim
+from runtime.shim.container import run_shim
+from runtime.shim.container_init import prepared_container_main
 from runtime.shim.exec import run_exec
 from runtime.shim.holder import spawn_holder
 from runtime.shim.prepared_init import PreparedInit, prepare
@@ -64,7 +65,7 @@ def _reap_children() -> None:
 
 
 def _handle(kernel: LibcKernel, conn: socket.socket, request: dict, fds: list[int],
-            prepared: PreparedInit | None = None) -> None:
+            prepared: PreparedInit | None = None, message: bytes = b"") -> None:
     """Runs in the forked child. Never returns."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the server's reaper must not steal our children
     op = request.get("op")
@@ -79,8 +80,7 @@ def _handle(kernel: LibcKernel, conn: socket.socket, request: dict, fds: list[in
         if op in ("start", "prestart"):
             # No double fork: we are the shim's parent and, as subreaper, stay its reaper; if
             # the server dies the shim is simply reparented and keeps running.
-            run_shim(kernel, conn, request["container_dir"], prepared, prestart=op == "prestart",
-                     spec=request.get("spec"), cgroup_pending=bool(request.get("cgroup_pending")))
+            run_shim(kernel, conn, request, prepared, message)
         if op == "sandbox":
             pid = spawn_holder(kernel, request)
             conn.send(json.dumps({"pid": pid}).encode())
@@ -119,11 +119,12 @@ def _fork_spare(kernel: LibcKernel, listener: socket.socket, with_init: bool,
     return pid, ours
 
 
-def _receive_request(conn: socket.socket) -> tuple[dict, list[int]]:
+def _receive_request(conn: socket.socket) -> tuple[dict, list[int], bytes]:
+    """The request, the descriptors passed with it, and its bytes as received."""
     message, fds, _flags, _addr = socket.recv_fds(conn, MAX_MESSAGE, MAX_FDS)
     if not message:
         raise ValueError("the client closed the connection without a request")
-    return json.loads(message), fds
+    return json.loads(message), fds, message
 
 
 def _wait_as_spare(kernel: LibcKernel, listener: socket.socket, control: socket.socket, server: int,
@@ -142,17 +143,17 @@ def _wait_as_spare(kernel: LibcKernel, listener: socket.socket, control: socket.
         control.send(b"taken")  # the server forks the next spare now
         control.close()
         kernel.prctl(PR_SET_PDEATHSIG, 0)  # what it starts must outlive the server
-        request, fds = _receive_request(conn)
+        request, fds, message = _receive_request(conn)
     except BaseException:  # noqa: B036 - a spare that cannot serve just goes; the server forks another
         os._exit(1)
-    _handle(kernel, conn, request, fds, prepared)
+    _handle(kernel, conn, request, fds, prepared, message)
 
 
 def _serve_directly(kernel: LibcKernel, listener: socket.socket, parents_only: list[socket.socket]) -> None:
     """Take one connection and fork a child for it: the path when a socket has no spare."""
     conn, _ = listener.accept()
     try:
-        request, fds = _receive_request(conn)
+        request, fds, _message = _receive_request(conn)
     except (OSError, ValueError):
         conn.close()
         return

@@ -1,14 +1,14 @@
 """The per-container shim: parent of the container process, outside the container, like conmon.
 
 The fork server forks it (and reaps it), it detaches into a new session, and it stays for the
-container's whole life whether or not the daemon or the fork server runs. It forks the container's first process
-(into a new pid namespace, the pod's, or the host's), which enters the sandbox's namespaces,
-joins its cgroup, builds its root filesystem and execs. A close-on-exec error pipe tells the
-shim whether exec happened; only then does it answer the daemon. Afterwards it copies
+container's whole life whether or not the daemon or the fork server runs. It forks the container's
+first process (into a new pid namespace, the pod's, or the host's), or hands a prepared one its
+request, which becomes the container (``runtime.shim.container_init``). A close-on-exec error
+pipe tells the shim whether exec happened; only then does it answer the daemon. Afterwards it copies
 stdout/stderr into the CRI log, reopens the log on SIGUSR1, reaps the container and records
 exit code, finish time and whether the OOM killer struck, atomically, in ``exit.json``.
 
-The spec comes from the container's record (``load_spec``). Files in the container directory
+The spec comes with the request or from the container's record (``load_spec``). Files in the container directory
 written here: ``shim.json`` (shim and container pids, start time) and ``exit.json``. The daemon
 reads them; it never needs to be the shim's parent. The log and the attach socket are opened
 while the child builds its root filesystem, not after it has exec'd.
@@ -16,38 +16,23 @@ while the child builds its root filesystem, not after it has exec'd.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import select
 import signal
 import socket
-import termios
 import time
-from typing import NoReturn
 
-from runtime.atomic_json import flush, read_json, write_json
-from runtime.linux.syscalls import CLONE_NEWNS, CLONE_NEWPID, NAMESPACE_FLAGS, Kernel, set_process_name
-from runtime.shim import user, userns
+from runtime.atomic_json import flush, write_json
+from runtime.linux.syscalls import CLONE_NEWPID, Kernel, set_process_name
 from runtime.shim.attach import AttachHub
+from runtime.shim.container_init import InitEnds, container_init, enter_namespaces, load_spec
 from runtime.shim.crilog import CriLogWriter
 from runtime.shim.exit_notice import send_notice
 from runtime.shim.prepared_init import PreparedInit, PreparedInitGone
-from runtime.shim.process import apply_process, report_failure, reset_signals
-from runtime.shim.terminal import container_pty
-from runtime.state import RECORD
 
 READ_CHUNK = 32 * 1024
 MAX_CONTROL = 4096
-
-
-def load_spec(container_dir: str) -> dict:
-    """The spec the daemon decided at create, kept in the container's record (a directory made
-    by an older daemon has it in ``spec.json``)."""
-    record = read_json(os.path.join(container_dir, RECORD))
-    if record is None:
-        raise FileNotFoundError(f"no container record in {container_dir}")
-    return record.get("spec") or read_json(os.path.join(container_dir, "spec.json"))
 
 
 def _send(conn: socket.socket, message: dict) -> None:
@@ -55,74 +40,6 @@ def _send(conn: socket.socket, message: dict) -> None:
         conn.send(json.dumps(message).encode())
     except OSError:
         pass  # the daemon went away; the files on disk still tell the story
-
-
-def join_cgroup(join_files: list[str]) -> None:
-    """Move this process into a cgroup through the driver's ``join_files``.
-
-    It writes ``0`` (the writer itself), never its pid: only that lets the kernel skip the
-    global lock for v1's ``tasks`` (see ``V1Driver.join_files``). The caller must be
-    single-threaded: through ``tasks`` only the calling thread moves."""
-    for path in join_files:
-        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-        try:
-            os.write(fd, b"0")
-        finally:
-            os.close(fd)
-
-
-def enter_namespaces(kernel: Kernel, namespaces: dict, kinds: tuple[str, ...]) -> None:
-    """setns into each listed namespace path; a missing/None entry means 'stay in the host's'."""
-    fds = []
-    for kind in kinds:
-        path = namespaces.get(kind)
-        if path:
-            fds.append((os.open(path, os.O_RDONLY | os.O_CLOEXEC), NAMESPACE_FLAGS[kind]))
-    for fd, flag in fds:
-        try:
-            kernel.setns(fd, flag)
-        finally:
-            os.close(fd)
-
-
-def _container_init(kernel: Kernel, spec: dict, stdio: tuple[int, int, int], terminal: socket.socket | None,
-                    errpipe: int, credspipe: int, go: int = -1) -> None:
-    """First process of the container: runs between fork and execve. With a ``go`` pipe it
-    stops once everything but the process's own credentials is in place (the shim has told
-    the daemon it is ready) and execs only when the shim writes to it; end-of-file there means
-    the start was called off."""
-    try:
-        reset_signals()
-        os.setsid()
-        for target, fd in enumerate(stdio):
-            os.dup2(fd, target)
-        join_cgroup(spec.get("cgroup_procs", []))
-        enter_namespaces(kernel, spec["namespaces"], ("ipc", "uts", "net"))
-        kernel.unshare(CLONE_NEWNS)
-        userns.setup_rootfs(kernel, spec)  # then, with hostUsers: false, into the pod's user namespace
-        if terminal is not None:
-            master, slave = container_pty()
-            socket.send_fds(terminal, [b"pty"], [master])
-            os.close(master)
-            for target in (0, 1, 2):
-                os.dup2(slave, target)
-            os.close(slave)
-            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-        creds = user.resolve(spec["process"].get("user", {}))
-        os.write(credspipe, json.dumps(creds.__dict__).encode())
-        os.close(credspipe)
-        lowest = 3
-        for keep in sorted(fd for fd in (errpipe, go) if fd >= 0):
-            os.closerange(lowest, keep)
-            lowest = keep + 1
-        os.closerange(lowest, 1 << 16)
-        if go >= 0:
-            if not os.read(go, 1):
-                os._exit(0)
-            os.close(go)
-        apply_process(kernel, spec["process"], creds)
-    except BaseException as e:  # noqa: B036 - anything, even SystemExit, must reach the parent
-        report_failure(errpipe, e)
 
 
 def _read_all(fd: int) -> bytes:
@@ -147,38 +64,26 @@ def _read_error(errpipe: int) -> str | None:
         return b"".join(chunks).decode(errors="replace")
 
 
-def prepared_container_main(kernel: Kernel, work: dict, fds: list[int]) -> NoReturn:
-    """What a prepared child (``runtime.shim.prepared_init``) runs once handed its container."""
-    errpipe, credspipe = fds[3], fds[4]
-    extra = iter(fds[5:])
-    try:
-        spec = work.get("spec") or load_spec(work["container_dir"])
-        go = next(extra) if work.get("go") else -1
-        terminal = socket.socket(fileno=next(extra)) if work.get("terminal") else None
-    except BaseException as e:  # noqa: B036 - the shim waits on the error pipe: tell it
-        report_failure(errpipe, e)
-    _container_init(kernel, spec, (fds[0], fds[1], fds[2]), terminal, errpipe, credspipe, go)
-    os._exit(127)  # not reached: _container_init execs or reports
-
-
-def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str, prepared: PreparedInit | None = None,
-             prestart: bool = False, spec: dict | None = None, cgroup_pending: bool = False) -> None:
+def run_shim(kernel: Kernel, conn: socket.socket, request: dict, prepared: PreparedInit | None = None,
+             message: bytes = b"") -> None:
     """Start the container and supervise it until it exits. Runs detached; never returns.
 
-    With ``prepared``, the container's first process already waits in a new pid namespace
-    (forked while this process was an idle spare) and is handed its descriptors instead of
-    being forked here. With ``prestart`` (asked at CreateContainer), everything up to the exec
-    is done ahead: once the process waits with its root filesystem built, the daemon hears
-    ``{"ready": true}``; ``{"go": true}`` from it then execs the process and the start goes on
-    as usual, while end-of-file (the container was removed, or the daemon went away) ends it.
-    ``spec`` is the spec when the request carried it, else it is read from the record. With
-    ``cgroup_pending`` the daemon is still making the container's cgroup, which the process joins
-    first: the shim sets up its side, then waits for ``{"cgroup": true}`` before letting the
-    process run."""
+    ``request`` is the fork server's start request (``message``, as received, is what a
+    prepared process is handed). With ``prepared``, the container's first process already waits
+    in a new pid namespace (forked while this process was an idle spare) and is handed the
+    request and its ends at once instead of being forked here. An ``op`` of ``prestart`` (asked
+    at CreateContainer) does everything up to the exec ahead: once the process waits with its
+    root filesystem built, the daemon hears ``{"ready": true}``; ``{"go": true}`` from it then
+    execs the process and the start goes on as usual, while end-of-file (the container was
+    removed, or the daemon went away) ends it. The spec travels in the request when it is small
+    enough, else it is read from the record. With ``cgroup_pending`` the daemon is still making
+    the container's cgroup: the process builds its root filesystem meanwhile and joins the
+    cgroup only once the daemon's ``{"cgroup": true}`` has been passed on."""
     set_process_name(kernel, "kyb-shim")
-    inline_spec = spec  # small enough to pass on to a prepared process as it came
-    if spec is None:
-        spec = load_spec(container_dir)
+    container_dir = request["container_dir"]
+    prestart = request.get("op") == "prestart"
+    cgroup_pending = bool(request.get("cgroup_pending"))
+    spec = request.get("spec") or load_spec(container_dir)
     pid_ns = spec["namespaces"].get("pid_mode", "new")
     if prepared is not None and pid_ns != "new":
         prepared.discard()
@@ -187,32 +92,7 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str, prepared: 
     devnull = os.open("/dev/null", os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
-    tty = bool(spec["process"].get("tty"))
-    wants_stdin = bool(spec["process"].get("stdin"))
-    stdin_w = terminal = -1
-    terminal_parent = terminal_child = None
-    if tty:
-        terminal_parent, terminal_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        readers: dict[int, str] = {}
-        stdio = (devnull, devnull, devnull)
-        child_ends = []
-    else:
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
-        readers = {out_r: "stdout", err_r: "stderr"}
-        in_r = devnull
-        if wants_stdin:
-            in_r, stdin_w = os.pipe()
-        stdio = (in_r, out_w, err_w)
-        child_ends = [out_w, err_w] + ([in_r] if wants_stdin else [])
-    errpipe_r, errpipe_w = os.pipe()
-    creds_r, creds_w = os.pipe()
-    go_r, go_w = os.pipe() if prestart else (-1, -1)
-
-    if prepared is None and pid_ns == "new":
-        kernel.unshare(CLONE_NEWPID)
-    elif pid_ns == "join":
-        enter_namespaces(kernel, spec["namespaces"], ("pid",))
+    # Before the process exists, so that no exit of it goes unnoticed.
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
@@ -222,35 +102,55 @@ def run_shim(kernel: Kernel, conn: socket.socket, container_dir: str, prepared: 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)
 
-    if cgroup_pending and not _cgroup_made(conn):
-        if prepared is not None:
-            prepared.discard()
-        os._exit(0)  # the create failed or was called off: nothing was started
+    tty = bool(spec["process"].get("tty"))
+    wants_stdin = bool(spec["process"].get("stdin"))
+    stdin_w = terminal = -1
+    terminal_parent = terminal_child = None
+    if tty:
+        terminal_parent, terminal_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        readers: dict[int, str] = {}
+        stdio = (devnull, devnull, devnull)
+    else:
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        readers = {out_r: "stdout", err_r: "stderr"}
+        in_r = devnull
+        if wants_stdin:
+            in_r, stdin_w = os.pipe()
+        stdio = (in_r, out_w, err_w)
+    errpipe_r, errpipe_w = os.pipe()
+    creds_r, creds_w = os.pipe()
+    go_r, go_w = os.pipe() if prestart else (-1, -1)
+    cgroup_r, cgroup_w = os.pipe() if cgroup_pending else (-1, -1)
+    ends = InitEnds(stdio, errpipe_w, creds_w, go_r, cgroup_r, terminal_child)
+
     if prepared is not None:
         pid = prepared.pid
         try:
-            prepared.hand_over(
-                {"container_dir": container_dir, "go": prestart, "terminal": terminal_child is not None,
-                 "spec": inline_spec},
-                [*stdio, errpipe_w, creds_w, *([go_r] if prestart else []),
-                 *([terminal_child.fileno()] if terminal_child is not None else [])])
+            prepared.hand_over(message, ends.fds())
         except PreparedInitGone as e:
             prepared.discard()
             _send(conn, {"error": str(e), "retry": True})
             os._exit(1)
     else:
+        if pid_ns == "new":
+            kernel.unshare(CLONE_NEWPID)
+        elif pid_ns == "join":
+            enter_namespaces(kernel, spec["namespaces"], ("pid",))
         pid = os.fork()
         if pid == 0:
-            os.close(errpipe_r)
-            _container_init(kernel, spec, stdio, terminal_child, errpipe_w, creds_w, go_r)
-    os.close(errpipe_w)
-    os.close(creds_w)
-    if prestart:
-        os.close(go_r)
-    for fd in child_ends:
-        os.close(fd)
-    if terminal_child is not None:
-        terminal_child.close()
+            for fd in (errpipe_r, creds_r, go_w, cgroup_w, wake_r, wake_w):
+                if fd >= 0:
+                    os.close(fd)
+            container_init(kernel, spec, ends)
+    ends.close(keep=devnull)
+    if cgroup_pending:
+        if not _cgroup_made(conn):
+            os.kill(pid, signal.SIGKILL)  # the create failed or was called off: nothing was started
+            os.waitpid(pid, 0)
+            os._exit(0)
+        os.write(cgroup_w, b"c")
+        os.close(cgroup_w)
     # Opened while the child builds its root filesystem (the machine has more than one CPU).
     try:
         log = CriLogWriter(spec.get("log_path", ""))

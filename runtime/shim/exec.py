@@ -18,7 +18,7 @@ import termios
 
 from runtime.linux.syscalls import Kernel
 from runtime.shim import userns
-from runtime.shim.container import enter_namespaces, join_cgroup, load_spec
+from runtime.shim.container_init import enter_namespaces, join_cgroup, load_spec
 from runtime.shim.process import apply_process, report_failure, reset_signals
 from runtime.shim.terminal import container_pty
 

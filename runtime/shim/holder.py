@@ -29,7 +29,7 @@ from runtime.linux.syscalls import (
     set_process_name,
 )
 from runtime.shim import userns
-from runtime.shim.container import join_cgroup
+from runtime.shim.container_init import join_cgroup
 
 SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914

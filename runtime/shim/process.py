@@ -45,6 +45,38 @@ def reset_signals() -> None:
 
 def apply_process(kernel: Kernel, process: dict, creds: user.Credentials | None = None) -> None:
     """Become the container's user with its capabilities and exec its command. Never returns."""
+    prepare_exec(kernel, process, creds).run()
+
+
+class ReadyToExec:
+    """A process that has become the container's user and only has to exec: what is left is
+    the seccomp filter that must come last (with no_new_privs) and ``execve`` itself."""
+
+    def __init__(self, kernel: Kernel, path: str, args: list[str], env: dict[str, str],
+                 late_filter: tuple[bytes, int] | None) -> None:
+        self.kernel = kernel
+        self.path = path
+        self.args = args
+        self.env = env
+        self.late_filter = late_filter
+
+    def run(self) -> None:
+        """Never returns: execs, or raises ExecFailed/OSError for the caller to report."""
+        if self.late_filter is not None:
+            # As late as runc loads it: the profile need not allow our own set-up calls.
+            seccomp.install(self.kernel, *self.late_filter)
+        try:
+            os.execve(self.path, self.args, self.env)
+        except FileNotFoundError as e:
+            raise ExecFailed(f'exec: "{self.args[0]}": executable file not found in $PATH') from e
+        except PermissionError as e:
+            raise ExecFailed(f'exec: "{self.args[0]}": permission denied') from e
+
+
+def prepare_exec(kernel: Kernel, process: dict, creds: user.Credentials | None = None) -> ReadyToExec:
+    """Everything before the exec that the process itself must do: as runc finalizes its init
+    before it waits for the start, a prepared container process does this ahead, so a start
+    only pays for the exec."""
     if creds is None:
         creds = user.resolve(process.get("user", {}))
     adj = process.get("oom_score_adj")
@@ -80,16 +112,8 @@ def apply_process(kernel: Kernel, process: dict, creds: user.Credentials | None 
         kernel.prctl(PR_SET_NO_NEW_PRIVS, 1)
     env = environment(process.get("env", []))
     args = process["args"]
-    path = executable(args[0], env["PATH"])
-    if seccomp_filter and no_new_privs:
-        # As late as runc loads it: the profile need not allow our own set-up calls.
-        seccomp.install(kernel, *seccomp_filter)
-    try:
-        os.execve(path, args, env)
-    except FileNotFoundError as e:
-        raise ExecFailed(f'exec: "{args[0]}": executable file not found in $PATH') from e
-    except PermissionError as e:
-        raise ExecFailed(f'exec: "{args[0]}": permission denied') from e
+    return ReadyToExec(kernel, executable(args[0], env["PATH"]), args, env,
+                       seccomp_filter if seccomp_filter and no_new_privs else None)
 
 
 def executable(name: str, search_path: str) -> str:

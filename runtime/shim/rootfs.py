@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 
 from runtime.linux.idmap import attach, host_id, idmapped_tree, make_readonly_recursive
 from runtime.linux.syscalls import (
@@ -88,8 +89,9 @@ def _ensure_target(root: str, destination: str, source_is_dir: bool) -> str:
     return target
 
 
-def setup_rootfs(kernel: Kernel, spec: dict) -> None:
-    """Mount everything the container sees under the rootfs mount point, then pivot into it."""
+def setup_rootfs(kernel: Kernel, spec: dict, before_pivot: Callable[[], None] | None = None) -> None:
+    """Mount everything the container sees under the rootfs mount point, then pivot into it.
+    ``before_pivot`` runs once everything is mounted, while the host's paths are still in view."""
     rootfs = spec["rootfs"]
     root = rootfs["target"]
     mounts = spec.get("mounts", [])
@@ -126,6 +128,8 @@ def setup_rootfs(kernel: Kernel, spec: dict) -> None:
 
     cwd = spec["process"].get("cwd") or "/"
     _ensure_dir(resolve_in_root(root, cwd))
+    if before_pivot is not None:
+        before_pivot()
     # After pivot_root(".", ".") the old root sits on top of the new one. Step into the old root
     # (as runc does) before making it rslave and detaching it: applied from the new root's cwd,
     # the rslave would turn the new tree's rshared volumes into slaves.

@@ -119,7 +119,7 @@ def join(kernel: Kernel, userns_fd: int | None) -> None:
     become_root()
 
 
-def setup_rootfs(kernel: Kernel, spec: dict) -> None:
+def setup_rootfs(kernel: Kernel, spec: dict, before_pivot: Callable[[], None] | None = None) -> None:
     """``rootfs.setup_rootfs`` with idmapped layers and volumes, then into the pod's user namespace.
 
     Runs in the container's first process after ``unshare(CLONE_NEWNS)``; without a pod user
@@ -130,7 +130,7 @@ def setup_rootfs(kernel: Kernel, spec: dict) -> None:
         if pod_fd is not None:
             held.callback(os.close, pod_fd)
         prepared = idmapped_spec(spec, pod_fd, held)
-        rootfs.setup_rootfs(kernel, prepared)
+        rootfs.setup_rootfs(kernel, prepared, before_pivot)
         if pod is not None and pod_fd is not None:
             give_made_dirs_to_pod_root(spec["process"].get("cwd") or "/", pod)
             kernel.setns(pod_fd, CLONE_NEWUSER)

@@ -18,7 +18,7 @@ from runtime.cgroups import CgroupError, Resources
 from runtime.cgroups.bpf import BpfDeviceInstaller
 from runtime.cgroups.v1 import V1Driver
 from runtime.cgroups.v2 import V2Driver
-from runtime.shim.container import join_cgroup
+from runtime.shim.container_init import join_cgroup
 
 pytestmark = pytest.mark.root
 

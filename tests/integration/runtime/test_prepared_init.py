@@ -86,7 +86,7 @@ def test_a_prepared_child_is_pid_1_of_a_new_namespace_and_runs_only_once_handed_
 
             prepared = prepare(LibcKernel(), child_main)  # type: ignore[arg-type]
             null = os.open("/dev/null", os.O_RDWR)
-            prepared.hand_over("/some/container", [null, null, null, results_w, null])
+            prepared.hand_over(json.dumps("/some/container").encode(), [null, null, null, results_w, null])
             _, status = os.waitpid(prepared.pid, 0)
             code = 0 if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else 2
         finally:
