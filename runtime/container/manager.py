@@ -132,15 +132,20 @@ class ContainerManager:
                     self.exits.watch(container_id, record.get("shim_pid"), record.get("shim_start"))
 
     def _exited(self, container_id: str) -> None:
+        # The event goes out before the record is rewritten (see RecordStore.update): the exit
+        # is derived from the shim's exit.json, so nothing depends on that write but speed.
         with contextlib.suppress(NotFound):
-            record = self.refresh(container_id)
-            if record["state"] != ContainerState.EXITED.value:
+            self._report_stopped(self.refresh(container_id, before_write=self._report_stopped))
+
+    def _report_stopped(self, record: dict) -> None:
+        """Publish the container's STOPPED event once it has exited, and only once."""
+        if record["state"] != ContainerState.EXITED.value:
+            return
+        with self._names_lock:
+            if record["id"] in self._stopped_reported:
                 return
-            with self._names_lock:
-                if container_id in self._stopped_reported:
-                    return
-                self._stopped_reported.add(container_id)
-            self.on_event(container_id, record["sandbox_id"], "stopped", record)
+            self._stopped_reported.add(record["id"])
+        self.on_event(record["id"], record["sandbox_id"], "stopped", record)
 
     # ----------------------------------------------------------------- lookups
     def ids_in_sandbox(self, sandbox_id: str) -> list[str]:
@@ -172,8 +177,9 @@ class ContainerManager:
                     return True
         return False
 
-    def refresh(self, container_id: str) -> dict[str, Any]:
-        """The record, brought up to date with what the shim recorded."""
+    def refresh(self, container_id: str, before_write: Callable[[dict], None] | None = None) -> dict[str, Any]:
+        """The record, brought up to date with what the shim recorded; ``before_write`` sees an
+        updated record before it is written."""
         record = self.ctx.containers.read(container_id)
         state = record["state"]
         if state not in (ContainerState.RUNNING.value, ContainerState.CREATED.value, ContainerState.UNKNOWN.value):
@@ -192,7 +198,7 @@ class ContainerManager:
         # needs no flush of its own. Adopting a shim (shim.json is only a hint) or an exit nobody
         # recorded does.
         return self.ctx.containers.update(container_id, lambda r: self._apply_shim_files(r, directory),
-                                          durable=not exit_recorded)
+                                          durable=not exit_recorded, before_write=before_write)
 
     def _apply_shim_files(self, record: dict, directory: Path) -> None:
         shim = _hint(directory / "shim.json")

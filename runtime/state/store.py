@@ -78,13 +78,18 @@ class RecordStore:
         write_json(str(directory / RECORD), record)
         return directory
 
-    def update(self, object_id: str, fn: Callable[[dict[str, Any]], None], durable: bool = True) -> dict[str, Any]:
+    def update(self, object_id: str, fn: Callable[[dict[str, Any]], None], durable: bool = True,
+               before_write: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
         """``durable=False`` only for changes that can be derived again, after a crash, from
         files that are themselves durable (an exit status the shim recorded): the write is still
-        atomic, it only skips the flush."""
+        atomic, it only skips the flush. ``before_write(record)`` runs, under the record's lock,
+        once ``fn`` has changed it: for news that may go out before the write, because readers
+        wait for the lock and a crash loses nothing that cannot be derived again."""
         with self.lock(object_id):
             record = self.read(object_id)
             fn(record)
+            if before_write is not None:
+                before_write(record)
             write_json(str(self.directory / object_id / RECORD), record, durable=durable)
             return record
 
