@@ -28,7 +28,7 @@ def test_update_rewrites_the_record_atomically(store: RecordStore, tmp_path: Pat
     assert [p.name for p in (tmp_path / "things" / "abc123").iterdir()] == ["record.json"]
 
 
-def test_news_of_an_update_can_go_out_before_its_write_while_readers_wait_for_it(store: RecordStore) -> None:
+def test_news_of_an_update_can_go_out_before_the_file_has_it(store: RecordStore) -> None:
     store.create("abc123", {"n": 0})
     seen: list[tuple[dict, dict]] = []
     store.update("abc123", lambda r: r.update(n=1), before_write=lambda r: seen.append((dict(r), store.read("abc123"))))
