@@ -83,7 +83,29 @@ def merge(*sets: Ranges) -> Ranges:
 
 
 def populate(ranges: Ranges) -> None:
-    """Copy these pages now. A range no longer mapped (an arena freed since) is skipped by the
-    kernel; nothing here can fail a start."""
-    for start, end in ranges:
+    """Copy these pages now, where they still lie in this process's private writable memory (an
+    address learned from another process is never applied to a shared or read-only mapping);
+    nothing here can fail a start."""
+    if not ranges:
+        return
+    try:
+        mapped = private_writable()
+    except OSError:
+        return
+    for start, end in intersect(ranges, mapped):
         _libc.madvise(start, end - start, MADV_POPULATE_WRITE)
+
+
+def intersect(ranges: Ranges, within: Ranges) -> Ranges:
+    """The parts of ``ranges`` inside ``within`` (both sorted and coalesced)."""
+    found: Ranges = []
+    i = j = 0
+    while i < len(ranges) and j < len(within):
+        start, end = max(ranges[i][0], within[j][0]), min(ranges[i][1], within[j][1])
+        if start < end:
+            found.append((start, end))
+        if ranges[i][1] < within[j][1]:
+            i += 1
+        else:
+            j += 1
+    return found

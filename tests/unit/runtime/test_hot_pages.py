@@ -75,6 +75,20 @@ def test_a_range_no_longer_mapped_is_skipped() -> None:
     hot_pages.populate([(address, address + 4 * PAGE)])  # nothing mapped there any more: no error
 
 
+def test_a_learned_address_in_a_shared_mapping_is_never_written() -> None:
+    shared = mmap.mmap(-1, 4 * PAGE, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)
+    address = ctypes.addressof(ctypes.c_char.from_buffer(shared))
+    try:
+        assert hot_pages.intersect([(address, address + 4 * PAGE)], hot_pages.private_writable()) == []
+        hot_pages.populate([(address, address + 4 * PAGE)])
+    finally:
+        shared.close()
+
+
+def test_only_the_parts_inside_the_mappings_remain() -> None:
+    assert hot_pages.intersect([(0, 10), (20, 30), (40, 50)], [(5, 25), (45, 60)]) == [(5, 10), (20, 25), (45, 50)]
+
+
 def test_sets_of_pages_merge_into_sorted_coalesced_ranges() -> None:
     assert hot_pages.merge([(0, 4096), (8192, 12288)], [(4096, 8192), (20480, 24576)], [(2048, 6000)]) == [
         (0, 12288), (20480, 24576)]
