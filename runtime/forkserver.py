@@ -16,8 +16,9 @@ process of the next container that gets a pid namespace of its own
 (``runtime.shim.prepared_init``), and that socket takes only such starts. While a socket has
 no spare (a fork failed) the server accepts on it and forks for each request. An idle spare
 dies with the server; once it has a request it lives on as a shim or holder would.
-The first few prepared starts report the pages they wrote (``runtime.shim.hot_pages``) on
-their socketpair; later start spares and their prepared processes copy those while idle.
+The first few prepared starts report the pages their prepared process wrote
+(``runtime.shim.hot_pages``) on the spare's socketpair; later prepared processes copy those
+while idle.
 
 Requests: ``{"op": "sandbox", ...}`` -> holder pid; ``{"op": "start", "container_dir": ...,
 "pid_mode": ...}`` -> container pid, or an error (with ``"retry": true`` when only the prepared
@@ -46,7 +47,7 @@ from runtime.shim.container import run_shim
 from runtime.shim.container_init import prepared_container_main
 from runtime.shim.exec import run_exec
 from runtime.shim.holder import spawn_holder
-from runtime.shim.hot_pages import Ranges, merge, populate
+from runtime.shim.hot_pages import Ranges, merge
 from runtime.shim.prepared_init import PreparedInit, prepare
 
 MAX_FDS = 8
@@ -106,10 +107,10 @@ class Spare:
 
 
 def _fork_spare(kernel: LibcKernel, listener: socket.socket, with_init: bool,
-                parents_only: list[socket.socket], hot: dict[str, Ranges], learning: bool) -> Spare | None:
+                parents_only: list[socket.socket], hot: Ranges, learning: bool) -> Spare | None:
     """Fork the child that will take the next connection on ``listener``; None if fork fails.
     ``with_init``: it also prepares the first process of the next container that gets a pid
-    namespace of its own, and both copy the ``hot`` pages learned so far. ``parents_only``: the
+    namespace of its own, which copies the ``hot`` pages learned so far. ``parents_only``: the
     server's other sockets, closed in the child."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     server = os.getpid()
@@ -137,7 +138,7 @@ def _receive_request(conn: socket.socket) -> tuple[dict, list[int], bytes]:
 
 
 def _wait_as_spare(kernel: LibcKernel, listener: socket.socket, control: socket.socket, server: int,
-                   with_init: bool, hot: dict[str, Ranges], learning: bool) -> None:
+                   with_init: bool, hot: Ranges, learning: bool) -> None:
     """Runs in the spare child: take the next connection, tell the server, serve it. Never returns."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     prepared = None
@@ -147,9 +148,7 @@ def _wait_as_spare(kernel: LibcKernel, listener: socket.socket, control: socket.
         if os.getppid() != server:
             os._exit(0)
         if with_init:
-            prepared = prepare(kernel, prepared_container_main, parents_only=(listener, control),
-                               hot=hot.get("init", []))
-            populate(hot.get("shim", []))  # after the fork: pages copied before it would be shared again
+            prepared = prepare(kernel, prepared_container_main, parents_only=(listener, control), hot=hot)
         conn, _ = listener.accept()
         listener.close()
         control.send(b"taken")  # the server forks the next spare now
@@ -187,14 +186,14 @@ def _serve_directly(kernel: LibcKernel, listener: socket.socket, parents_only: l
         os.close(fd)
 
 
-def _take_report(sock: socket.socket, hot: dict[str, Ranges]) -> int:
-    """Merge a shim's report of the pages its start wrote into ``hot``; 1 if there was one."""
+def _take_report(sock: socket.socket, hot: Ranges) -> int:
+    """Merge a shim's report of the pages its prepared process wrote into ``hot``; 1 if there
+    was one."""
     try:
         report = json.loads(sock.recv(MAX_MESSAGE) or b"null")
         if not isinstance(report, dict):
             return 0
-        for role in ("init", "shim"):
-            hot[role] = merge(hot.get(role, []), [(int(start), int(end)) for start, end in report.get(role, [])])
+        hot[:] = merge(hot, [(int(start), int(end)) for start, end in report.get("init", [])])
     except (OSError, ValueError, TypeError):
         return 0
     return 1
@@ -237,7 +236,7 @@ def serve(socket_path: str) -> None:
     # collector in those children never walks (and so never copies) these pages.
     gc.freeze()
     spares: dict[bool, Spare | None] = {False: None, True: None}
-    hot: dict[str, Ranges] = {}  # pages later spares and prepared processes copy ahead
+    hot: Ranges = []  # pages later prepared processes copy ahead
     reporting: list[socket.socket] = []  # taken learning spares whose report is still to come
     reports = 0
 

@@ -81,7 +81,7 @@ def run_shim(kernel: Kernel, conn: socket.socket, request: dict, prepared: Prepa
     enough, else it is read from the record. With ``cgroup_pending`` the daemon is still making
     the container's cgroup: the process builds its root filesystem meanwhile and joins the
     cgroup only once the daemon's ``{"cgroup": true}`` has been passed on. ``reporter``: where
-    to send the pages this start wrote, learned while the daemon is told ready (a prepared
+    to send the pages the prepared process wrote, learned while the daemon is told ready (a prepared
     start only; see ``runtime.shim.hot_pages``)."""
     set_process_name(kernel, "kyb-shim")
     container_dir = request["container_dir"]
@@ -249,8 +249,8 @@ def _await_go(conn: socket.socket, pid: int, go_w: int, hub: AttachHub, resolved
 
 
 def _report_written(reporter: socket.socket, pid: int) -> None:
-    """The pages this shim and the waiting process wrote since they were forked."""
-    report = json.dumps({"init": hot_pages.written(pid), "shim": hot_pages.written()}).encode()
+    """The pages the waiting process wrote since it was forked."""
+    report = json.dumps({"init": hot_pages.written(pid)}).encode()
     try:
         if len(report) <= MAX_REPORT:
             reporter.send(report)

@@ -1,13 +1,14 @@
 """Copy-on-write faults taken ahead, while a forked process waits: the pages it is going to write.
 
 Every process the fork server forks shares the server's memory until it writes, and Python
-writes nearly every page it touches (reference counts), so a shim and a container's first
-process each take a few hundred copy-on-write faults during a start; in a VM each costs about
-5 microseconds, together a few milliseconds of the start. Which pages they are depends only on
-the code that runs, which is the same for every start, and every child of one fork server has
-the same address layout. So the first starts learn them, and later spares and prepared
-processes copy those pages in one ``madvise(MADV_POPULATE_WRITE)`` per range while they are
-still idle. The pages would have been copied during the start anyway: no memory is added.
+writes nearly every page it touches (reference counts), so a container's first process takes
+a few hundred copy-on-write faults while it builds the container; in a VM each costs about 5
+microseconds, together more than a millisecond of the start. Which pages they are depends only
+on the code that runs, which is the same for every start, and every child of one fork server
+has the same address layout. So the first starts learn them, and later prepared processes copy
+those pages in one ``madvise(MADV_POPULATE_WRITE)`` per range while they are still idle. Only
+that process does it: its memory ends with its exec. (The shim measured no gain from the same,
+and it would keep the copies for the container's life.)
 
 Learning reads ``/proc/<pid>/pagemap``: a present page of private writable memory that only
 this process maps is one it copied on write (or allocated) since it was forked. Where the
