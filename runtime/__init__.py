@@ -15,8 +15,7 @@ Map of the package (each module's docstring says why it is built the way it is):
     lifecycle.py       state enums and their transition table
     state/store.py     one directory per object, JSON records changed through update(fn)
     forkserver.py      the single-threaded process every holder, shim and exec is forked from,
-                       with spares forked ahead (one with a container process prepared, which
-                       copies ahead the pages the first ones wrote: shim/hot_pages.py)
+                       with spares forked ahead (one with a container process prepared)
     shim/              what runs outside the daemon: holder, per-container shim (parent of the
                        container, CRI logs, exit status, attach), the container's first process
                        up to its exec (container_init.py), rootfs/mount setup, users,

@@ -16,9 +16,6 @@ process of the next container that gets a pid namespace of its own
 (``runtime.shim.prepared_init``), and that socket takes only such starts. While a socket has
 no spare (a fork failed) the server accepts on it and forks for each request. An idle spare
 dies with the server; once it has a request it lives on as a shim or holder would.
-The first few prepared starts report the pages their prepared process wrote
-(``runtime.shim.hot_pages``) on the spare's socketpair; later prepared processes copy those
-while idle.
 
 Requests: ``{"op": "sandbox", ...}`` -> holder pid; ``{"op": "start", "container_dir": ...,
 "pid_mode": ...}`` -> container pid, or an error (with ``"retry": true`` when only the prepared
@@ -47,11 +44,9 @@ from runtime.shim.container import run_shim
 from runtime.shim.container_init import prepared_container_main
 from runtime.shim.exec import run_exec
 from runtime.shim.holder import spawn_holder
-from runtime.shim.hot_pages import Ranges, merge
 from runtime.shim.prepared_init import PreparedInit, prepare
 
 MAX_FDS = 8
-LEARNING_STARTS = 3  # prepared starts whose written pages are reported (see runtime.shim.hot_pages)
 SPARE_RETRY_MAX = 5.0  # seconds between attempts to fork a spare that keeps failing
 
 
@@ -70,7 +65,7 @@ def _reap_children() -> None:
 
 
 def _handle(kernel: LibcKernel, conn: socket.socket, request: dict, fds: list[int],
-            prepared: PreparedInit | None = None, message: bytes = b"", reporter: socket.socket | None = None) -> None:
+            prepared: PreparedInit | None = None, message: bytes = b"") -> None:
     """Runs in the forked child. Never returns."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the server's reaper must not steal our children
     op = request.get("op")
@@ -85,7 +80,7 @@ def _handle(kernel: LibcKernel, conn: socket.socket, request: dict, fds: list[in
         if op in ("start", "prestart"):
             # No double fork: we are the shim's parent and, as subreaper, stay its reaper; if
             # the server dies the shim is simply reparented and keeps running.
-            run_shim(kernel, conn, request, prepared, message, reporter)
+            run_shim(kernel, conn, request, prepared, message)
         if op == "sandbox":
             pid = spawn_holder(kernel, request)
             conn.send(json.dumps({"pid": pid}).encode())
@@ -99,19 +94,14 @@ def _handle(kernel: LibcKernel, conn: socket.socket, request: dict, fds: list[in
     os._exit(1)
 
 
-class Spare:
-    def __init__(self, pid: int, control: socket.socket, learning: bool) -> None:
-        self.pid = pid
-        self.control = control  # the server's end of their socketpair
-        self.learning = learning  # it reports the pages its start wrote
+Spare = tuple[int, socket.socket]  # pid, the server's end of its socketpair
 
 
 def _fork_spare(kernel: LibcKernel, listener: socket.socket, with_init: bool,
-                parents_only: list[socket.socket], hot: Ranges, learning: bool) -> Spare | None:
+                parents_only: list[socket.socket]) -> Spare | None:
     """Fork the child that will take the next connection on ``listener``; None if fork fails.
     ``with_init``: it also prepares the first process of the next container that gets a pid
-    namespace of its own, which copies the ``hot`` pages learned so far. ``parents_only``: the
-    server's other sockets, closed in the child."""
+    namespace of its own. ``parents_only``: the server's other sockets, closed in the child."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     server = os.getpid()
     try:
@@ -124,9 +114,9 @@ def _fork_spare(kernel: LibcKernel, listener: socket.socket, with_init: bool,
         ours.close()
         for sock in parents_only:
             sock.close()
-        _wait_as_spare(kernel, listener, theirs, server, with_init, hot, learning)
+        _wait_as_spare(kernel, listener, theirs, server, with_init)
     theirs.close()
-    return Spare(pid, ours, learning)
+    return pid, ours
 
 
 def _receive_request(conn: socket.socket) -> tuple[dict, list[int], bytes]:
@@ -138,29 +128,25 @@ def _receive_request(conn: socket.socket) -> tuple[dict, list[int], bytes]:
 
 
 def _wait_as_spare(kernel: LibcKernel, listener: socket.socket, control: socket.socket, server: int,
-                   with_init: bool, hot: Ranges, learning: bool) -> None:
+                   with_init: bool) -> None:
     """Runs in the spare child: take the next connection, tell the server, serve it. Never returns."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     prepared = None
-    reporter: socket.socket | None = None
     try:
         kernel.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # idle, it dies with the server
         if os.getppid() != server:
             os._exit(0)
         if with_init:
-            prepared = prepare(kernel, prepared_container_main, parents_only=(listener, control), hot=hot)
+            prepared = prepare(kernel, prepared_container_main, parents_only=(listener, control))
         conn, _ = listener.accept()
         listener.close()
         control.send(b"taken")  # the server forks the next spare now
-        if learning:
-            reporter = control
-        else:
-            control.close()
+        control.close()
         kernel.prctl(PR_SET_PDEATHSIG, 0)  # what it starts must outlive the server
         request, fds, message = _receive_request(conn)
     except BaseException:  # noqa: B036 - a spare that cannot serve just goes; the server forks another
         os._exit(1)
-    _handle(kernel, conn, request, fds, prepared, message, reporter)
+    _handle(kernel, conn, request, fds, prepared, message)
 
 
 def _serve_directly(kernel: LibcKernel, listener: socket.socket, parents_only: list[socket.socket]) -> None:
@@ -184,19 +170,6 @@ def _serve_directly(kernel: LibcKernel, listener: socket.socket, parents_only: l
     conn.close()
     for fd in fds:
         os.close(fd)
-
-
-def _take_report(sock: socket.socket, hot: Ranges) -> int:
-    """Merge a shim's report of the pages its prepared process wrote into ``hot``; 1 if there
-    was one."""
-    try:
-        report = json.loads(sock.recv(MAX_MESSAGE) or b"null")
-        if not isinstance(report, dict):
-            return 0
-        hot[:] = merge(hot, [(int(start), int(end)) for start, end in report.get("init", [])])
-    except (OSError, ValueError, TypeError):
-        return 0
-    return 1
 
 
 def _listen(socket_path: str) -> socket.socket:
@@ -236,14 +209,11 @@ def serve(socket_path: str) -> None:
     # collector in those children never walks (and so never copies) these pages.
     gc.freeze()
     spares: dict[bool, Spare | None] = {False: None, True: None}
-    hot: Ranges = []  # pages later prepared processes copy ahead
-    reporting: list[socket.socket] = []  # taken learning spares whose report is still to come
-    reports = 0
 
     def servers_own(kind: bool | None = None) -> list[socket.socket]:
         """The sockets a child must not keep: the listeners (but ``kind``'s) and spares' ends."""
         own = [sock for k, sock in listeners.items() if k != kind]
-        return own + [spare.control for spare in spares.values() if spare is not None] + reporting
+        return own + [spare[1] for spare in spares.values() if spare is not None]
 
     # A spare that dies before taking a connection (it could not prepare, say) is replaced only
     # after a pause that doubles each time, so a failing set-up cannot turn into a fork loop;
@@ -255,13 +225,12 @@ def serve(socket_path: str) -> None:
         now = time.monotonic()
         for kind in (True, False):
             if spares[kind] is None and now >= next_fork[kind]:
-                learning = kind and reports + len(reporting) < LEARNING_STARTS
-                spares[kind] = _fork_spare(kernel, listeners[kind], kind, servers_own(kind), hot, learning)
-        by_control = {spare.control: kind for kind, spare in spares.items() if spare is not None}
+                spares[kind] = _fork_spare(kernel, listeners[kind], kind, servers_own(kind))
+        by_control = {spare[1]: kind for kind, spare in spares.items() if spare is not None}
         unattended = {listeners[kind]: kind for kind, spare in spares.items() if spare is None}
         waits = [next_fork[kind] - now for kind in unattended.values() if next_fork[kind] > now]
         try:
-            ready, _, _ = select.select([*by_control, *unattended, *reporting], [], [], min([1.0, *waits]))
+            ready, _, _ = select.select([*by_control, *unattended], [], [], min([1.0, *waits]))
         except InterruptedError:
             continue
         for sock in ready:
@@ -271,18 +240,10 @@ def serve(socket_path: str) -> None:
                     taken = sock.recv(16) == b"taken"
                 except OSError:
                     taken = False
-                spare = spares[kind]
-                if taken and spare is not None and spare.learning:
-                    reporting.append(sock)
-                else:
-                    sock.close()
+                sock.close()
                 spares[kind] = None
                 failures[kind] = 0 if taken else failures[kind] + 1
                 next_fork[kind] = time.monotonic() + (0 if taken else min(SPARE_RETRY_MAX, 0.01 * 2 ** failures[kind]))
-            elif sock in reporting:
-                reporting.remove(sock)
-                reports += _take_report(sock, hot)
-                sock.close()
             else:
                 _serve_directly(kernel, sock, servers_own())
 

@@ -25,7 +25,6 @@ import time
 
 from runtime.atomic_json import flush, write_json
 from runtime.linux.syscalls import CLONE_NEWPID, Kernel, set_process_name
-from runtime.shim import hot_pages
 from runtime.shim.attach import AttachHub
 from runtime.shim.container_init import InitEnds, container_init, enter_namespaces, load_spec
 from runtime.shim.crilog import CriLogWriter
@@ -34,7 +33,6 @@ from runtime.shim.prepared_init import PreparedInit, PreparedInitGone
 
 READ_CHUNK = 32 * 1024
 MAX_CONTROL = 4096
-MAX_REPORT = 1 << 16  # runtime.forkserver_protocol.MAX_MESSAGE: what the server reads at once
 
 
 def _send(conn: socket.socket, message: dict) -> None:
@@ -67,7 +65,7 @@ def _read_error(errpipe: int) -> str | None:
 
 
 def run_shim(kernel: Kernel, conn: socket.socket, request: dict, prepared: PreparedInit | None = None,
-             message: bytes = b"", reporter: socket.socket | None = None) -> None:
+             message: bytes = b"") -> None:
     """Start the container and supervise it until it exits. Runs detached; never returns.
 
     ``request`` is the fork server's start request (``message``, as received, is what a
@@ -80,15 +78,10 @@ def run_shim(kernel: Kernel, conn: socket.socket, request: dict, prepared: Prepa
     removed, or the daemon went away) ends it. The spec travels in the request when it is small
     enough, else it is read from the record. With ``cgroup_pending`` the daemon is still making
     the container's cgroup: the process builds its root filesystem meanwhile and joins the
-    cgroup only once the daemon's ``{"cgroup": true}`` has been passed on. ``reporter``: where
-    to send the pages the prepared process wrote, learned while the daemon is told ready (a prepared
-    start only; see ``runtime.shim.hot_pages``)."""
+    cgroup only once the daemon's ``{"cgroup": true}`` has been passed on."""
     set_process_name(kernel, "kyb-shim")
     container_dir = request["container_dir"]
     prestart = request.get("op") == "prestart"
-    if reporter is not None and (prepared is None or not prestart):
-        reporter.close()  # learning needs the process waiting for its go
-        reporter = None
     cgroup_pending = bool(request.get("cgroup_pending"))
     spec = request.get("spec") or load_spec(container_dir)
     pid_ns = spec["namespaces"].get("pid_mode", "new")
@@ -171,7 +164,7 @@ def run_shim(kernel: Kernel, conn: socket.socket, request: dict, prepared: Prepa
         resolved = _read_all(creds_r)  # written once the process waits for its go
         os.close(creds_r)
         if resolved:
-            _await_go(conn, pid, go_w, hub, resolved, reporter)
+            _await_go(conn, pid, go_w, hub, resolved)
         error = _read_error(errpipe_r)
         if error is None and not resolved:
             error = "the container's first process exited while its root filesystem was being set up"
@@ -222,8 +215,7 @@ def _cgroup_made(conn: socket.socket) -> bool:
     return bool(message) and json.loads(message).get("cgroup") is True
 
 
-def _await_go(conn: socket.socket, pid: int, go_w: int, hub: AttachHub, resolved: bytes,
-              reporter: socket.socket | None = None) -> None:
+def _await_go(conn: socket.socket, pid: int, go_w: int, hub: AttachHub, resolved: bytes) -> None:
     """Tell the daemon the container is ready to exec (with the pids and the user it will run
     as, so the daemon can record the start while the exec happens), then wait for its go.
     Returns once the process has been told to exec; exits (after killing the process) if the
@@ -231,8 +223,6 @@ def _await_go(conn: socket.socket, pid: int, go_w: int, hub: AttachHub, resolved
     try:
         conn.send(json.dumps({"ready": True, "shim_pid": os.getpid(), "pid": pid,
                               "user": json.loads(resolved)}).encode())
-        if reporter is not None:
-            _report_written(reporter, pid)
         go = conn.recv(MAX_CONTROL)
     except OSError:
         go = b""
@@ -246,17 +236,6 @@ def _await_go(conn: socket.socket, pid: int, go_w: int, hub: AttachHub, resolved
     except BrokenPipeError:
         pass  # the process is gone; its exit status tells the story
     os.close(go_w)
-
-
-def _report_written(reporter: socket.socket, pid: int) -> None:
-    """The pages the waiting process wrote since it was forked."""
-    report = json.dumps({"init": hot_pages.written(pid)}).encode()
-    try:
-        if len(report) <= MAX_REPORT:
-            reporter.send(report)
-    except OSError:
-        pass  # the server learns from another start
-    reporter.close()
 
 
 def _supervise(pid: int, readers: dict[int, str], wake_r: int, reopen: list, log: CriLogWriter, hub: AttachHub) -> int:

@@ -27,7 +27,6 @@ from typing import NoReturn
 
 from runtime.forkserver_protocol import MAX_MESSAGE  # the request, spec included, is passed on whole
 from runtime.linux.syscalls import CLONE_NEWPID, PR_SET_PDEATHSIG, Kernel
-from runtime.shim.hot_pages import Ranges, populate
 from runtime.shim.process import report_failure, reset_signals
 
 MAX_FDS = 8
@@ -66,14 +65,12 @@ class PreparedInit:
 ChildMain = Callable[[Kernel, dict, list[int]], NoReturn]
 
 
-def prepare(kernel: Kernel, child_main: ChildMain, parents_only: tuple[socket.socket, ...] = (),
-            hot: Ranges | None = None) -> PreparedInit:
+def prepare(kernel: Kernel, child_main: ChildMain, parents_only: tuple[socket.socket, ...] = ()) -> PreparedInit:
     """Unshare a pid namespace for our children and fork the one that will be its PID 1.
 
     ``child_main(kernel, request, fds)`` runs in the child once it is handed a container;
     the child exits quietly if its control socket closes first. ``parents_only``: sockets the
-    child closes at once (the spare's listener: no container process may hold it). ``hot``: the
-    pages it will write, copied while it waits (``runtime.shim.hot_pages``)."""
+    child closes at once (the spare's listener: no container process may hold it)."""
     kernel.unshare(CLONE_NEWPID)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     pid = os.fork()
@@ -81,19 +78,18 @@ def prepare(kernel: Kernel, child_main: ChildMain, parents_only: tuple[socket.so
         ours.close()
         for sock in parents_only:
             sock.close()
-        _wait_for_container(kernel, theirs, child_main, hot or [])
+        _wait_for_container(kernel, theirs, child_main)
     theirs.close()
     return PreparedInit(pid, ours)
 
 
-def _wait_for_container(kernel: Kernel, control: socket.socket, child_main: ChildMain, hot: Ranges) -> NoReturn:
+def _wait_for_container(kernel: Kernel, control: socket.socket, child_main: ChildMain) -> NoReturn:
     try:
         # getppid() is 0 here (the parent is outside our pid namespace), so a parent that died
         # before the prctl shows as end-of-file on the control socket, which it alone holds.
         kernel.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         reset_signals()  # what a freshly forked container process would do first
         os.setsid()
-        populate(hot)
         message, fds, _flags, _addr = socket.recv_fds(control, MAX_MESSAGE, MAX_FDS)
         control.close()
     except BaseException:  # noqa: B036 - an idle child that cannot serve just goes

@@ -22,7 +22,6 @@ from cri import api_pb2
 from cri.client import CRIError, RuntimeClient
 from runtime.forkserver_client import ForkServerClient
 from runtime.linux.syscalls import LibcKernel
-from runtime.shim import hot_pages
 from runtime.shim.prepared_init import prepare
 
 pytestmark = pytest.mark.root
@@ -70,25 +69,6 @@ def test_a_start_still_succeeds_when_the_idle_prepared_process_was_killed(
     container = cri.create_container(sandbox, container_config("c", ["sh", "-c", "exit 7"]), pod)
     cri.start_container(container)
     assert wait_exit_code(cri, container) == 7
-
-
-def owned_pages(process: psutil.Process) -> int:
-    return sum(end - start for start, end in hot_pages.written(process.pid)) // hot_pages.PAGE
-
-
-def test_prepared_processes_copy_ahead_the_pages_the_first_starts_wrote(
-    runtime: RuntimeUnderTest, cri: RuntimeClient
-) -> None:
-    pod = pod_config("prep-hot")
-    sandbox = cri.run_pod_sandbox(pod)
-    # Before any start nothing is learned: an idle prepared process owns only what it wrote itself.
-    before = owned_pages(wait_for(lambda: prepared_children(runtime), what="a prepared process")[0])
-    for index in range(4):
-        container = cri.create_container(sandbox, container_config(f"c{index}", ["true"]), pod)
-        cri.start_container(container)
-        assert wait_exit_code(cri, container) == 0
-    wait_for(lambda: any(owned_pages(p) > 2 * before + 100 for p in prepared_children(runtime)),
-             what="a prepared process owning the learned pages")
 
 
 def test_a_prepared_child_is_pid_1_of_a_new_namespace_and_runs_only_once_handed_its_work() -> None:
