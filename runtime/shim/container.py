@@ -1,17 +1,18 @@
 """The per-container shim: parent of the container process, outside the container, like conmon.
 
 The fork server forks it (and reaps it), it detaches into a new session, and it stays for the
-container's whole life whether or not the daemon or the fork server runs. It forks the container's
-first process (into a new pid namespace, the pod's, or the host's), or hands a prepared one its
-request, which becomes the container (``runtime.shim.container_init``). A close-on-exec error
-pipe tells the shim whether exec happened; only then does it answer the daemon. Afterwards it copies
-stdout/stderr into the CRI log, reopens the log on SIGUSR1, reaps the container and records
-exit code, finish time and whether the OOM killer struck, atomically, in ``exit.json``.
+container's whole life whether or not the daemon or the fork server runs. It forks the
+container's first process (into a new pid namespace, the pod's, or the host's), or hands a
+prepared one its request, which becomes the container (``runtime.shim.container_init``). A
+close-on-exec error pipe tells the shim whether exec happened; only then does it answer the
+daemon. Afterwards it copies stdout/stderr into the CRI log, reopens the log on SIGUSR1, reaps
+the container and records exit code, finish time and whether the OOM killer struck,
+atomically, in ``exit.json``.
 
-The spec comes with the request or from the container's record (``load_spec``). Files in the container directory
-written here: ``shim.json`` (shim and container pids, start time) and ``exit.json``. The daemon
-reads them; it never needs to be the shim's parent. The log and the attach socket are opened
-while the child builds its root filesystem, not after it has exec'd.
+The spec comes with the request or from the container's record (``load_spec``). Files in the
+container directory written here: ``shim.json`` (shim and container pids, start time) and
+``exit.json``. The daemon reads them; it never needs to be the shim's parent. The log and the
+attach socket are opened while the child builds its root filesystem, not after it has exec'd.
 """
 
 from __future__ import annotations
