@@ -53,6 +53,7 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 from bench.references import busybox_image, oci_runtime, teardown  # noqa: E402
+from bench.references.busy_cpu import busy_cpu_seconds  # noqa: E402
 from bench.references.containerd import ContainerdHarness  # noqa: E402
 from bench.references.kyb_runtime import KybRuntimeHarness  # noqa: E402
 from cri import api_pb2  # noqa: E402
@@ -243,9 +244,10 @@ class OciContender:
         )
 
     def sequential(self, n: int, keep: bool = True) -> None:
-        samples = self._run(n, 0)["sequential"]
+        result = self._run(n, 0)
         if keep:
-            self.raw["sequential"].extend(samples)
+            self.raw["sequential"].extend(result["sequential"])
+            self.raw["cpu_seconds"] = self.raw.get("cpu_seconds", 0.0) + result["sequential_cpu_seconds"]
 
     def concurrent(self, n: int) -> None:
         result = self._run(0, n)
@@ -281,11 +283,14 @@ class CriContender:
         return time.perf_counter() - start, cid
 
     def sequential(self, n: int, keep: bool = True) -> None:
+        before = busy_cpu_seconds()
         for _ in range(n):
             elapsed, cid = self._one(self.raw["phases"] if keep else None)
             if keep:
                 self.raw["sequential"].append(elapsed)
             self.driver.client.remove_container(cid)
+        if keep:
+            self.raw["cpu_seconds"] = self.raw.get("cpu_seconds", 0.0) + busy_cpu_seconds() - before
 
     def concurrent(self, n: int) -> None:
         if n == 0:
@@ -406,11 +411,15 @@ def measure_memory(driver: CRIDriver, harness: Any, kind: str, pods: int) -> dic
 
 
 def with_stats(raw: dict[str, Any]) -> dict[str, Any]:
-    stats = {
+    stats: dict[str, Any] = {
         "sequential": summarize(raw["sequential"]),
         "concurrent": summarize(raw["concurrent"]),
         "concurrent_wall_ms": round(raw["concurrent_wall"] * 1000, 1),
     }
+    if raw.get("cpu_seconds") and raw["sequential"]:
+        # The whole machine's busy CPU time over the sequential samples, per container (removal
+        # included: CRI RemoveContainer, `run`'s own delete): what one costs, whoever paid.
+        stats["sequential_cpu_ms_per_container"] = round(raw["cpu_seconds"] / len(raw["sequential"]) * 1000, 2)
     if raw.get("phases"):
         # Where a sequential container's time goes: CreateContainer, StartContainer, then
         # until ContainerStatus says EXITED (includes the poll interval).

@@ -22,6 +22,8 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from bench.references.busy_cpu import busy_cpu_seconds
+
 DEFAULT_CAPS = [
     "CAP_CHOWN",
     "CAP_DAC_OVERRIDE",
@@ -142,14 +144,17 @@ def measure(
     binary: str, work: str, rootfs: str, cgroup_parent: str, sequential: int, concurrent: int, tag: str = "0"
 ) -> dict[str, object]:
     """Per-container seconds: `sequential` one after another, then `concurrent` at once (either
-    may be 0); `tag` keeps container ids apart between calls."""
+    may be 0); `tag` keeps container ids apart between calls. Also the machine's busy CPU
+    seconds over the sequential ones."""
     state_root = os.path.join(work, "state")
     os.makedirs(state_root, exist_ok=True)
     name = os.path.basename(binary)
+    before = busy_cpu_seconds()
     seq = [
         _run_one(binary, state_root, work, rootfs, cgroup_parent, f"{name}-{tag}-seq-{i}")
         for i in range(sequential)
     ]
+    seq_cpu = busy_cpu_seconds() - before
     par: list[float] = []
     wall_start = time.perf_counter()
     if concurrent:
@@ -161,7 +166,7 @@ def measure(
                 )
             )
     wall = time.perf_counter() - wall_start
-    return {"sequential": seq, "concurrent": par, "concurrent_wall": wall}
+    return {"sequential": seq, "sequential_cpu_seconds": seq_cpu, "concurrent": par, "concurrent_wall": wall}
 
 
 def worker_main(argv: list[str]) -> int:
