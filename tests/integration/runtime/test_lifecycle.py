@@ -183,12 +183,11 @@ def test_ps_names_the_container_of_each_shim_and_the_pod_of_each_holder(
     container = cri.create_container(sandbox, container_config("c", ["sleep", "30"]), pod)
     cri.start_container(container)
     assert runtime.process is not None
-    daemon = psutil.Process(runtime.process.pid)
+    ours = psutil.Process(runtime.process.pid).children(recursive=True)
 
-    def titled(name: str, serves: str) -> bool:
-        # After the fork server's own command line, which names this runtime's socket.
-        lines = [" ".join(p.cmdline()).strip() for p in daemon.children(recursive=True) if p.name() == name]
-        return any(line.endswith(f"{name} {serves}") and str(runtime.root) in line for line in lines)
+    def command_lines(name: str) -> list[str]:
+        return [" ".join(p.cmdline()).strip() for p in ours if p.name() == name]
 
-    wait_for(lambda: titled("kyb-shim", container), what="the shim's title")  # set once the start is answered
-    assert titled("kyb-holder", sandbox)
+    # After the fork server's own command line, which names this runtime's socket.
+    assert any(line.endswith(f"kyb-shim {container}") and str(runtime.root) in line for line in command_lines("kyb-shim"))
+    assert any(line.endswith(f"kyb-holder {sandbox}") and str(runtime.root) in line for line in command_lines("kyb-holder"))
