@@ -197,7 +197,7 @@ def run_shim(kernel: Kernel, conn: socket.socket, request: dict, prepared: Prepa
     conn.close()
     write_json(os.path.join(container_dir, "shim.json"), {"shim_pid": os.getpid(), "pid": pid, "started_at": started_at},
                durable=False)  # the daemon's record holds the same
-    show_as(kernel, "kyb-shim", os.path.basename(container_dir))  # once the start is answered
+    show_as(kernel, "kyb-shim", os.path.basename(container_dir), container_dir)  # once the start is answered
     status = _supervise(pid, readers, wake_r, reopen, log, hub)
     hub.close()
     exit_file = _record_exit(container_dir, spec, status)

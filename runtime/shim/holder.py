@@ -89,7 +89,7 @@ def _spawn(kernel: Kernel, request: dict) -> int:
     pid = os.fork()
     if pid == 0:
         os.close(ready_r)
-        _hold(kernel, request.get("seccomp"), ready_w, request.get("sandbox_id", ""))
+        _hold(kernel, request.get("seccomp"), ready_w, request.get("sandbox_id", ""), request.get("sandbox_dir", ""))
     os.close(ready_w)
     with os.fdopen(ready_r, "rb") as ready:
         failure = ready.read().decode(errors="replace")
@@ -99,11 +99,11 @@ def _spawn(kernel: Kernel, request: dict) -> int:
     return pid
 
 
-def _hold(kernel: Kernel, seccomp_setting: str | dict | None, ready: int, sandbox_id: str) -> None:
+def _hold(kernel: Kernel, seccomp_setting: str | dict | None, ready: int, sandbox_id: str, sandbox_dir: str) -> None:
     """The holder: set up, tell the parent through ``ready`` (end-of-file: fine, else the
     error), then wait for signals until told to stop."""
     try:
-        show_as(kernel, "kyb-holder", sandbox_id)
+        show_as(kernel, "kyb-holder", sandbox_id, sandbox_dir)
         devnull = os.open("/dev/null", os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)

@@ -188,6 +188,5 @@ def test_ps_names_the_container_of_each_shim_and_the_pod_of_each_holder(
     def command_lines(name: str) -> list[str]:
         return [" ".join(p.cmdline()).strip() for p in ours if p.name() == name]
 
-    # After the fork server's own command line, which names this runtime's socket.
-    assert any(line.endswith(f"kyb-shim {container}") and str(runtime.root) in line for line in command_lines("kyb-shim"))
-    assert any(line.endswith(f"kyb-holder {sandbox}") and str(runtime.root) in line for line in command_lines("kyb-holder"))
+    assert f"kyb-shim {container} {runtime.root / 'containers' / container}" in command_lines("kyb-shim")
+    assert f"kyb-holder {sandbox} {runtime.root / 'sandboxes' / sandbox}" in command_lines("kyb-holder")
