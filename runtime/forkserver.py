@@ -39,13 +39,12 @@ import sys
 import time
 
 from runtime.forkserver_protocol import MAX_MESSAGE, prepared_socket, takes_prepared
-from runtime.linux.syscalls import PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG, LibcKernel
+from runtime.linux.syscalls import PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG, LibcKernel, set_process_name
 from runtime.shim.container import run_shim
 from runtime.shim.container_init import prepared_container_main
 from runtime.shim.exec import run_exec
 from runtime.shim.holder import spawn_holder
 from runtime.shim.prepared_init import PreparedInit, prepare
-from runtime.shim.process_title import show_as
 
 MAX_FDS = 8
 SPARE_RETRY_MAX = 5.0  # seconds between attempts to fork a spare that keeps failing
@@ -197,7 +196,7 @@ def serve(socket_path: str) -> None:
     # whatever the machine's init does with orphans.
     kernel.prctl(PR_SET_CHILD_SUBREAPER, 1)
     signal.signal(signal.SIGCHLD, lambda *_: _reap_children())
-    show_as(kernel, "kyb-forkserver", socket_path)
+    set_process_name(kernel, "kyb-forkserver")
     # False: any request; True: starts that a prepared spare serves.
     listeners = {False: _listen(socket_path), True: _listen(prepared_socket(socket_path))}
     sys.stdout.write("ready\n")

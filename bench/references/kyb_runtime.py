@@ -116,8 +116,8 @@ class KybRuntimeHarness:
     def helper_pids(self, comm: str) -> list[int]:
         """Our processes named `comm` (kyb-shim, kyb-holder, kyb-forkserver) serving this root.
 
-        Their command lines name a path under this harness's root: the fork server its socket,
-        a shim its container's directory, a holder its pod's.
+        They are forked from the fork server, so their command line is the fork server's, which
+        names a socket under this harness's root.
         """
         found = []
         for entry in os.listdir("/proc"):

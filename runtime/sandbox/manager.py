@@ -147,8 +147,6 @@ class SandboxManager:
             undo.append(lambda: ctx.cgroups.remove(pod_cgroup if created_pod_cgroup else holder_cgroup))
             reply = ctx.forkserver.call({
                 "op": "sandbox",
-                "sandbox_id": sandbox_id,  # both only name the holder in ps
-                "sandbox_dir": str(directory),
                 "own_network": not host_network,
                 "own_ipc": own_ipc,
                 "own_pid": own_pid,

@@ -31,7 +31,6 @@ from runtime.shim.container_init import InitEnds, container_init, enter_namespac
 from runtime.shim.crilog import CriLogWriter
 from runtime.shim.exit_notice import send_notice
 from runtime.shim.prepared_init import PreparedInit, PreparedInitGone
-from runtime.shim.process_title import show_as
 
 READ_CHUNK = 32 * 1024
 MAX_CONTROL = 4096
@@ -197,7 +196,6 @@ def run_shim(kernel: Kernel, conn: socket.socket, request: dict, prepared: Prepa
     conn.close()
     write_json(os.path.join(container_dir, "shim.json"), {"shim_pid": os.getpid(), "pid": pid, "started_at": started_at},
                durable=False)  # the daemon's record holds the same
-    show_as(kernel, "kyb-shim", os.path.basename(container_dir), container_dir)  # once the start is answered
     status = _supervise(pid, readers, wake_r, reopen, log, hub)
     hub.close()
     exit_file = _record_exit(container_dir, spec, status)

@@ -26,10 +26,10 @@ from runtime.linux.syscalls import (
     CLONE_NEWPID,
     CLONE_NEWUTS,
     Kernel,
+    set_process_name,
 )
 from runtime.shim import userns
 from runtime.shim.container_init import join_cgroup
-from runtime.shim.process_title import show_as
 
 SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
@@ -89,7 +89,7 @@ def _spawn(kernel: Kernel, request: dict) -> int:
     pid = os.fork()
     if pid == 0:
         os.close(ready_r)
-        _hold(kernel, request.get("seccomp"), ready_w, request.get("sandbox_id", ""), request.get("sandbox_dir", ""))
+        _hold(kernel, request.get("seccomp"), ready_w)
     os.close(ready_w)
     with os.fdopen(ready_r, "rb") as ready:
         failure = ready.read().decode(errors="replace")
@@ -99,11 +99,11 @@ def _spawn(kernel: Kernel, request: dict) -> int:
     return pid
 
 
-def _hold(kernel: Kernel, seccomp_setting: str | dict | None, ready: int, sandbox_id: str, sandbox_dir: str) -> None:
+def _hold(kernel: Kernel, seccomp_setting: str | dict | None, ready: int) -> None:
     """The holder: set up, tell the parent through ``ready`` (end-of-file: fine, else the
     error), then wait for signals until told to stop."""
     try:
-        show_as(kernel, "kyb-holder", sandbox_id, sandbox_dir)
+        set_process_name(kernel, "kyb-holder")
         devnull = os.open("/dev/null", os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import time
 
-import psutil
 import pytest
 from runtime_harness import RuntimeUnderTest, container_config, pod_config, wait_for
 
@@ -173,20 +172,3 @@ def test_a_sandbox_whose_holder_died_is_not_ready(runtime: RuntimeUnderTest, cri
     wait_for(lambda: cri.pod_sandbox_status(sandbox).status.state == api_pb2.SANDBOX_NOTREADY, what="NOTREADY")
     cri.remove_pod_sandbox(sandbox)
     assert cri.list_pod_sandbox() == [] and runtime.cgroup_dirs() == []
-
-
-def test_ps_names_the_container_of_each_shim_and_the_pod_of_each_holder(
-    runtime: RuntimeUnderTest, cri: RuntimeClient
-) -> None:
-    pod = pod_config("titles")
-    sandbox = cri.run_pod_sandbox(pod)
-    container = cri.create_container(sandbox, container_config("c", ["sleep", "30"]), pod)
-    cri.start_container(container)
-    assert runtime.process is not None
-    ours = psutil.Process(runtime.process.pid).children(recursive=True)
-
-    def command_lines(name: str) -> list[str]:
-        return [" ".join(p.cmdline()).strip() for p in ours if p.name() == name]
-
-    assert f"kyb-shim {container} {runtime.root / 'containers' / container}" in command_lines("kyb-shim")
-    assert f"kyb-holder {sandbox} {runtime.root / 'sandboxes' / sandbox}" in command_lines("kyb-holder")
