@@ -438,6 +438,8 @@ class ContainerManager:
             except ForkServerError as e:
                 reply = {"error": str(e)}
             if "error" in reply:
+                if recorded:  # the shim died after go: its process may have exec'd; none may run unsupervised
+                    signal_process(recorded[0]["pid"], recorded[0]["pid_start"], signal.SIGKILL)
                 self.ctx.containers.update(container_id, lambda r: r.update(
                     state=ContainerState.EXITED.value, exit_code=ERROR_START_EXIT_CODE, reason="StartError",
                     message=reply["error"], finished_at=time.time_ns(),

@@ -117,6 +117,42 @@ def test_a_start_succeeds_when_the_waiting_shim_dies_with_its_go_unread(
     assert (tmp_path / "ran").exists()
 
 
+def pipes_of(process: psutil.Process) -> set[str]:
+    links = set()
+    for fd in os.listdir(f"/proc/{process.pid}/fd"):
+        try:
+            links.add(os.readlink(f"/proc/{process.pid}/fd/{fd}"))
+        except FileNotFoundError:
+            continue
+    return {link for link in links if link.startswith("pipe:")}
+
+
+def test_a_start_whose_shim_dies_after_passing_go_fails_and_leaves_nothing_running(
+    runtime: RuntimeUnderTest, cri: RuntimeClient, tmp_path: Path
+) -> None:
+    # The process is stopped once it waits for go, so it cannot exec before its shim is killed;
+    # the daemon cannot know that, so it must fail the start and kill the process itself.
+    pod = pod_config("prestart-passed")
+    sandbox = cri.run_pod_sandbox(pod)
+    container = cri.create_container(sandbox, touching("c", tmp_path), pod)
+    [shim] = wait_for(lambda: shims_of(runtime), what="the prestarted shim")
+    [process] = wait_for(lambda: shim.children(), what="the container's process")
+    # Waiting for go, it holds only its stdio, its error pipe and its go pipe.
+    wait_for(lambda: process.num_fds() == 5, what="the container's process to wait for go")
+    process.suspend()
+    with ThreadPoolExecutor(1) as pool:
+        started = pool.submit(cri.start_container, container)
+        # Once go is passed on, the shim closes its end of the go pipe.
+        wait_for(lambda: pipes_of(process) - pipes_of(shim), what="the shim to pass go on")
+        shim.kill()
+        with pytest.raises(CRIError, match="went away while starting"):
+            started.result(timeout=30)
+    wait_for(lambda: has_exited(process), what="the container's process to be killed")
+    status = cri.container_status(container).status
+    assert status.state == api_pb2.CONTAINER_EXITED and status.reason == "StartError"
+    assert not (tmp_path / "ran").exists()
+
+
 def test_an_unknown_user_prepared_ahead_fails_the_start_not_the_create(cri: RuntimeClient) -> None:
     pod = pod_config("prestart-user")
     sandbox = cri.run_pod_sandbox(pod)
