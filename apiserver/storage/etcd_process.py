@@ -1,7 +1,9 @@
 """Run a single-member etcd (Debian's ``etcd-server``) on loopback, for tests and benchmarks.
 
 Ports are picked free by binding port 0 and releasing it; if etcd still loses the race for a
-port it exits, and ``start`` tries again with new ports. The data dir is the caller's.
+port it exits, and ``start`` tries again with new ports. The race can be lost to another etcd,
+whose health endpoint then answers on our port: so etcd is up only once the port answers and
+the listener is our process's. The data dir is the caller's.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+
+import psutil
 
 from apiserver.storage.interface import Unavailable
 
@@ -86,7 +90,7 @@ class EtcdProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 return False
-            if self._healthy():
+            if self._healthy() and self._listens_on_client_port():
                 return True
             time.sleep(0.05)
         self.stop()
@@ -100,6 +104,14 @@ class EtcdProcess:
                 return b'"health":"true"' in r.read()
         except OSError:
             return False
+
+    def _listens_on_client_port(self) -> bool:
+        assert self.proc is not None
+        try:
+            sockets = psutil.Process(self.proc.pid).net_connections(kind="tcp")
+        except psutil.Error:
+            return False
+        return any(s.status == psutil.CONN_LISTEN and s.laddr.port == self.client_port for s in sockets)
 
     def _log_tail(self) -> str:
         with contextlib.suppress(OSError):
