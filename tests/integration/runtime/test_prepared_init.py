@@ -5,6 +5,7 @@ fresh fork."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -167,7 +168,11 @@ fs.serve(sys.argv[1])
         reply = client.call({"op": "start", "pid_mode": "new", "container_dir": str(tmp_path / "missing")}, timeout=10)
         assert "error" in reply and "record" in reply["error"]  # served (by the server itself), and answered
     finally:
+        # Only the server's own: the test process has other children (a session's etcd).
+        descendants = psutil.Process(server.pid).children(recursive=True)
         server.kill()
         server.wait(5)
-        for child in psutil.Process().children(recursive=True):
-            child.kill()
+        for child in descendants:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
+        psutil.wait_procs(descendants, timeout=5)
