@@ -11,7 +11,9 @@ Map of the package (each module's docstring says why it is built the way it is):
     container/         CreateContainer & co.: spec.py turns a ContainerConfig into the plain
                        spec the shim executes; manager.py drives the state machine; prestart.py
                        prepares a created container's process ahead of its start;
+                       config_checks.py refuses values that could only fail in the kernel;
                        image_volumes.py, userns_options.py; exec_sync.py
+    config_text.py     text that reaches the kernel or a line-based file: no NUL, no newline
     lifecycle.py       state enums and their transition table
     state/store.py     one directory per object, JSON records changed through update(fn)
     forkserver.py      the single-threaded process every holder, shim and exec is forked from,

@@ -30,7 +30,12 @@ CGROUP_ROOT = "/sys/fs/cgroup"
 log = logging.getLogger(__name__)
 
 class CgroupError(Exception):
-    """A cgroup operation failed; the message names the file and the kernel's answer."""
+    """A cgroup operation failed; the message names the file and the kernel's answer, and
+    ``errno`` is that answer when the kernel gave one (EINVAL: it refused the value itself)."""
+
+    def __init__(self, message: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
 
 
 @dataclass
@@ -179,7 +184,7 @@ def _rmdir_when_empty(path: str, timeout: float) -> None:
             return
         except OSError as e:
             if time.monotonic() > deadline:
-                raise CgroupError(f"cannot remove cgroup {path}: {e.strerror}") from e
+                raise CgroupError(f"cannot remove cgroup {path}: {e.strerror}", e.errno) from e
             time.sleep(0.01)
 
 
@@ -222,11 +227,11 @@ def write_file(path: str, value: str) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
     except OSError as e:
-        raise CgroupError(f"cannot open {path}: {e.strerror}") from e
+        raise CgroupError(f"cannot open {path}: {e.strerror}", e.errno) from e
     try:
         os.write(fd, value.encode())
     except OSError as e:
-        raise CgroupError(f"cannot write {value!r} to {path}: {e.strerror}") from e
+        raise CgroupError(f"cannot write {value!r} to {path}: {e.strerror}", e.errno) from e
     finally:
         os.close(fd)
 

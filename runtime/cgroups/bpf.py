@@ -229,7 +229,7 @@ def _open_cgroup(directory: str) -> int:
     try:
         return os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as e:
-        raise CgroupError(f"cannot open cgroup {directory}: {e.strerror}") from e
+        raise CgroupError(f"cannot open cgroup {directory}: {e.strerror}", e.errno) from e
 
 
 def _explain(error: BpfError, directory: str) -> BpfError:

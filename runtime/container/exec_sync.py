@@ -14,6 +14,7 @@ import signal
 import time
 from dataclasses import dataclass
 
+from runtime.config_text import reject_nul_bytes
 from runtime.container.manager import ContainerManager
 from runtime.errors import InternalError, InvalidArgument, Timeout
 from runtime.forkserver_client import ForkServerError
@@ -32,6 +33,7 @@ class ExecResult:
 def exec_sync(containers: ContainerManager, container_id: str, cmd: list[str], timeout: float) -> ExecResult:
     if not cmd:
         raise InvalidArgument("exec needs a command (cmd is empty)")
+    reject_nul_bytes(("exec cmd", arg) for arg in cmd)
     record = containers.require_running(container_id)
     directory = str(containers.ctx.containers.path(record["id"]))
     out_r, out_w = os.pipe()

@@ -13,6 +13,7 @@ fork server for a shim and waits for its verdict (exec happened, or the error wh
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import re
@@ -31,11 +32,12 @@ from cri import api_pb2
 from runtime.atomic_json import read_json, write_json
 from runtime.cgroups import CgroupError, Resources
 from runtime.container import image_volumes
+from runtime.container.config_checks import check_container_config
 from runtime.container.exit_watcher import ExitWatcher
 from runtime.container.prestart import Prestarts
 from runtime.container.spec import build_spec, check_namespace_modes
 from runtime.context import RuntimeContext
-from runtime.errors import FailedPrecondition, InternalError, InvalidArgument, NotFound
+from runtime.errors import FailedPrecondition, InternalError, InvalidArgument, NotFound, RuntimeFailure
 from runtime.forkserver_client import ForkServerError
 from runtime.images.errors import ImageError, ImageNotFound
 from runtime.lifecycle import ContainerState, SandboxState, check_container_transition
@@ -77,6 +79,17 @@ def resources_from(linux: api_pb2.LinuxContainerResources) -> Resources:
         unified=dict(linux.unified),
         hugepage_limits={h.page_size: h.limit for h in linux.hugepage_limits},
     )
+
+
+def cgroup_failure(e: CgroupError | OSError, doing: str) -> RuntimeFailure:
+    """The CRI error for a failed cgroup write: a value the kernel refuses (EINVAL, ERANGE) is
+    the config's fault; a memory limit below what the container already uses (EBUSY) is the
+    container's state; anything else is ours."""
+    if e.errno in (errno.EINVAL, errno.ERANGE):
+        return InvalidArgument(f"{doing}: the kernel refused a resource value of the config: {e}")
+    if e.errno == errno.EBUSY:
+        return FailedPrecondition(f"{doing}: {e} (a memory limit below what the container already uses?)")
+    return InternalError(f"{doing}: {e}")
 
 
 def stop_signal_of(record: dict) -> int:
@@ -240,6 +253,7 @@ class ContainerManager:
         if not config.image.image:
             raise InvalidArgument("container config must name an image (image.image is empty)")
         check_namespace_modes(config.linux.security_context.namespace_options, "container")
+        check_container_config(config)
         # The name is reserved under the lock; the slow part of creating runs outside it, so
         # containers of one pod are created in parallel.
         key = (sandbox_id, config.metadata.name, config.metadata.attempt)
@@ -355,7 +369,7 @@ class ContainerManager:
                 ctx.cgroups.create(cgroup, resources_from(config.linux.resources))
                 ctx.cgroups.set_devices(cgroup, spec["device_rules"])
             except (CgroupError, OSError) as e:
-                raise InternalError(f"cannot create the container's cgroup {cgroup}: {e}") from e
+                raise cgroup_failure(e, f"cannot create the container's cgroup {cgroup}") from e
             finally:
                 undo.append(lambda: ctx.cgroups.remove(cgroup))
                 undo.append(lambda: self.prestarts.abort(container_id))  # undone first: the process, then its cgroup
@@ -519,7 +533,7 @@ class ContainerManager:
             try:
                 self.ctx.cgroups.update(record["cgroup"], resources_from(linux))
             except CgroupError as e:
-                raise InternalError(f"cannot update resources: {e}") from e
+                raise cgroup_failure(e, "cannot update resources") from e
             merged = api_pb2.LinuxContainerResources()
             json_format.ParseDict(record.get("resources", {}), merged)
             merged.MergeFrom(linux)

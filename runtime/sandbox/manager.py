@@ -28,6 +28,7 @@ from google.protobuf import json_format
 from cri import api_pb2
 from runtime.atomic_json import write_json
 from runtime.cgroups import CgroupError
+from runtime.config_text import reject_control_characters, reject_nul_bytes
 from runtime.container.manager import LOG_PATHS, ContainerManager
 from runtime.container.spec import check_namespace_modes, seccomp_of
 from runtime.container.userns_options import pod_user_namespace
@@ -45,6 +46,7 @@ from runtime.state import RECORD
 log = logging.getLogger(__name__)
 
 SUPPORTED_HANDLERS = ("", "kyb", "runc")
+HOST_NAME_MAX = 64  # sethostname(2) refuses more
 
 
 IPC_SYSCTLS = ("kernel.shmmax", "kernel.shmall", "kernel.shmmni", "kernel.shm_rmid_forced",
@@ -111,6 +113,20 @@ class SandboxManager:
             raise InvalidArgument(f"log_directory {config.log_directory!r} must be an absolute path")
         for key in config.linux.sysctls:
             check_sysctl(key, options)
+        reject_nul_bytes([("log_directory", config.log_directory), ("cgroup_parent", config.linux.cgroup_parent),
+                          *((f"sysctl {k!r}", k + v) for k, v in config.linux.sysctls.items()),
+                          *(("port mapping host_ip", p.host_ip) for p in config.port_mappings)])
+        if config.hostname:
+            reject_control_characters([("hostname", config.hostname)])
+            if len(config.hostname.encode()) > HOST_NAME_MAX:
+                raise InvalidArgument(f"hostname {config.hostname!r} is longer than the kernel's {HOST_NAME_MAX} bytes")
+        dns = config.dns_config
+        reject_control_characters([*(("dns server", v) for v in dns.servers), *(("dns search", v) for v in dns.searches),
+                                   *(("dns option", v) for v in dns.options)])
+        for mapping in config.port_mappings:
+            if mapping.protocol not in api_pb2.Protocol.values():
+                raise InvalidArgument(f"port mapping {mapping.container_port}: unknown protocol {mapping.protocol} "
+                                      "(TCP, UDP or SCTP)")
         parent = config.linux.cgroup_parent
         if parent and (".." in parent.split("/")):
             raise InvalidArgument(f"cgroup_parent {parent!r} must not contain '..'")

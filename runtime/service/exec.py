@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 
 from cri import api_pb2
+from runtime.config_text import reject_nul_bytes
 from runtime.container.exec_sync import exec_sync
 from runtime.container.manager import ContainerManager
 from runtime.errors import FailedPrecondition, InvalidArgument, Unimplemented
@@ -27,6 +28,7 @@ class ExecCalls:
             raise Unimplemented("this runtime was started without a streaming server")
         if not request.cmd:
             raise InvalidArgument("exec needs a command (cmd is empty)")
+        reject_nul_bytes(("exec cmd", arg) for arg in request.cmd)
         if not (request.stdin or request.stdout or request.stderr):
             raise InvalidArgument("one of stdin, stdout or stderr must be set")
         if request.tty and request.stderr:

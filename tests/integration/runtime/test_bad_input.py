@@ -155,3 +155,62 @@ def test_an_unwritable_log_path_fails_the_start_cleanly(cri: RuntimeClient, runt
     status = cri.container_status(container).status
     assert (status.state, status.reason) == (api_pb2.CONTAINER_EXITED, "StartError")
     assert runtime.cgroup_pids() == {json.loads(cri.pod_sandbox_status(sandbox, verbose=True).info["info"])["pid"]}
+
+
+def test_a_resource_value_the_kernel_refuses_is_invalid_and_leaves_nothing(
+    cri: RuntimeClient, runtime: RuntimeUnderTest, sandbox: tuple[str, api_pb2.PodSandboxConfig]
+) -> None:
+    cgroups_before = set(runtime.cgroup_dirs())
+    config = container_config("cpuset", ["true"], resources=api_pb2.LinuxContainerResources(cpuset_cpus="abc"))
+    with pytest.raises(CRIError) as err:
+        cri.create_container(sandbox[0], config, sandbox[1])
+    assert err.value.code.name == "INVALID_ARGUMENT" and "'abc'" in err.value.details
+    assert os.listdir(runtime.root / "containers") == []
+    assert set(runtime.cgroup_dirs()) == cgroups_before
+
+
+def test_an_update_the_kernel_refuses_is_invalid(cri: RuntimeClient, sandbox: tuple[str, api_pb2.PodSandboxConfig]) -> None:
+    container = cri.create_container(sandbox[0], container_config("upd", ["sleep", "30"]), sandbox[1])
+    request = api_pb2.UpdateContainerResourcesRequest(
+        container_id=container, linux=api_pb2.LinuxContainerResources(cpu_period=1 << 40))
+    assert code_of(cri._call, cri.runtime, "UpdateContainerResources", request) == "INVALID_ARGUMENT"
+
+
+def test_a_nul_byte_in_the_command_is_invalid_and_leaves_nothing(
+    cri: RuntimeClient, runtime: RuntimeUnderTest, sandbox: tuple[str, api_pb2.PodSandboxConfig]
+) -> None:
+    config = container_config("nul", ["tr\0ue"])
+    with pytest.raises(CRIError) as err:
+        cri.create_container(sandbox[0], config, sandbox[1])
+    assert err.value.code.name == "INVALID_ARGUMENT" and "command" in err.value.details
+    assert os.listdir(runtime.root / "containers") == []
+
+
+def test_a_nul_byte_in_a_mount_path_is_invalid(cri: RuntimeClient, sandbox: tuple[str, api_pb2.PodSandboxConfig]) -> None:
+    config = container_config("nulmount", ["true"])
+    config.mounts.append(api_pb2.Mount(container_path="/data", host_path="/tmp/a\0b"))
+    assert code_of(cri.create_container, sandbox[0], config, sandbox[1]) == "INVALID_ARGUMENT"
+
+
+def test_an_unknown_port_protocol_is_invalid_and_leaves_no_sandbox(cri: RuntimeClient, runtime: RuntimeUnderTest) -> None:
+    pod = pod_config("badproto")
+    pod.port_mappings.append(api_pb2.PortMapping(container_port=80, host_port=8080, protocol=9))
+    with pytest.raises(CRIError) as err:
+        cri.run_pod_sandbox(pod)
+    assert err.value.code.name == "INVALID_ARGUMENT" and "protocol" in err.value.details
+    assert cri.list_pod_sandbox() == []
+    assert os.listdir(runtime.root / "sandboxes") == []
+
+
+def test_a_hostname_longer_than_the_kernel_allows_is_invalid(cri: RuntimeClient) -> None:
+    pod = pod_config("longhost")
+    pod.hostname = "h" * 65
+    assert code_of(cri.run_pod_sandbox, pod) == "INVALID_ARGUMENT"
+    assert cri.list_pod_sandbox() == []
+
+
+def test_a_dns_server_with_a_newline_cannot_add_lines_to_resolv_conf(cri: RuntimeClient) -> None:
+    pod = pod_config("dnsinject")
+    pod.dns_config.servers.append("10.0.0.10\nnameserver 192.0.2.66")
+    assert code_of(cri.run_pod_sandbox, pod) == "INVALID_ARGUMENT"
+    assert cri.list_pod_sandbox() == []

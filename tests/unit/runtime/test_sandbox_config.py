@@ -9,7 +9,7 @@ from cri import api_pb2
 from runtime.errors import InvalidArgument
 from runtime.linux.syscalls import CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWUTS
 from runtime.sandbox.files import DEFAULT_HOSTS, hosts_file, resolv_conf
-from runtime.sandbox.manager import check_sysctl
+from runtime.sandbox.manager import SandboxManager, check_sysctl
 from runtime.shim.holder import namespace_flags
 
 
@@ -51,3 +51,31 @@ def test_namespaced_sysctls_are_allowed(key: str) -> None:
 def test_other_sysctls_are_refused(key: str, options: api_pb2.NamespaceOption) -> None:
     with pytest.raises(InvalidArgument):
         check_sysctl(key, options)
+
+
+def validate(config: api_pb2.PodSandboxConfig) -> None:
+    SandboxManager(None, None)._validate(config, "")  # type: ignore[arg-type]
+
+
+def pod(**fields: object) -> api_pb2.PodSandboxConfig:
+    return api_pb2.PodSandboxConfig(metadata=api_pb2.PodSandboxMetadata(name="p", namespace="n", uid="u"), **fields)
+
+
+def test_an_ordinary_sandbox_config_passes() -> None:
+    validate(pod(hostname="h" * 64, dns_config=api_pb2.DNSConfig(servers=["10.96.0.10"], options=["ndots:5"]),
+                 port_mappings=[api_pb2.PortMapping(protocol=api_pb2.UDP, container_port=53, host_port=53)]))
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    (pod(hostname="h" * 65), "longer than the kernel's 64 bytes"),
+    (pod(hostname="web\nevil"), "control character"),
+    (pod(dns_config=api_pb2.DNSConfig(servers=["10.0.0.1\nnameserver 192.0.2.66"])), "dns server"),
+    (pod(dns_config=api_pb2.DNSConfig(searches=["a\tb"])), "dns search"),
+    (pod(port_mappings=[api_pb2.PortMapping(protocol=9, container_port=80, host_port=8080)]), "unknown protocol 9"),
+    (pod(log_directory="/var/log/pods/\0x"), "log_directory contains a NUL byte"),
+])
+def test_sandbox_values_that_would_misbehave_in_the_kernel_or_a_file_are_refused(
+    config: api_pb2.PodSandboxConfig, message: str
+) -> None:
+    with pytest.raises(InvalidArgument, match=message):
+        validate(config)
