@@ -245,9 +245,12 @@ def _supervise(pid: int, readers: dict[int, str], wake_r: int, reopen: list, log
     status: int | None = None
     while status is None or open_readers:
         attach_fds = hub.fds() if status is None else []
-        ready, _, _ = select.select([*open_readers, wake_r, *attach_fds], [], [], 1.0 if status is None else 0.2)
-        if not ready and status is not None:
+        input_fds = hub.wants_write() if status is None else []
+        ready, writable, _ = select.select([*open_readers, wake_r, *attach_fds], input_fds, [], 1.0 if status is None else 0.2)
+        if not ready and not writable and status is not None:
             break  # exited; descendants outside its pid namespace keep the pipe: stop waiting
+        if writable:
+            hub.flush()
         for fd in ready:
             if fd == wake_r:
                 os.read(wake_r, 512)
@@ -257,6 +260,8 @@ def _supervise(pid: int, readers: dict[int, str], wake_r: int, reopen: list, log
                 continue
             try:
                 data = os.read(fd, READ_CHUNK)
+            except BlockingIOError:  # a terminal is non-blocking for its input's sake
+                continue
             except OSError:  # EIO from a pty whose other side closed
                 data = b""
             if data:

@@ -10,11 +10,14 @@ own terminal, the daemon for an exec.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import struct
+import termios
 
 TIOCGPTN = 0x80045430
 TIOCSPTLCK = 0x40045431
+MAX_DIMENSION = 0xFFFF  # struct winsize holds unsigned shorts, as Kubernetes' TerminalSize does
 
 
 def container_pty() -> tuple[int, int]:
@@ -24,3 +27,29 @@ def container_pty() -> tuple[int, int]:
     number = struct.unpack("I", fcntl.ioctl(master, TIOCGPTN, struct.pack("I", 0)))[0]
     slave = os.open(f"/dev/pts/{number}", os.O_RDWR | os.O_NOCTTY)
     return master, slave
+
+
+def window_size(message: object) -> tuple[int, int] | None:
+    """(width, height) of a decoded resize message, ``{"Width": 80, "Height": 24}`` (a field left
+    out is 0, as when the kubelet decodes it), or None when the message is not one: a client's
+    malformed resize is ignored, never fatal to whoever serves it."""
+    if not isinstance(message, dict):
+        return None
+    width, height = message.get("Width", 0), message.get("Height", 0)
+    if type(width) is not int or type(height) is not int:
+        return None
+    if not (0 <= width <= MAX_DIMENSION and 0 <= height <= MAX_DIMENSION):
+        return None
+    return width, height
+
+
+def resize_request(payload: bytes) -> tuple[int, int] | None:
+    """``window_size`` of one JSON-encoded resize message."""
+    try:
+        return window_size(json.loads(payload))
+    except ValueError:  # not JSON, or not UTF-8
+        return None
+
+
+def set_window_size(fd: int, width: int, height: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))

@@ -10,10 +10,7 @@ and input is written without ever blocking the loop on a full pipe or terminal.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import os
-import struct
-import termios
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -149,8 +146,6 @@ async def write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def set_window_size(fd: int, width: int, height: int) -> None:
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
 
 
 def close_fd(fd: int) -> None:

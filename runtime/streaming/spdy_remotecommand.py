@@ -25,6 +25,7 @@ from typing import Any
 from runtime.container.manager import ContainerManager
 from runtime.forkserver_client import ForkServerError
 from runtime.shim import attach as shim
+from runtime.shim.terminal import set_window_size, window_size
 from runtime.streaming import exec_process
 from runtime.streaming.spdy_session import SpdySession, SpdyStream
 from runtime.streaming.status import exit_status, failure
@@ -35,6 +36,7 @@ PROTOCOLS = (V4, V3, V2, V1)
 STREAM_TYPES = ("error", "stdin", "stdout", "stderr", "resize")
 STREAM_CREATION_TIMEOUT = 30.0
 OUTPUT_DRAIN_TIMEOUT = 5.0
+MAX_RESIZE_BACKLOG = 4096  # bytes of an unfinished resize message kept waiting for its end
 
 
 class StreamsNotCreated(Exception):
@@ -128,9 +130,11 @@ async def _resize_events(stream: SpdyStream, apply: Any) -> None:
             except ValueError:
                 break  # an incomplete object: wait for more
             buffer = buffer[end:]
-            if isinstance(size, dict):
-                with contextlib.suppress(OSError, TypeError, ValueError):
-                    await apply(int(size.get("Width", 0)), int(size.get("Height", 0)))
+            if (dimensions := window_size(size)) is not None:
+                with contextlib.suppress(OSError):
+                    await apply(*dimensions)
+        if len(buffer) > MAX_RESIZE_BACKLOG:
+            buffer = ""  # no resize message is this long: not a resize stream, drop it
 
 
 async def serve_exec(session: SpdySession, streams: CommandStreams, containers: ContainerManager,
@@ -152,7 +156,7 @@ async def serve_exec(session: SpdySession, streams: CommandStreams, containers: 
     if resize is not None and process.tty:
         async def apply(width: int, height: int) -> None:
             if process.stdin >= 0:
-                exec_process.set_window_size(process.stdin, width, height)
+                set_window_size(process.stdin, width, height)
         helpers.append(asyncio.ensure_future(_resize_events(resize, apply)))
     status: dict[str, Any]
     try:

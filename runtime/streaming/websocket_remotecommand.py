@@ -14,6 +14,7 @@ Attach relays between the client and the container's shim, which owns the contai
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 
@@ -22,6 +23,7 @@ from aiohttp import WSMsgType, web
 from runtime.container.manager import ContainerManager
 from runtime.forkserver_client import ForkServerError
 from runtime.shim.attach import HEADER, frame
+from runtime.shim.terminal import resize_request, set_window_size
 from runtime.streaming import exec_process
 from runtime.streaming.attach_socket import open_attach_socket
 from runtime.streaming.status import exit_status, failure
@@ -83,8 +85,10 @@ async def _read_client(ws: web.WebSocketResponse, process: exec_process.ExecProc
             except OSError:
                 pass
         elif channel == RESIZE and process.tty:
-            size = json.loads(payload or b"{}")
-            exec_process.set_window_size(process.stdin, size.get("Width", 80), size.get("Height", 24))
+            size = resize_request(payload)
+            if size is not None:
+                with contextlib.suppress(OSError):
+                    set_window_size(process.stdin, *size)
         elif v5 and channel == CLOSE and payload[:1] == bytes([STDIN]):
             process.close_stdin()
 

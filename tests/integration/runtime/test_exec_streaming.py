@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 import pytest
-from runtime_harness import RuntimeUnderTest, container_config, pod_config, run_in_netns
+from runtime_harness import RuntimeUnderTest, container_config, pod_config, run_in_netns, wait_exit_code
 
 from cri import api_pb2
 from cri.client import CRIError, RuntimeClient
@@ -112,6 +112,52 @@ def test_attach_streams_output_and_feeds_stdin(cri: RuntimeClient, runtime: Runt
     out = in_netns(runtime.netns, session(url, stdin=b"one\ntwo\n"))
     assert out[1] == b"got:one\ngot:two\nstdin-closed\n"
     assert json.loads(out[3])["status"] == "Success"
+
+
+async def raw_session(url: str, messages: list[bytes]) -> dict[int, bytes]:
+    """Send these WebSocket messages as they are (channel byte first), then read to the end."""
+    received: dict[int, bytes] = {}
+    async with aiohttp.ClientSession() as http, http.ws_connect(url, protocols=["v5.channel.k8s.io"]) as ws:
+        for message in messages:
+            await ws.send_bytes(message)
+        async for reply in ws:
+            if reply.type == aiohttp.WSMsgType.BINARY:
+                received[reply.data[0]] = received.get(reply.data[0], b"") + reply.data[1:]
+    return received
+
+
+def attached(cri: RuntimeClient, runtime: RuntimeUnderTest, name: str, command: list[str], tty: bool = False) -> tuple[str, str]:
+    """(container, attach URL) for a running container created with stdin."""
+    pod = pod_config(name)
+    sandbox = cri.run_pod_sandbox(pod)
+    config = container_config(name, command)
+    config.stdin = True
+    config.tty = tty
+    container = cri.create_container(sandbox, config, pod)
+    cri.start_container(container)
+    request = api_pb2.AttachRequest(container_id=container, stdin=True, stdout=True, tty=tty)
+    return container, cri._call(cri.runtime, "Attach", request).url
+
+
+def test_malformed_resizes_from_an_attached_client_leave_the_container_supervised(
+    cri: RuntimeClient, runtime: RuntimeUnderTest
+) -> None:
+    container, url = attached(cri, runtime, "resize", ["sh", "-c", "read x; echo got:$x"], tty=True)
+    bad = [b"\x04not json", b"\x04[80, 24]", b'\x04{"Width": 70000, "Height": 1}', b'\x04{"Width": "wide"}', b"\x04\xff"]
+    out = in_netns(runtime.netns, raw_session(url, [*bad, b"\x00hello\r"]))
+    assert b"got:hello" in out[1]
+    assert wait_exit_code(cri, container) == 0  # recorded by the shim, which is still there
+
+
+def test_input_larger_than_a_pipe_reaches_a_container_that_echoes_it_back(
+    cri: RuntimeClient, runtime: RuntimeUnderTest
+) -> None:
+    # cat writes while it reads: the shim must keep copying its output while the input waits.
+    container, url = attached(cri, runtime, "paste", ["cat"])
+    paste = bytes(range(256)) * 8192  # 2 MiB in one message
+    out = in_netns(runtime.netns, raw_session(url, [b"\x00" + paste, b"\xff\x00"]))
+    assert out[1] == paste
+    assert wait_exit_code(cri, container) == 0
 
 
 def test_attach_needs_a_container_created_with_stdin_for_input(cri: RuntimeClient, running: tuple[str, str]) -> None:
