@@ -479,7 +479,10 @@ class ContainerManager:
             return  # StopContainer is idempotent: a container that is gone is stopped (CRI, critest)
         self.prestarts.abort(container_id)
         with self.ctx.containers.lock(container_id):
-            record = self.refresh(container_id)
+            try:
+                record = self.refresh(container_id)
+            except NotFound:
+                return  # removed while this call waited for it: gone, so stopped
             if record["state"] == ContainerState.CREATED.value:
                 self.ctx.containers.update(container_id, lambda r: r.update(
                     state=ContainerState.EXITED.value, finished_at=time.time_ns(), reason="Completed"))
@@ -508,7 +511,10 @@ class ContainerManager:
             return  # RemoveContainer is idempotent
         self.stop(container_id, 0)
         with self.ctx.containers.lock(container_id):
-            record = self.ctx.containers.read(container_id)
+            try:
+                record = self.ctx.containers.read(container_id)
+            except NotFound:
+                return  # another RemoveContainer got there first
             kill_and_wait(record.get("shim_pid"), record.get("shim_start"))
             try:
                 self.ctx.cgroups.remove(record["cgroup"])

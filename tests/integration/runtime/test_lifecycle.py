@@ -58,6 +58,23 @@ def test_stop_is_idempotent(cri: RuntimeClient) -> None:
     assert cri.pod_sandbox_status(sandbox).status.state == api_pb2.SANDBOX_NOTREADY
 
 
+def test_stop_and_remove_racing_a_remove_all_succeed(cri: RuntimeClient) -> None:
+    # Whoever waited for the container while another call removed it finds it gone: stopped, removed.
+    from concurrent.futures import ThreadPoolExecutor
+
+    pod = pod_config("race")
+    sandbox = cri.run_pod_sandbox(pod)
+    with ThreadPoolExecutor(3) as pool:
+        for index in range(10):
+            container = cri.create_container(sandbox, container_config(f"c{index}", ["sleep", "300"]), pod)
+            cri.start_container(container)
+            calls = [pool.submit(cri.remove_container, container), pool.submit(cri.stop_container, container, 0),
+                     pool.submit(cri.remove_container, container)]
+            for call in calls:
+                call.result(timeout=60)
+    assert cri.list_containers() == []
+
+
 def test_killing_the_daemon_loses_no_container_or_exit_code(runtime: RuntimeUnderTest, cri: RuntimeClient) -> None:
     pod = pod_config("crash")
     sandbox = cri.run_pod_sandbox(pod)
