@@ -265,7 +265,10 @@ class SandboxManager:
         except NotFound:
             return  # StopPodSandbox is idempotent: a sandbox that is gone is stopped (CRI, critest)
         with self.ctx.sandboxes.lock(sandbox_id):
-            record = self.ctx.sandboxes.read(sandbox_id)
+            try:
+                record = self.ctx.sandboxes.read(sandbox_id)
+            except NotFound:
+                return  # removed while this call waited for it: gone, so stopped
             for container_id in self.containers.ids_in_sandbox(sandbox_id):
                 with contextlib.suppress(NotFound):
                     self.containers.stop(container_id, 0)
@@ -290,7 +293,10 @@ class SandboxManager:
             return  # RemovePodSandbox is idempotent
         self.stop(sandbox_id)
         with self.ctx.sandboxes.lock(sandbox_id):
-            record = self.ctx.sandboxes.read(sandbox_id)
+            try:
+                record = self.ctx.sandboxes.read(sandbox_id)
+            except NotFound:
+                return  # another RemovePodSandbox got there first
             for container_id in self.containers.ids_in_sandbox(sandbox_id):
                 self.containers.remove(container_id)
             try:

@@ -75,6 +75,21 @@ def test_stop_and_remove_racing_a_remove_all_succeed(cri: RuntimeClient) -> None
     assert cri.list_containers() == []
 
 
+def test_stop_and_remove_of_a_pod_racing_a_remove_all_succeed(cri: RuntimeClient) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(3) as pool:
+        for index in range(8):
+            pod = pod_config(f"race{index}")
+            sandbox = cri.run_pod_sandbox(pod)
+            cri.start_container(cri.create_container(sandbox, container_config("c", ["sleep", "300"]), pod))
+            calls = [pool.submit(cri.remove_pod_sandbox, sandbox), pool.submit(cri.stop_pod_sandbox, sandbox),
+                     pool.submit(cri.remove_pod_sandbox, sandbox)]
+            for call in calls:
+                call.result(timeout=60)
+    assert cri.list_pod_sandbox() == [] and cri.list_containers() == []
+
+
 def test_killing_the_daemon_loses_no_container_or_exit_code(runtime: RuntimeUnderTest, cri: RuntimeClient) -> None:
     pod = pod_config("crash")
     sandbox = cri.run_pod_sandbox(pod)
