@@ -88,6 +88,8 @@ def _read_config_file(path: str, required: bool) -> dict[str, object]:
         return {}
     except (OSError, yaml.YAMLError) as e:
         raise UsageError(f"config file {path}: {e}") from None
+    except UnicodeDecodeError as e:
+        raise UsageError(f"config file {path}: not UTF-8 text (byte {e.start})") from None
     if not isinstance(document, dict):
         raise UsageError(f"config file {path}: want a YAML mapping of settings")
     return document

@@ -38,6 +38,8 @@ def _read_document(path: str, what: str) -> dict[str, Any]:
         raise ConfigError(f"{what} {path}: not found") from None
     except OSError as e:
         raise ConfigError(f"{what} {path}: {e.strerror}") from e
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{what} {path}: not UTF-8 text (byte {e.start}): not a JSON or YAML file") from None
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as e:

@@ -52,7 +52,7 @@ def list_pods(session: Session, args: argparse.Namespace) -> list[api_pb2.PodSan
 
 
 def run_runp(session: Session, args: argparse.Namespace) -> int:
-    config = load_pod_config(args.config)
+    config = load_pod_config(args.pod_config)
     with session.attempt("run pod sandbox"):
         pod_id = session.runtime.run_pod_sandbox(config, runtime_handler=args.runtime or "")
     session.print(pod_id)
@@ -189,7 +189,7 @@ def run_rmp(session: Session, args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     p = sub.add_parser("runp", help="run a new pod", description="Run a new pod from a pod config file.")
-    p.add_argument("config", metavar="POD_CONFIG", help="pod-config.[json|yaml] (a CRI PodSandboxConfig)")
+    p.add_argument("pod_config", metavar="POD_CONFIG", help="pod-config.[json|yaml] (a CRI PodSandboxConfig)")
     p.add_argument("-r", "--runtime", default="", help="runtime handler to use")
     p.set_defaults(_cri_run=run_runp)
 

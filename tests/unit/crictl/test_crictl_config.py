@@ -105,6 +105,13 @@ def test_broken_yaml_says_where(tmp_path: Path) -> None:
         load_pod_config(_write(tmp_path, "pod.yaml", "metadata:\n  name: [unclosed\n"))
 
 
+def test_a_binary_file_is_refused_as_not_text(tmp_path: Path) -> None:
+    path = tmp_path / "pod.yaml"
+    path.write_bytes(b"\xff\xfe\x00metadata")
+    with pytest.raises(ConfigError, match="not UTF-8 text"):
+        load_pod_config(str(path))
+
+
 def test_a_list_document_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="object"):
         load_pod_config(_write(tmp_path, "pod.json", "[1, 2]"))

@@ -57,3 +57,24 @@ def test_crictl_config_file_sets_endpoint_and_timeout(tmp_path: Path) -> None:
 def test_a_named_config_file_that_is_missing_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="not found"):
         cli.resolve_settings(_args(config=str(tmp_path / "nope.yaml")), {})
+
+
+def test_a_verbs_arguments_never_shadow_the_global_settings() -> None:
+    # argparse stores a subcommand's arguments in the same namespace: a verb's own "config"
+    # replaced --config, and its file was then read as crictl's config file.
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    globals_ = {a.dest for a in parser._actions if not isinstance(a, argparse._SubParsersAction)}
+    verbs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, verb in verbs.choices.items():
+        clashing = {a.dest for a in verb._actions} & (globals_ - {"help"})
+        assert not clashing, f"{name}: {clashing}"
+    args = parser.parse_args(["--config", "crictl.yaml", "runp", "pod.yaml"])
+    assert (args.config, args.pod_config) == ("crictl.yaml", "pod.yaml")
+
+
+def test_a_crictl_config_file_that_is_not_text_is_a_usage_error(tmp_path: Path) -> None:
+    config = tmp_path / "crictl.yaml"
+    config.write_bytes(b"\xff\xfe")
+    with pytest.raises(UsageError, match="not UTF-8 text"):
+        cli.resolve_settings(_args(config=str(config)), {})
