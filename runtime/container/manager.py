@@ -240,6 +240,10 @@ class ContainerManager:
         elif not alive(record.get("shim_pid"), record.get("shim_start")):
             record.update(state=ContainerState.EXITED.value, exit_code=255, finished_at=time.time_ns(),
                           reason="Unknown", message="the container's shim exited without recording an exit status")
+            # Its processes may live on with nobody to reap them, copy their output or record their
+            # exit; reported as exited, they must be, as containerd's cleanup of a dead shim ensures.
+            with contextlib.suppress(CgroupError):
+                self.ctx.cgroups.kill_all(record["cgroup"])
 
     # ----------------------------------------------------------------- create
     def create(self, sandbox_id: str, config: api_pb2.ContainerConfig) -> str:

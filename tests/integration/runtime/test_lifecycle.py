@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -88,6 +89,20 @@ def test_stop_and_remove_of_a_pod_racing_a_remove_all_succeed(cri: RuntimeClient
             for call in calls:
                 call.result(timeout=60)
     assert cri.list_pod_sandbox() == [] and cri.list_containers() == []
+
+
+def test_a_container_whose_shim_died_is_reported_exited_and_is_not_left_running(cri: RuntimeClient) -> None:
+    import psutil
+
+    pod = pod_config("orphan")
+    sandbox = cri.run_pod_sandbox(pod)
+    container = cri.create_container(sandbox, container_config("c", ["sleep", "300"]), pod)
+    cri.start_container(container)
+    process = psutil.Process(json.loads(cri.container_status(container, verbose=True).info["info"])["pid"])
+    process.parent().kill()  # the shim
+    status = wait_for(lambda: exited(cri, container), what="the exit to be noticed")
+    assert (status.exit_code, status.reason) == (255, "Unknown")
+    wait_for(lambda: not process.is_running() or process.status() == psutil.STATUS_ZOMBIE, what="the container's process to go")
 
 
 def test_killing_the_daemon_loses_no_container_or_exit_code(runtime: RuntimeUnderTest, cri: RuntimeClient) -> None:
