@@ -25,7 +25,8 @@ CID = "c" * 64
 def store(tmp_path: Path) -> RecordStore:
     store = RecordStore(tmp_path / "containers", "container")
     store.create(CID, {"id": CID, "sandbox_id": "s" * 64, "state": ContainerState.RUNNING.value,
-                       "shim_pid": None, "shim_start": None, "exit_code": 0, "finished_at": 0, "reason": ""})
+                       "shim_pid": None, "shim_start": None, "exit_code": 0, "finished_at": 0, "reason": "",
+                       "cgroup": "/pod/c"})
     return store
 
 
@@ -42,8 +43,17 @@ def fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
-def manager(store: RecordStore) -> ContainerManager:
-    return ContainerManager(SimpleNamespace(containers=store, forkserver=None, root=None))  # type: ignore[arg-type]
+class KilledCgroups:
+    def __init__(self) -> None:
+        self.killed: list[str] = []
+
+    def kill_all(self, path: str) -> None:
+        self.killed.append(path)
+
+
+def manager(store: RecordStore, cgroups: KilledCgroups | None = None) -> ContainerManager:
+    ctx = SimpleNamespace(containers=store, forkserver=None, root=None, cgroups=cgroups or KilledCgroups())
+    return ContainerManager(ctx)  # type: ignore[arg-type]
 
 
 def test_a_recorded_exit_is_derived_again_when_the_records_rewrite_is_lost(store: RecordStore, fsyncs: list[int]) -> None:
@@ -63,6 +73,12 @@ def test_an_exit_nobody_recorded_is_flushed(store: RecordStore, fsyncs: list[int
     record = manager(store).refresh(CID)
     assert (record["state"], record["exit_code"], record["reason"]) == (ContainerState.EXITED.value, 255, "Unknown")
     assert len(fsyncs) == 1
+
+
+def test_the_processes_a_vanished_shim_left_are_killed(store: RecordStore) -> None:
+    cgroups = KilledCgroups()
+    manager(store, cgroups).refresh(CID)
+    assert cgroups.killed == ["/pod/c"]
 
 
 def test_an_exit_is_found_even_when_a_crash_lost_the_unflushed_start_record(store: RecordStore) -> None:
