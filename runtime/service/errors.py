@@ -7,6 +7,7 @@ never dies of a bad request. Each call is logged with its method, duration and c
 
 from __future__ import annotations
 
+import errno
 import logging
 import time
 from collections.abc import Callable
@@ -43,7 +44,19 @@ CODES: list[tuple[type[BaseException], grpc.StatusCode]] = [
 ]
 
 
+# The node's disk (or the runtime's quota on it) is full: the caller can act on that, and the
+# kubelet's eviction manager does; it is not a bug of ours.
+OUT_OF_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
 def code_for(error: BaseException) -> grpc.StatusCode | None:
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.errno in OUT_OF_SPACE:
+            return grpc.StatusCode.RESOURCE_EXHAUSTED
+        if isinstance(cause, CgroupError) and cause.errno in OUT_OF_SPACE:
+            return grpc.StatusCode.RESOURCE_EXHAUSTED
+        cause = cause.__cause__
     for kind, code in CODES:
         if isinstance(error, kind):
             return code

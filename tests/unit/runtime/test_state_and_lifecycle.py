@@ -3,6 +3,7 @@ machines refuse transitions their table does not allow."""
 
 from __future__ import annotations
 
+import errno
 import json
 import threading
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from runtime.errors import FailedPrecondition, InvalidArgument, NotFound, Timeout
+from runtime.errors import FailedPrecondition, InternalError, InvalidArgument, NotFound, Timeout
 from runtime.lifecycle import ContainerState, check_container_transition
 from runtime.service.errors import code_for
 from runtime.state.store import RecordStore
@@ -94,3 +95,13 @@ def test_domain_errors_map_to_grpc_codes() -> None:
     assert code_for(FailedPrecondition("x")) == grpc.StatusCode.FAILED_PRECONDITION
     assert code_for(Timeout("x")) == grpc.StatusCode.DEADLINE_EXCEEDED
     assert code_for(ValueError("x")) is None
+
+
+def test_a_full_disk_is_resource_exhausted_however_it_was_wrapped() -> None:
+    full = OSError(errno.ENOSPC, "No space left on device")
+    assert code_for(full) == grpc.StatusCode.RESOURCE_EXHAUSTED
+    try:
+        raise InternalError("cannot write the container's record") from full
+    except InternalError as wrapped:
+        assert code_for(wrapped) == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert code_for(OSError(errno.EACCES, "Permission denied")) is None
