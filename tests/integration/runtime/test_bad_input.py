@@ -214,3 +214,26 @@ def test_a_dns_server_with_a_newline_cannot_add_lines_to_resolv_conf(cri: Runtim
     pod.dns_config.servers.append("10.0.0.10\nnameserver 192.0.2.66")
     assert code_of(cri.run_pod_sandbox, pod) == "INVALID_ARGUMENT"
     assert cri.list_pod_sandbox() == []
+
+
+def test_a_full_disk_is_resource_exhausted_and_leaves_nothing(
+    cri: RuntimeClient, runtime: RuntimeUnderTest, sandbox: tuple[str, api_pb2.PodSandboxConfig]
+) -> None:
+    import subprocess
+
+    containers = runtime.root / "containers"
+    cgroups_before = set(runtime.cgroup_dirs())
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "kybt-full", str(containers)], check=True)
+    try:
+        with open(containers / "filler", "wb", buffering=0) as f, pytest.raises(OSError):
+            for _ in range(64):  # bounded: the filesystem holds 64 KiB
+                f.write(b"\0" * 4096)
+        config = container_config("nospace", ["true"])
+        config.envs.extend(api_pb2.KeyValue(key=f"K{i}", value="v" * 64) for i in range(100))  # a record over a page
+        with pytest.raises(CRIError) as err:
+            cri.create_container(sandbox[0], config, sandbox[1])
+        assert err.value.code.name == "RESOURCE_EXHAUSTED" and "No space left" in err.value.details
+        assert os.listdir(containers) == ["filler"]
+        assert set(runtime.cgroup_dirs()) == cgroups_before
+    finally:
+        subprocess.run(["umount", "-l", str(containers)], check=False)
