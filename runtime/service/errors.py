@@ -51,10 +51,8 @@ OUT_OF_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 def code_for(error: BaseException) -> grpc.StatusCode | None:
     cause: BaseException | None = error
-    while cause is not None:
-        if isinstance(cause, OSError) and cause.errno in OUT_OF_SPACE:
-            return grpc.StatusCode.RESOURCE_EXHAUSTED
-        if isinstance(cause, CgroupError) and cause.errno in OUT_OF_SPACE:
+    while cause is not None:  # OSError and CgroupError both carry the kernel's errno
+        if isinstance(cause, OSError | CgroupError) and cause.errno in OUT_OF_SPACE:
             return grpc.StatusCode.RESOURCE_EXHAUSTED
         cause = cause.__cause__
     for kind, code in CODES:
