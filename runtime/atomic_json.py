@@ -13,6 +13,8 @@ import json
 import os
 from typing import Any
 
+from runtime.small_file import read_bytes
+
 
 def write_json(path: str, data: Any, durable: bool = True) -> None:
     """Replace ``path`` with ``data``; ``durable=False`` skips the flush for hints that a later
@@ -42,7 +44,6 @@ def flush(path: str) -> None:
 def read_json(path: str) -> Any | None:
     """The document, or None when the file does not exist."""
     try:
-        with open(path) as f:
-            return json.load(f)
+        return json.loads(read_bytes(path))
     except FileNotFoundError:
         return None

@@ -12,11 +12,12 @@ import select
 import signal
 import time
 
+from runtime.small_file import read_bytes
+
 
 def start_time(pid: int) -> int | None:
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            raw = f.read()
+        raw = read_bytes(f"/proc/{pid}/stat")
     except OSError:
         return None
     fields = raw[raw.rfind(b")") + 2 :].split()

@@ -24,6 +24,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from runtime.small_file import read_bytes, read_text
+
 CGROUP_ROOT = "/sys/fs/cgroup"
 
 
@@ -164,13 +166,30 @@ class CgroupDriver(ABC):
         return sorted(found)
 
     def remove(self, path: str, timeout: float = 5.0) -> None:
-        """Kill what is left inside, then remove the cgroup and its children, bottom up."""
+        """Kill what is left inside, then remove the cgroup and its children, bottom up.
+
+        Usually the cgroup is empty and has no children (its processes are gone, as after
+        RemoveContainer): then one rmdir per directory does it, and the walk for processes to
+        kill is only for the rest."""
+        if self._remove_if_empty(path):
+            return
         self.kill_all(path, timeout)
         for top in self._dirs(path):
             if not os.path.isdir(top):
                 continue
             for dirpath, _dirs, _files in sorted(os.walk(top, topdown=False), key=lambda w: -len(w[0])):
                 _rmdir_when_empty(dirpath, timeout)
+
+    def _remove_if_empty(self, path: str) -> bool:
+        """rmdir each directory of ``path``; False at the first that has processes or children."""
+        for top in self._dirs(path):
+            try:
+                os.rmdir(top)
+            except FileNotFoundError:
+                continue
+            except OSError:
+                return False
+        return True
 
 
 def _rmdir_when_empty(path: str, timeout: float) -> None:
@@ -190,8 +209,7 @@ def _rmdir_when_empty(path: str, timeout: float) -> None:
 
 def _read_pids(procs: str) -> list[int]:
     try:
-        with open(procs) as f:
-            return [int(line) for line in f if line.strip()]
+        return [int(line) for line in read_bytes(procs).split()]
     except FileNotFoundError:
         return []
 
@@ -236,22 +254,38 @@ def write_file(path: str, value: str) -> None:
         os.close(fd)
 
 
+def write_each(path: str, values: list[str]) -> None:
+    """Write each value with a write of its own to one open file, for files that take one
+    item per write (v1's ``devices.allow``: one rule)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
+    except OSError as e:
+        raise CgroupError(f"cannot open {path}: {e.strerror}", e.errno) from e
+    try:
+        for value in values:
+            try:
+                os.write(fd, value.encode())
+            except OSError as e:
+                raise CgroupError(f"cannot write {value!r} to {path}: {e.strerror}", e.errno) from e
+    finally:
+        os.close(fd)
+
+
 def read_file(path: str) -> str:
-    with open(path) as f:
-        return f.read().strip()
+    return read_text(path).strip()
 
 
 def read_flat_keyed(path: str) -> dict[str, int]:
     """Parse ``key value`` lines (memory.stat, cpu.stat, memory.events, memory.oom_control)."""
     values: dict[str, int] = {}
     try:
-        with open(path) as f:
-            for line in f:
-                parts = line.split()
-                if len(parts) == 2 and parts[1].lstrip("-").isdigit():
-                    values[parts[0]] = int(parts[1])
+        lines = read_text(path).splitlines()
     except FileNotFoundError:
-        pass
+        return values
+    for line in lines:
+        parts = line.split()
+        if len(parts) == 2 and parts[1].lstrip("-").isdigit():
+            values[parts[0]] = int(parts[1])
     return values
 
 

@@ -24,6 +24,7 @@ from runtime.cgroups import (
     hugetlb_writes,
     read_file,
     read_flat_keyed,
+    write_each,
     write_file,
 )
 
@@ -37,6 +38,13 @@ class V1Driver(CgroupDriver):
         """``hierarchies`` maps a controller name to the mount point of its hierarchy."""
         self.hierarchies = hierarchies
         self._write = writer
+        # Several values into one file, a write each: one open for the real files, the
+        # given writer's calls otherwise.
+        self._write_each: Callable[[str, list[str]], None] = write_each if writer is write_file else self._each
+
+    def _each(self, path: str, values: list[str]) -> None:
+        for value in values:
+            self._write(path, value)
 
     @classmethod
     def from_mountinfo(cls, mountinfo: str = "/proc/self/mountinfo") -> V1Driver:
@@ -64,21 +72,33 @@ class V1Driver(CgroupDriver):
 
     def create(self, path: str, resources: Resources | None = None) -> None:
         for d in self._dirs(path):
-            os.makedirs(d, exist_ok=True)
+            try:
+                os.mkdir(d)  # the parent usually exists: the pod's cgroup, for a container's
+            except FileExistsError:
+                pass
+            except FileNotFoundError:
+                os.makedirs(d, exist_ok=True)
         if "cpuset" in self.hierarchies:
             self._init_cpuset(path)
         if resources is not None:
             self.update(path, resources)
 
     def _init_cpuset(self, path: str) -> None:
+        """Fill each empty ``cpuset.cpus``/``cpuset.mems`` on the path from its parent's,
+        top down. Only what is empty is filled; usually that is the new cgroup alone, its
+        parent done when the parent was made, so that case costs two reads per file."""
         base = self.hierarchies["cpuset"]
-        current = base
-        for part in [p for p in path.split("/") if p]:
-            parent, current = current, os.path.join(current, part)
-            for name in ("cpuset.cpus", "cpuset.mems"):
-                target = os.path.join(current, name)
-                if not read_file(target):
-                    self._write(target, read_file(os.path.join(parent, name)))
+        parts = [p for p in path.split("/") if p]
+        filled: dict[str, tuple[int, str]] = {}  # file -> (deepest level with a value, the value)
+        for name in ("cpuset.cpus", "cpuset.mems"):
+            level = len(parts)
+            while level > 0 and not (value := read_file(os.path.join(base, *parts[:level], name))):
+                level -= 1
+            filled[name] = (level, value if level else read_file(os.path.join(base, name)))
+        for depth in range(1, len(parts) + 1):  # parents first: the kernel wants them filled
+            for name, (level, value) in filled.items():
+                if depth > level:
+                    self._write(os.path.join(base, *parts[:depth], name), value)
 
     def update(self, path: str, resources: Resources) -> None:
         r = resources
@@ -131,8 +151,7 @@ class V1Driver(CgroupDriver):
         if devices is None or not rules:
             return
         self._write(os.path.join(devices, "devices.deny"), "a")
-        for rule in rules:
-            self._write(os.path.join(devices, "devices.allow"), rule)
+        self._write_each(os.path.join(devices, "devices.allow"), rules)  # the kernel takes a rule per write
 
     def procs_files(self, path: str) -> list[str]:
         return [os.path.join(d, "cgroup.procs") for d in self._dirs(path)]

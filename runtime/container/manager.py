@@ -23,7 +23,6 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from google.protobuf import json_format
@@ -109,11 +108,11 @@ def stop_signal_of(record: dict) -> int:
 
 
 
-def _hint(path: Path) -> dict | None:
+def _hint(path: str) -> dict | None:
     """A file the shim writes without flushing: after a machine crash it may be torn, which
     means the same as missing."""
     try:
-        return read_json(str(path))
+        return read_json(path)
     except ValueError:
         return None
 
@@ -197,14 +196,14 @@ class ContainerManager:
         state = record["state"]
         if state not in (ContainerState.RUNNING.value, ContainerState.CREATED.value, ContainerState.UNKNOWN.value):
             return record
-        directory = self.ctx.containers.path(container_id)
+        directory = f"{self.ctx.containers.directory}/{container_id}"
         exit_recorded = False
         if state == ContainerState.CREATED.value:
             # A started container whose start record a machine crash lost still has exit.json.
-            if not (directory / "shim.json").exists() and not (directory / "exit.json").exists():
+            if not os.path.exists(f"{directory}/shim.json") and not os.path.exists(f"{directory}/exit.json"):
                 return record
         else:
-            exit_recorded = (directory / "exit.json").exists()
+            exit_recorded = os.path.exists(f"{directory}/exit.json")
             if not exit_recorded and alive(record.get("shim_pid"), record.get("shim_start")):
                 return record
         # The shim flushes exit.json, so the exit can be derived again from it and the rewrite
@@ -213,10 +212,10 @@ class ContainerManager:
         return self.ctx.containers.update(container_id, lambda r: self._apply_shim_files(r, directory),
                                           durable=not exit_recorded, before_write=before_write)
 
-    def _apply_shim_files(self, record: dict, directory: Path) -> None:
-        shim = _hint(directory / "shim.json")
+    def _apply_shim_files(self, record: dict, directory: str) -> None:
+        shim = _hint(f"{directory}/shim.json")
         try:
-            exited = read_json(str(directory / "exit.json"))
+            exited = read_json(f"{directory}/exit.json")
         except ValueError:  # torn by a machine crash before the shim flushed it: the code is lost
             record.update(state=ContainerState.EXITED.value, exit_code=255, finished_at=time.time_ns(),
                           reason="Unknown", message="the container's exit record was lost in a crash")

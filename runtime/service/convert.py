@@ -3,8 +3,10 @@ metadata, labels, annotations, image specs and mounts round-trip exactly as the 
 
 A config never changes once its sandbox or container is created, and json_format's parser is
 slow (a status built for every container of a pod on every event parsed each config again), so
-parsed configs are kept in a bounded cache keyed by the config's JSON text. They are shared:
-callers read them and copy what they change.
+parsed configs are kept in a bounded cache keyed by the config's JSON text. So is the part of a
+container's status that follows from its config and create-time record (keyed by the container's
+id and creation time, which no other container shares). They are shared: callers read them and
+copy what they change.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from google.protobuf.message import Message
 from cri import api_pb2
 
 CONFIG_CACHE_SIZE = 4096
-_configs: OrderedDict[tuple[str, str], Message] = OrderedDict()
+_configs: OrderedDict[tuple, Message] = OrderedDict()
 _configs_lock = threading.Lock()
 M = TypeVar("M", bound=Message)
 
@@ -34,11 +36,15 @@ def _parsed_config(record: dict, message_type: type[M]) -> M:
             _configs.move_to_end(key)
             return cached  # type: ignore[return-value]
     parsed = json_format.ParseDict(record["config"], message_type(), ignore_unknown_fields=True)
+    _remember(key, parsed)
+    return parsed
+
+
+def _remember(key: tuple, message: Message) -> None:
     with _configs_lock:
-        _configs[key] = parsed
+        _configs[key] = message
         while len(_configs) > CONFIG_CACHE_SIZE:
             _configs.popitem(last=False)
-    return parsed
 
 
 def sandbox_config(record: dict) -> api_pb2.PodSandboxConfig:
@@ -129,10 +135,49 @@ def _reported_mounts(config: api_pb2.ContainerConfig, record: dict) -> list[api_
     return mounts
 
 
-def container_status(record: dict) -> api_pb2.ContainerStatus:
+def _fixed_status(record: dict) -> api_pb2.ContainerStatus:
+    """The part of a container's status that its record never changes after create: built
+    once per container (every event carries the status of each of the pod's containers)."""
+    key = ("status", record["id"], record["created_at"], record.get("image_ref", ""), record.get("image_id", ""),
+           record.get("log_path", ""))
+    with _configs_lock:
+        cached = _configs.get(key)
+        if cached is not None:
+            _configs.move_to_end(key)
+            return cached  # type: ignore[return-value]
     config = container_config(record)
-    resources = json_format.ParseDict(record.get("resources", {}), api_pb2.LinuxContainerResources(),
-                                      ignore_unknown_fields=True)
+    fixed = api_pb2.ContainerStatus(
+        id=record["id"],
+        metadata=config.metadata,
+        created_at=record["created_at"],
+        image=config.image,
+        image_ref=record.get("image_ref", ""),
+        image_id=record.get("image_id", ""),
+        labels=config.labels,
+        annotations=config.annotations,
+        mounts=_reported_mounts(config, record),
+        log_path=record.get("log_path", ""),
+        stop_signal=config.stop_signal,
+    )
+    _remember(key, fixed)
+    return fixed
+
+
+def _resources(record: dict) -> api_pb2.LinuxContainerResources:
+    """The container's resources as last updated (UpdateContainerResources changes them)."""
+    raw = record.get("resources", {})
+    key = ("resources", record["id"], json.dumps(raw, sort_keys=True))
+    with _configs_lock:
+        cached = _configs.get(key)
+        if cached is not None:
+            _configs.move_to_end(key)
+            return cached  # type: ignore[return-value]
+    parsed = json_format.ParseDict(raw, api_pb2.LinuxContainerResources(), ignore_unknown_fields=True)
+    _remember(key, parsed)
+    return parsed
+
+
+def container_status(record: dict) -> api_pb2.ContainerStatus:
     # The identity the process really got (resolved in the container's /etc/passwd at start);
     # before the start, only what the config asked for numerically is known.
     resolved = record.get("resolved_user")
@@ -142,27 +187,17 @@ def container_status(record: dict) -> api_pb2.ContainerStatus:
     else:
         asked = record.get("user", {})
         linux_user = api_pb2.LinuxContainerUser(uid=int(asked.get("uid", 0) or 0), gid=int(asked.get("gid", 0) or 0))
-    return api_pb2.ContainerStatus(
-        id=record["id"],
-        metadata=config.metadata,
-        state=api_pb2.ContainerState.Value(record["state"]),
-        created_at=record["created_at"],
-        started_at=record.get("started_at", 0),
-        finished_at=record.get("finished_at", 0),
-        exit_code=record.get("exit_code", 0),
-        image=config.image,
-        image_ref=record.get("image_ref", ""),
-        image_id=record.get("image_id", ""),
-        reason=record.get("reason", ""),
-        message=record.get("message", ""),
-        labels=config.labels,
-        annotations=config.annotations,
-        mounts=_reported_mounts(config, record),
-        log_path=record.get("log_path", ""),
-        resources=api_pb2.ContainerResources(linux=resources),
-        user=api_pb2.ContainerUser(linux=linux_user),
-        stop_signal=config.stop_signal,
-    )
+    status = api_pb2.ContainerStatus()
+    status.CopyFrom(_fixed_status(record))
+    status.state = api_pb2.ContainerState.Value(record["state"])
+    status.started_at = record.get("started_at", 0)
+    status.finished_at = record.get("finished_at", 0)
+    status.exit_code = record.get("exit_code", 0)
+    status.reason = record.get("reason", "")
+    status.message = record.get("message", "")
+    status.resources.linux.CopyFrom(_resources(record))
+    status.user.linux.CopyFrom(linux_user)
+    return status
 
 
 def container_info(record: dict, spec: dict | None) -> dict[str, str]:

@@ -4,6 +4,7 @@ restarting the daemon or losing its waiting shim changes nothing a CRI client ca
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -30,7 +31,12 @@ def shims_of(runtime: RuntimeUnderTest) -> list[psutil.Process]:
     """Shims (prestarted ones included) of this runtime: processes named kyb-shim under its daemon."""
     assert runtime.process is not None
     daemon = psutil.Process(runtime.process.pid)
-    return [p for p in daemon.children(recursive=True) if p.name() == "kyb-shim"]
+    shims = []
+    for process in daemon.children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):  # it may go between the listing and the look
+            if process.name() == "kyb-shim":
+                shims.append(process)
+    return shims
 
 
 def has_exited(process: psutil.Process) -> bool:

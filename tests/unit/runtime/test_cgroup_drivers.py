@@ -134,6 +134,45 @@ def test_v1_creates_the_path_in_every_hierarchy_and_fills_cpuset(v1: tuple[V1Dri
     ]
 
 
+def test_v1_fills_only_the_new_cgroups_cpuset_when_its_parents_have_theirs(v1: tuple[V1Driver, Recorder, Path]) -> None:
+    driver, recorder, root = v1
+    (root / "cpuset" / "kyb" / "pod").mkdir(parents=True)
+    for level, cpus, mems in (("kyb", "1", "0"), ("kyb/pod", "1", "0")):
+        (root / "cpuset" / level / "cpuset.cpus").write_text(cpus + "\n")
+        (root / "cpuset" / level / "cpuset.mems").write_text(mems + "\n")
+    (root / "cpuset" / "kyb" / "pod" / "c").mkdir()
+    (root / "cpuset" / "kyb" / "pod" / "c" / "cpuset.cpus").write_text("")
+    (root / "cpuset" / "kyb" / "pod" / "c" / "cpuset.mems").write_text("")
+    driver.create("/kyb/pod/c")
+    assert recorder.writes == [
+        (str(root / "cpuset/kyb/pod/c/cpuset.cpus"), "1"),
+        (str(root / "cpuset/kyb/pod/c/cpuset.mems"), "0"),
+    ]
+
+
+def test_removing_an_empty_cgroup_does_not_search_it_for_processes(v1: tuple[V1Driver, Recorder, Path],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    driver, _recorder, root = v1
+    for controller in driver.hierarchies:
+        (root / controller / "kyb" / "c").mkdir(parents=True)
+
+    def no_search(path: str, timeout: float = 5.0) -> None:
+        raise AssertionError("an empty cgroup was searched for processes")
+
+    monkeypatch.setattr(driver, "kill_all", no_search)
+    driver.remove("/kyb/c")
+    assert not any((root / controller / "kyb" / "c").exists() for controller in driver.hierarchies)
+    assert all((root / controller / "kyb").is_dir() for controller in driver.hierarchies)
+
+
+def test_removing_a_cgroup_with_child_cgroups_removes_them_bottom_up(v1: tuple[V1Driver, Recorder, Path]) -> None:
+    driver, _recorder, root = v1
+    for controller in driver.hierarchies:
+        (root / controller / "kyb" / "c" / "sub" / "deeper").mkdir(parents=True)
+    driver.remove("/kyb/c")
+    assert not any((root / controller / "kyb" / "c").exists() for controller in driver.hierarchies)
+
+
 def test_v1_writes_cpu_memory_and_pids_limits(v1: tuple[V1Driver, Recorder, Path]) -> None:
     driver, recorder, root = v1
     driver.update("/c", Resources(cpu_shares=512, cpu_quota=20000, cpu_period=100000, memory_limit=1 << 26,

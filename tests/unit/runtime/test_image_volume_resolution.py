@@ -7,6 +7,7 @@ those are covered by tests/integration/runtime/test_image_volume_mounts.py.
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -255,7 +256,8 @@ def test_overlay_lowerdir_escapes_separators() -> None:
 
 # ----------------------------------------------------------------------------- ContainerStatus
 def status_record(config: api_pb2.ContainerConfig, spec_mounts: list[dict]) -> dict:
-    return {"id": "c" * 64, "sandbox_id": "s" * 64, "state": "CONTAINER_CREATED", "created_at": 1,
+    # A container of its own each time: a container's status is derived once per container.
+    return {"id": secrets.token_hex(32), "sandbox_id": "s" * 64, "state": "CONTAINER_CREATED", "created_at": 1,
             "config": json_format.MessageToDict(config), "spec": {"mounts": spec_mounts}}
 
 
