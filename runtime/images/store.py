@@ -58,12 +58,14 @@ from runtime.images.errors import (
 from runtime.images.platform import Platform, select_manifest
 from runtime.images.reference import Reference, parse_reference
 from runtime.images.unpack import WhiteoutMode, unpack_tar
+from runtime.small_file import read_bytes
 
 log = logging.getLogger(__name__)
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _HEX_RE_CHARS = set("0123456789abcdef")
+RESOLVED_CACHE_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,9 @@ class ImageStore:
         self.layer_root.mkdir(parents=True, exist_ok=True)
         self._refs_path = self.root / "refs.json"
         self._cache: dict[str, tuple[dict, dict, int]] = {}
+        # name -> (refs.json version, image): every CreateContainer resolves its image, and the
+        # refs change rarely (each change replaces the file, so its version tells).
+        self._resolved: dict[str, tuple[tuple[int, int, int], Image]] = {}
 
     # -- locking and the refs index -------------------------------------------------------
     @contextlib.contextmanager
@@ -167,7 +172,7 @@ class ImageStore:
 
     def _read_refs(self) -> dict:
         try:
-            doc = json.loads(self._refs_path.read_text())
+            doc = json.loads(read_bytes(str(self._refs_path)))
         except FileNotFoundError:
             return {"images": {}, "refs": {}}
         except ValueError as e:
@@ -186,6 +191,7 @@ class ImageStore:
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, self._refs_path)
+            self._resolved.clear()  # not left to the version alone: a coarse clock may repeat it
 
     # -- reading images -------------------------------------------------------------------
     def _read_json(self, digest: str) -> dict:
@@ -247,11 +253,27 @@ class ImageStore:
 
     def resolve(self, ref: str) -> Image:
         """The image a name, short name, ``repo@digest``, id or unique id prefix denotes."""
+        version = self._refs_version()
+        cached = self._resolved.get(ref)
+        if cached is not None and version is not None and cached[0] == version:
+            return cached[1]
         doc = self._read_refs()
         image_id = self._lookup(ref, doc)
         if image_id is None:
             raise ImageNotFound(f"image {ref!r} not found (pull or import it first)")
-        return self._image(image_id, doc)
+        image = self._image(image_id, doc)
+        if version is not None:
+            if len(self._resolved) >= RESOLVED_CACHE_SIZE:
+                self._resolved.clear()
+            self._resolved[ref] = (version, image)  # read after the version: a change meanwhile only re-reads
+        return image
+
+    def _refs_version(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self._refs_path)
+        except FileNotFoundError:
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_size
 
     def _lookup(self, ref: str, doc: dict) -> str | None:
         images, refs = doc["images"], doc["refs"]
@@ -438,6 +460,7 @@ class ImageStore:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(entry.path)
             self._cache.clear()
+            self._resolved.clear()
             return True
 
     # -- disk usage ------------------------------------------------------------------------

@@ -113,6 +113,19 @@ def test_removing_an_image_drops_its_names_blobs_and_layers_but_not_shared_ones(
         store.remove("example.com/app:v1")
 
 
+def test_a_name_resolves_to_what_another_store_on_the_same_root_made_of_it(tmp_path: Path) -> None:
+    # The daemon's store and `kyb image import --root` are separate processes sharing the root.
+    daemon, importer = ImageStore(tmp_path / "images"), ImageStore(tmp_path / "images")
+    first = importer.import_archive(small_image(tmp_path, user="1"))
+    assert daemon.resolve("example.com/app:v1").id == first.id
+    importer.remove("example.com/app:v1")
+    with pytest.raises(ImageNotFound):
+        daemon.resolve("example.com/app:v1")
+    second = importer.import_archive(small_image(tmp_path, user="2"))
+    assert second.id != first.id
+    assert daemon.resolve("example.com/app:v1").id == second.id
+
+
 def test_a_blob_that_does_not_match_its_name_fails_the_import_and_adds_no_image(tmp_path: Path) -> None:
     good = small_image(tmp_path)
     members = read_members(good)
