@@ -6,6 +6,13 @@ one object serialize and a crash leaves the old or the new record, never a torn 
 keeps no other truth: a restarted daemon lists the directories and knows everything again.
 
 Ids are 64 hex characters; callers may pass any unique prefix, as with crictl and containerd.
+
+Records are read far more often than written (every CRI call and event refreshes one), so the
+store keeps the last record it read or wrote for each id, with the file's version: a read whose
+``stat`` still shows that version returns the record kept instead of parsing the file again.
+Every write replaces the file, so any other writer (none should exist) is noticed too. A read
+returns a copy of the top level, which callers may change; nested values (the config, the
+spec) are shared and must be left as they are.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ class RecordStore:
         self.kind = kind
         directory.mkdir(parents=True, exist_ok=True)
         self._locks: dict[str, threading.RLock] = {}
+        self._kept: dict[str, tuple[tuple[int, int, int], dict[str, Any]]] = {}
         self._locks_guard = threading.Lock()
 
     def lock(self, object_id: str) -> threading.RLock:
@@ -62,9 +70,14 @@ class RecordStore:
         return f"{self._root}/{object_id}/{RECORD}"
 
     def read(self, object_id: str) -> dict[str, Any]:
+        version = self.version(object_id)  # before the read: a write in between only costs a re-read
+        kept = self._kept.get(object_id)
+        if kept is not None and kept[0] == version:
+            return dict(kept[1])
         record = read_json(self._record(object_id))
         if record is None:
             raise NotFound(f"{self.kind} {object_id!r} not found")
+        self._kept[object_id] = (version, dict(record))
         return record
 
     def version(self, object_id: str) -> tuple[int, int, int]:
@@ -72,14 +85,21 @@ class RecordStore:
         readers keep what they derived from a record until it changes."""
         try:
             st = os.stat(self._record(object_id))
-        except FileNotFoundError as e:
+        except (FileNotFoundError, NotADirectoryError) as e:
             raise NotFound(f"{self.kind} {object_id!r} not found") from e
         return st.st_ino, st.st_mtime_ns, st.st_size
+
+    def _keep_written(self, object_id: str, record: dict[str, Any]) -> None:
+        try:
+            self._kept[object_id] = (self.version(object_id), dict(record))
+        except NotFound:
+            self._kept.pop(object_id, None)
 
     def create(self, object_id: str, record: dict[str, Any]) -> Path:
         directory = self.directory / object_id
         directory.mkdir(parents=True)
         write_json(str(directory / RECORD), record)
+        self._keep_written(object_id, record)
         return directory
 
     def update(self, object_id: str, fn: Callable[[dict[str, Any]], None], durable: bool = True,
@@ -95,6 +115,7 @@ class RecordStore:
             if before_write is not None:
                 before_write(record)
             write_json(self._record(object_id), record, durable=durable)
+            self._keep_written(object_id, record)
             return record
 
     def delete(self, object_id: str) -> None:
@@ -104,6 +125,7 @@ class RecordStore:
             os.unlink(self._record(object_id))
         except FileNotFoundError:
             pass
+        self._kept.pop(object_id, None)
         shutil.rmtree(directory, ignore_errors=True)
         with self._locks_guard:
             self._locks.pop(object_id, None)

@@ -4,6 +4,7 @@ carries, and subscribers still get every event, in order, with those statuses.""
 from __future__ import annotations
 
 import os
+import queue
 import threading
 import time
 from typing import Any
@@ -170,3 +171,15 @@ def test_the_published_record_gives_the_containers_own_status_without_a_read(mon
     thread.join(10)
     assert [s.id for s in events[0].containers_statuses] == ["c1", "c2"]
     assert [r for r in records.reads if r.startswith("c")] == ["c2"]
+
+
+def test_a_subscriber_that_does_not_keep_up_loses_its_oldest_events(monkeypatch: Any) -> None:
+    converted(monkeypatch)
+    monkeypatch.setattr("runtime.service.events.QUEUE_SIZE", 3)
+    records = SlowRecords(delay=0)
+    bus = EventBus(records, records)  # type: ignore[arg-type]
+    behind: queue.SimpleQueue[api_pb2.ContainerEventResponse] = queue.SimpleQueue()
+    bus._subscribers.append(behind)
+    for created_at in range(1, 6):
+        bus._fan_out("c1", "s1", "created", created_at)
+    assert [behind.get_nowait().created_at for _ in range(behind.qsize())] == [3, 4, 5]

@@ -37,6 +37,33 @@ def test_news_of_an_update_can_go_out_before_the_file_has_it(store: RecordStore)
     assert store.read("abc123") == {"n": 1}
 
 
+def test_a_record_rewritten_by_another_writer_is_read_anew(store: RecordStore, tmp_path: Path) -> None:
+    store.create("abc123", {"n": 0})
+    assert store.read("abc123") == {"n": 0}
+    other = tmp_path / "things" / "abc123" / ".other.tmp"
+    other.write_text(json.dumps({"n": 10}))
+    other.replace(tmp_path / "things" / "abc123" / "record.json")
+    assert store.read("abc123") == {"n": 10}
+
+
+def test_changing_a_record_read_does_not_change_the_next_read(store: RecordStore) -> None:
+    store.create("abc123", {"n": 0})
+    first = store.read("abc123")
+    first["n"] = 5
+    assert store.read("abc123") == {"n": 0}
+    updated = store.update("abc123", lambda r: r.update(n=1))
+    updated["n"] = 7
+    assert store.read("abc123") == {"n": 1}
+
+
+def test_a_deleted_record_is_not_found_though_it_was_read_before(store: RecordStore) -> None:
+    store.create("abc123", {"n": 0})
+    store.read("abc123")
+    store.delete("abc123")
+    with pytest.raises(NotFound):
+        store.read("abc123")
+
+
 def test_concurrent_updates_do_not_lose_writes(store: RecordStore) -> None:
     store.create("abc123", {"n": 0})
 
