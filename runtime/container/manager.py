@@ -30,7 +30,7 @@ from google.protobuf import json_format
 from cri import api_pb2
 from runtime.atomic_json import read_json, write_json
 from runtime.cgroups import CgroupError, Resources
-from runtime.container import image_volumes
+from runtime.container import image_volumes, init_layer
 from runtime.container.config_checks import check_container_config
 from runtime.container.exit_watcher import ExitWatcher
 from runtime.container.prestart import Prestarts
@@ -133,6 +133,7 @@ class ContainerManager:
         # duplicate-name check from re-reading every record on each create.
         self._names: dict[tuple[str, str, int], str] | None = None
         self.prestarts = Prestarts(ctx.forkserver)
+        self._etc_is_directory: dict[str, bool] = {}  # image id -> whether the init layer fits it
 
     def watch_running(self) -> None:
         """Start noticing exits: of every container the records say runs, and of each new one."""
@@ -324,6 +325,18 @@ class ContainerManager:
             return "join", sandbox["pid_ns"]
         return "new", None
 
+    def _add_init_layer(self, spec: dict, image: Any) -> None:
+        """Put the layer with the files mounted over in ``/etc`` above the image's (see
+        ``runtime.container.init_layer``), where the image's ``/etc`` allows it."""
+        files = list(spec["etc_files"])
+        if not files:
+            return
+        fits = self._etc_is_directory.get(image.id)
+        if fits is None:
+            fits = self._etc_is_directory[image.id] = init_layer.etc_is_directory([str(d) for d in image.layer_dirs])
+        if fits:
+            spec["rootfs"]["lower"].insert(0, init_layer.init_layer(str(self.ctx.root), files))
+
     def _create(self, sandbox: dict, config: api_pb2.ContainerConfig) -> tuple[str, dict]:
         ctx = self.ctx
         image = self._resolve_image(config.image.image)
@@ -361,6 +374,7 @@ class ContainerManager:
             )
             if ctx.root:
                 spec["exit_notices"] = notice_address(str(ctx.root))
+                self._add_init_layer(spec, image)
             volume_images = image_volumes.resolve_mounts(
                 spec["mounts"], self._volume_image, str(directory / image_volumes.EMPTY_LAYER_DIR))
             # Asked before the cgroup is made and the record written: the shim and the prepared

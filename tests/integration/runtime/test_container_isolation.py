@@ -4,7 +4,7 @@ read-only kernel knobs, masked paths, Docker's default capabilities."""
 from __future__ import annotations
 
 import pytest
-from runtime_harness import container_config, pod_config
+from runtime_harness import RuntimeUnderTest, container_config, pod_config
 
 from cri import api_pb2
 from cri.client import RuntimeClient
@@ -37,6 +37,14 @@ def test_container_sees_only_its_own_processes_with_its_command_as_pid_1(cri: Ru
 def test_container_has_the_pods_hostname(cri: RuntimeClient, sleeper: str) -> None:
     assert run(cri, sleeper, "hostname").stdout.decode().strip() == "isolated-pod"
     assert run(cri, sleeper, "cat /etc/hostname").stdout.decode().strip() == "isolated-pod"
+
+
+def test_the_pods_etc_files_leave_the_images_etc_and_the_writable_layer_untouched(
+        cri: RuntimeClient, runtime: RuntimeUnderTest, sleeper: str) -> None:
+    # Their mount targets come from the init layer: nothing is copied up or created per container.
+    result = run(cri, sleeper, "cat /etc/hostname; grep -c '^root:' /etc/passwd; grep -q localhost /etc/hosts && echo pod-hosts")
+    assert result.stdout.decode().split() == ["isolated-pod", "1", "pod-hosts"]
+    assert list((runtime.root / "containers" / sleeper / "upper").iterdir()) == []
 
 
 def test_container_sees_no_host_mounts(cri: RuntimeClient, sleeper: str) -> None:
