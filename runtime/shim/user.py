@@ -8,6 +8,8 @@ lists the user, plus the pod's supplemental groups.
 
 from __future__ import annotations
 
+from runtime.small_file import read_bytes
+
 
 class UnknownUser(LookupError):
     """The named user or group does not exist in the container's /etc files."""
@@ -31,10 +33,11 @@ class Credentials:
 
 def _entries(path: str) -> list[list[str]]:
     try:
-        with open(path) as f:
-            return [line.rstrip("\n").split(":") for line in f if line.strip() and not line.startswith("#")]
+        # Bytes any encoding may hold: names are compared, never shown.
+        text = read_bytes(path).decode("utf-8", "surrogateescape")
     except OSError:
         return []
+    return [line.split(":") for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
 def resolve(user: dict, passwd: str = "/etc/passwd", group: str = "/etc/group") -> Credentials:

@@ -44,3 +44,10 @@ def test_unknown_names_fail(etc: tuple[str, str]) -> None:
         resolve({"name": "ghost"}, *etc)
     with pytest.raises(UnknownUser):
         resolve({"uid": 0, "group": "ghosts"}, *etc)
+
+
+def test_files_in_another_encoding_or_with_crlf_lines_still_resolve(tmp_path: Path) -> None:
+    passwd, group = tmp_path / "passwd", tmp_path / "group"
+    passwd.write_bytes(b"root:x:0:0:r\xe9seau:/root:/bin/sh\r\nwww:x:1000:1001::/home/www:/bin/sh\r\n")
+    group.write_bytes(b"www:x:1001:\r\nextra:x:2000:www\r\n")
+    assert resolve({"name": "www"}, str(passwd), str(group)) == Credentials(uid=1000, gid=1001, additional_gids=[1001, 2000])
