@@ -242,16 +242,7 @@ def hugetlb_writes(directory: str, limits: dict[str, int], limit_file: str, rese
 
 
 def write_file(path: str, value: str) -> None:
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
-    except OSError as e:
-        raise CgroupError(f"cannot open {path}: {e.strerror}", e.errno) from e
-    try:
-        os.write(fd, value.encode())
-    except OSError as e:
-        raise CgroupError(f"cannot write {value!r} to {path}: {e.strerror}", e.errno) from e
-    finally:
-        os.close(fd)
+    write_each(path, [value])
 
 
 def write_each(path: str, values: list[str]) -> None:
