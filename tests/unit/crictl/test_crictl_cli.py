@@ -268,9 +268,9 @@ def test_bad_pod_config_names_the_field_and_calls_nothing(
 ) -> None:
     runtime, endpoint = fake
     config = tmp_path / "pod.json"
-    config.write_text(json.dumps({"metadata": {"name": "x", "namespace": "y"}, "hostnam": "typo"}))
+    config.write_text(json.dumps({"metadata": {"name": "x", "namespace": "y"}, "hostname": ["not", "a", "string"]}))
     code, _, err = run_cri(capsys, endpoint, "runp", str(config))
-    assert code == 1 and "hostnam" in err and len(err.strip().splitlines()) == 1
+    assert code == 1 and "hostname" in err and len(err.strip().splitlines()) == 1
     assert runtime.requests == []
 
 

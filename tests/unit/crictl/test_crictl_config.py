@@ -47,12 +47,45 @@ def test_pod_without_uid_gets_a_random_one(tmp_path: Path) -> None:
     assert first and second and first != second
 
 
-def test_unknown_field_is_an_error_naming_it(tmp_path: Path) -> None:
-    doc = {"metadata": {"name": "a", "namespace": "b"}, "linux": {"cgroup_prent": "/x"}}
-    with pytest.raises(ConfigError) as err:
-        load_pod_config(_write(tmp_path, "pod.json", json.dumps(doc)))
-    message = str(err.value)
-    assert "cgroup_prent" in message and "pod.json" in message and "\n" not in message
+def test_unknown_field_is_skipped_with_a_warning_naming_it(tmp_path: Path) -> None:
+    doc = {"metadata": {"name": "a", "namespace": "b"}, "linux": {"cgroup_prent": "/x", "cgroup_parent": "/y"}}
+    warnings: list[str] = []
+    config = load_pod_config(_write(tmp_path, "pod.json", json.dumps(doc)), warn=warnings.append)
+    assert config.linux.cgroup_parent == "/y"
+    assert len(warnings) == 1
+    assert "linux.cgroup_prent" in warnings[0] and "pod.json" in warnings[0] and "\n" not in warnings[0]
+
+
+def test_unknown_fields_inside_lists_are_named_with_their_index(tmp_path: Path) -> None:
+    doc = {"metadata": {"name": "c"}, "image": {"image": "busybox"},
+           "mounts": [{"container_path": "/a", "host_path": "/tmp"}, {"container_path": "/b", "readonly": True, "mode": "ro"}],
+           "envs": [{"key": "A", "value": "1"}], "annotations": {"k": "v"}}
+    warnings: list[str] = []
+    config = load_container_config(_write(tmp_path, "c.json", json.dumps(doc)), warn=warnings.append)
+    assert [m.container_path for m in config.mounts] == ["/a", "/b"] and config.mounts[1].readonly
+    assert dict(config.annotations) == {"k": "v"}
+    assert len(warnings) == 1 and "mounts[1].mode" in warnings[0]
+
+
+def test_a_map_key_is_never_taken_for_an_unknown_field(tmp_path: Path) -> None:
+    doc = {"metadata": {"name": "a", "namespace": "b"}, "labels": {"not-a-field": "x"}, "annotations": {"y": "z"}}
+    warnings: list[str] = []
+    config = load_pod_config(_write(tmp_path, "pod.json", json.dumps(doc)), warn=warnings.append)
+    assert dict(config.labels) == {"not-a-field": "x"} and warnings == []
+
+
+def test_unknown_field_warnings_go_to_stderr_by_default(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = {"metadata": {"name": "a", "namespace": "b"}, "extra": 1}
+    load_pod_config(_write(tmp_path, "pod.json", json.dumps(doc)))
+    captured = capsys.readouterr()
+    assert captured.out == "" and "warning" in captured.err and "'extra'" in captured.err
+
+
+def test_an_enum_name_that_does_not_exist_is_still_an_error(tmp_path: Path) -> None:
+    doc = {"metadata": {"name": "a", "namespace": "b"},
+           "linux": {"security_context": {"namespace_options": {"pid": "CONTAINR"}}}}
+    with pytest.raises(ConfigError, match="CONTAINR"):
+        load_pod_config(_write(tmp_path, "pod.json", json.dumps(doc)), warn=lambda _: None)
 
 
 def test_wrong_type_is_an_error_naming_the_field(tmp_path: Path) -> None:
