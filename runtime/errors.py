@@ -31,6 +31,12 @@ class InternalError(RuntimeFailure):
     """Something on the machine failed (a mount, a cgroup write, the fork server)."""
 
 
+class ProcessStartFailed(RuntimeFailure):
+    """A container's process or an exec'd command could not be started in the container (a
+    missing or non-executable binary, a failed setup step). containerd answers these with the
+    OCI runtime's message as UNKNOWN, so we use that code too."""
+
+
 class Timeout(RuntimeFailure):
     """The operation did not finish within the time the caller gave it."""
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from runtime.config_text import reject_nul_bytes
 from runtime.container.manager import ContainerManager
-from runtime.errors import InternalError, InvalidArgument, Timeout
+from runtime.errors import InternalError, InvalidArgument, ProcessStartFailed, Timeout
 from runtime.forkserver_client import ForkServerError
 
 MAX_OUTPUT = 16 * 1024 * 1024
@@ -57,7 +57,7 @@ def exec_sync(containers: ContainerManager, container_id: str, cmd: list[str], t
         except ForkServerError as e:
             raise InternalError(f"exec in container {record['id']}: {e}") from e
         if "error" in first:
-            raise InternalError(f"failed to exec in container {record['id']}: {first['error']}")
+            raise ProcessStartFailed(f"failed to exec in container {record['id']}: {first['error']}")
         pid = first["pid"]
         outputs, finished = _collect({out_r: "stdout", err_r: "stderr"}, deadline)
         if not finished:

@@ -36,7 +36,14 @@ from runtime.container.exit_watcher import ExitWatcher
 from runtime.container.prestart import Prestarts
 from runtime.container.spec import build_spec, check_namespace_modes
 from runtime.context import RuntimeContext
-from runtime.errors import FailedPrecondition, InternalError, InvalidArgument, NotFound, RuntimeFailure
+from runtime.errors import (
+    FailedPrecondition,
+    InternalError,
+    InvalidArgument,
+    NotFound,
+    ProcessStartFailed,
+    RuntimeFailure,
+)
 from runtime.forkserver_client import ForkServerError
 from runtime.images.errors import ImageError, ImageNotFound
 from runtime.lifecycle import ContainerState, SandboxState, check_container_transition
@@ -475,7 +482,7 @@ class ContainerManager:
                     state=ContainerState.EXITED.value, exit_code=ERROR_START_EXIT_CODE, reason="StartError",
                     message=reply["error"], finished_at=time.time_ns(),
                 ))
-                raise InternalError(f"failed to start container {container_id}: {reply['error']}")
+                raise ProcessStartFailed(f"failed to start container {container_id}: {reply['error']}")
             if recorded:
                 record = recorded[0]
             else:

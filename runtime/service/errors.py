@@ -35,6 +35,7 @@ CODES: list[tuple[type[BaseException], grpc.StatusCode]] = [
     (errors.AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
     (errors.InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
     (errors.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
+    (errors.ProcessStartFailed, grpc.StatusCode.UNKNOWN),
     (errors.Timeout, grpc.StatusCode.DEADLINE_EXCEEDED),
     (errors.Unimplemented, grpc.StatusCode.UNIMPLEMENTED),
     (errors.InternalError, grpc.StatusCode.INTERNAL),

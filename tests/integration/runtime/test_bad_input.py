@@ -127,8 +127,20 @@ def test_missing_executable_fails_start_with_a_message(cri: RuntimeClient, sandb
     with pytest.raises(CRIError) as err:
         cri.start_container(container)
     assert "/no/such/binary" in err.value.details
+    assert err.value.code.name == "UNKNOWN"  # as containerd answers a failed OCI create
     status = cri.container_status(container).status
     assert (status.state, status.exit_code, status.reason) == (api_pb2.CONTAINER_EXITED, 128, "StartError")
+
+
+def test_exec_sync_of_a_missing_binary_is_unknown_and_names_it(
+    cri: RuntimeClient, sandbox: tuple[str, api_pb2.PodSandboxConfig]
+) -> None:
+    container = cri.create_container(sandbox[0], container_config("execmiss", ["sleep", "300"]), sandbox[1])
+    cri.start_container(container)
+    with pytest.raises(CRIError) as err:
+        cri.exec_sync(container, ["/no/such/tool", "-x"], timeout=10)
+    assert err.value.code.name == "UNKNOWN" and "/no/such/tool" in err.value.details
+    assert cri.exec_sync(container, ["true"], timeout=10).exit_code == 0  # the container is unharmed
 
 
 def test_starting_twice_is_a_failed_precondition(cri: RuntimeClient, sandbox: tuple[str, api_pb2.PodSandboxConfig]) -> None:
