@@ -420,18 +420,39 @@ def test_pull_with_creds_then_rmi_from_a_loopback_registry(
         registry.wait(timeout=10)
 
 
-def test_bad_config_field_is_named_and_nothing_is_created(
+def test_bad_config_value_is_named_and_nothing_is_created(
     request: pytest.FixtureRequest, cri_runtime: RuntimeUnderTest, tmp_path: Path
 ) -> None:
     cri_runtime.needs(request, *POD_CALLS)
     rt = cri_runtime
     bad = tmp_path / "bad-pod.json"
-    bad.write_text(json.dumps({"metadata": {"name": "bad", "namespace": "kybt"}, "log_dirctory": "/tmp"}))
+    bad.write_text(json.dumps({"metadata": {"name": "bad", "namespace": "kybt"}, "hostname": ["not", "a", "string"]}))
     before = _ok(rt.kyb("pods", "-q"))
     result = rt.kyb("runp", str(bad))
     assert result.returncode == 1
-    assert "log_dirctory" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "hostname" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert _ok(rt.kyb("pods", "-q")) == before
+
+
+def test_unknown_config_field_is_named_in_a_warning_and_the_pod_runs(
+    request: pytest.FixtureRequest, cri_runtime: RuntimeUnderTest, tmp_path: Path
+) -> None:
+    cri_runtime.needs(request, *POD_CALLS)
+    rt = cri_runtime
+    path = _pod_config(tmp_path, rt, "extra")
+    config = json.loads(path.read_text())
+    config["log_dirctory"] = "/tmp"  # a typo: crictl ignores it, and so do we, but not silently
+    path.write_text(json.dumps(config))
+    result = rt.kyb("runp", str(path))
+    pod_id = result.stdout.strip()
+    try:
+        assert result.returncode == 0 and pod_id
+        assert "warning" in result.stderr and "log_dirctory" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert pod_id in _ok(rt.kyb("pods", "-q")).split()
+    finally:
+        if pod_id:
+            rt.kyb("rmp", "-f", pod_id)
 
 
 def test_run_starts_a_container_in_a_new_pod(
