@@ -32,3 +32,11 @@ def read_bytes(path: str) -> bytes:
 
 def read_text(path: str) -> str:
     return read_bytes(path).decode()
+
+
+def file_version(path: str) -> tuple[int, int, int]:
+    """What changes whenever a file written by replacement (temp file, then rename) is
+    rewritten: its inode, modification time and size. Lets a reader keep what it derived from
+    the file until then."""
+    st = os.stat(path)
+    return st.st_ino, st.st_mtime_ns, st.st_size

@@ -58,7 +58,7 @@ from runtime.images.errors import (
 from runtime.images.platform import Platform, select_manifest
 from runtime.images.reference import Reference, parse_reference
 from runtime.images.unpack import WhiteoutMode, unpack_tar
-from runtime.small_file import read_bytes
+from runtime.small_file import file_version, read_bytes
 
 log = logging.getLogger(__name__)
 
@@ -270,10 +270,9 @@ class ImageStore:
 
     def _refs_version(self) -> tuple[int, int, int] | None:
         try:
-            st = os.stat(self._refs_path)
+            return file_version(str(self._refs_path))
         except FileNotFoundError:
             return None
-        return st.st_ino, st.st_mtime_ns, st.st_size
 
     def _lookup(self, ref: str, doc: dict) -> str | None:
         images, refs = doc["images"], doc["refs"]

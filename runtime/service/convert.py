@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import TypeVar
 
 from google.protobuf import json_format
@@ -27,24 +28,25 @@ _configs_lock = threading.Lock()
 M = TypeVar("M", bound=Message)
 
 
-def _parsed_config(record: dict, message_type: type[M]) -> M:
-    # Keyed by the config's own JSON: exact whatever the record, and still a fraction of a parse.
-    key = (message_type.DESCRIPTOR.full_name, json.dumps(record["config"], sort_keys=True))
+def _cached(key: tuple, build: Callable[[], M]) -> M:
+    """The message kept under ``key``, built and kept (the least recently used dropped) if absent."""
     with _configs_lock:
         cached = _configs.get(key)
         if cached is not None:
             _configs.move_to_end(key)
             return cached  # type: ignore[return-value]
-    parsed = json_format.ParseDict(record["config"], message_type(), ignore_unknown_fields=True)
-    _remember(key, parsed)
-    return parsed
-
-
-def _remember(key: tuple, message: Message) -> None:
+    message = build()
     with _configs_lock:
         _configs[key] = message
         while len(_configs) > CONFIG_CACHE_SIZE:
             _configs.popitem(last=False)
+    return message
+
+
+def _parsed_config(record: dict, message_type: type[M]) -> M:
+    # Keyed by the config's own JSON: exact whatever the record, and still a fraction of a parse.
+    key = (message_type.DESCRIPTOR.full_name, json.dumps(record["config"], sort_keys=True))
+    return _cached(key, lambda: json_format.ParseDict(record["config"], message_type(), ignore_unknown_fields=True))
 
 
 def sandbox_config(record: dict) -> api_pb2.PodSandboxConfig:
@@ -140,13 +142,12 @@ def _fixed_status(record: dict) -> api_pb2.ContainerStatus:
     once per container (every event carries the status of each of the pod's containers)."""
     key = ("status", record["id"], record["created_at"], record.get("image_ref", ""), record.get("image_id", ""),
            record.get("log_path", ""))
-    with _configs_lock:
-        cached = _configs.get(key)
-        if cached is not None:
-            _configs.move_to_end(key)
-            return cached  # type: ignore[return-value]
+    return _cached(key, lambda: _build_fixed_status(record))
+
+
+def _build_fixed_status(record: dict) -> api_pb2.ContainerStatus:
     config = container_config(record)
-    fixed = api_pb2.ContainerStatus(
+    return api_pb2.ContainerStatus(
         id=record["id"],
         metadata=config.metadata,
         created_at=record["created_at"],
@@ -159,22 +160,13 @@ def _fixed_status(record: dict) -> api_pb2.ContainerStatus:
         log_path=record.get("log_path", ""),
         stop_signal=config.stop_signal,
     )
-    _remember(key, fixed)
-    return fixed
 
 
 def _resources(record: dict) -> api_pb2.LinuxContainerResources:
     """The container's resources as last updated (UpdateContainerResources changes them)."""
     raw = record.get("resources", {})
     key = ("resources", record["id"], json.dumps(raw, sort_keys=True))
-    with _configs_lock:
-        cached = _configs.get(key)
-        if cached is not None:
-            _configs.move_to_end(key)
-            return cached  # type: ignore[return-value]
-    parsed = json_format.ParseDict(raw, api_pb2.LinuxContainerResources(), ignore_unknown_fields=True)
-    _remember(key, parsed)
-    return parsed
+    return _cached(key, lambda: json_format.ParseDict(raw, api_pb2.LinuxContainerResources(), ignore_unknown_fields=True))
 
 
 def container_status(record: dict) -> api_pb2.ContainerStatus:

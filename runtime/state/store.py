@@ -26,6 +26,7 @@ from typing import Any
 
 from runtime.atomic_json import read_json, write_json
 from runtime.errors import InvalidArgument, NotFound
+from runtime.small_file import file_version
 from runtime.state import RECORD
 
 
@@ -84,10 +85,9 @@ class RecordStore:
         """What changes whenever the record is rewritten (every write replaces the file): lets
         readers keep what they derived from a record until it changes."""
         try:
-            st = os.stat(self._record(object_id))
+            return file_version(self._record(object_id))
         except (FileNotFoundError, NotADirectoryError) as e:
             raise NotFound(f"{self.kind} {object_id!r} not found") from e
-        return st.st_ino, st.st_mtime_ns, st.st_size
 
     def _keep_written(self, object_id: str, record: dict[str, Any]) -> None:
         try:
