@@ -19,8 +19,9 @@ import secrets
 import shutil
 import stat
 
+from runtime.images.unpack import WHITEOUT_PREFIX  # a whiteout as a file, when not unpacked as overlay's
+
 LAYERS = "init-layers"
-WHITEOUT_PREFIX = ".wh."  # an OCI whiteout as a file (layers are unpacked with overlay's instead)
 
 
 def init_layer(runtime_root: str, files: list[str]) -> str:
