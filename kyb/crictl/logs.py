@@ -141,7 +141,8 @@ class LogWriter:
 
 
 def tail_offset(f: BinaryIO, lines: int, stream: str | None = None) -> int:
-    """The offset where the last `lines` logical lines start (a P..P F run counts as one line).
+    """The offset where the last `lines` logical lines start (a P..P F run counts as one line, and
+    so does a run of P records the stream ended on, as a runtime writes a line left unended).
 
     With `stream`, only that stream's lines count (crictl refuses --tail with --stream; counting
     the chosen stream is what a person asking for both means). Reads the file once from its
@@ -168,9 +169,12 @@ def tail_offset(f: BinaryIO, lines: int, stream: str | None = None) -> int:
         offset += len(raw)
     if lines == 0:
         return offset
-    if len(starts) < lines:
+    # A stream that closed mid-line ends in P records with no F: that last line counts too.
+    unended = [current_start[name] for name, open_line in in_line.items() if open_line and stream in (None, name)]
+    last = sorted([*starts, *unended])[-lines:]
+    if len(last) < lines:
         return 0
-    return starts[0]
+    return last[0]
 
 
 def read_logs(

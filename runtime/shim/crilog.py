@@ -53,20 +53,21 @@ class CriLogWriter:
         buffer = self._buffers[stream] + data
         while True:
             newline = buffer.find(b"\n")
-            if newline == -1 or newline > self.max_line:
-                if len(buffer) >= self.max_line:
-                    self._emit(stream, "P", buffer[: self.max_line])
-                    buffer = buffer[self.max_line :]
-                    continue
+            end = len(buffer) if newline == -1 else newline - (newline > 0 and buffer[newline - 1] == 0x0D)
+            if end > self.max_line:
+                self._emit(stream, "P", buffer[: self.max_line])
+                buffer = buffer[self.max_line :]
+                continue
+            if newline == -1:
                 break
-            self._emit(stream, "F", buffer[:newline])
+            self._emit(stream, "F", buffer[:end])
             buffer = buffer[newline + 1 :]
         self._buffers[stream] = buffer
 
     def close_stream(self, stream: str) -> None:
-        """The stream hit EOF: whatever is left is a final (F) line."""
+        """The stream hit EOF: whatever is left is a line the container never ended (P)."""
         if self._buffers[stream]:
-            self._emit(stream, "F", self._buffers[stream])
+            self._emit(stream, "P", self._buffers[stream])
             self._buffers[stream] = b""
 
     def close(self) -> None:

@@ -90,6 +90,17 @@ def test_tail_counts_logical_lines_not_records() -> None:
     assert _read(_log("2024-01-01T00:00:00Z stdout F one"), tail=0) == ("", "")
 
 
+def test_tail_counts_a_last_line_the_container_never_ended() -> None:
+    data = _log(
+        "2024-01-01T00:00:00Z stdout F one",
+        "2024-01-01T00:00:01Z stderr F err",
+        "2024-01-01T00:00:02Z stdout P no-",
+        "2024-01-01T00:00:03Z stdout P newline",
+    )
+    assert _read(data, tail=1) == ("no-newline", "")
+    assert _read(data, tail=2) == ("no-newline", "err\n")
+
+
 def test_tail_with_a_stream_counts_that_streams_lines() -> None:
     data = _log(
         "2024-01-01T00:00:00Z stdout F a",

@@ -42,11 +42,35 @@ def test_lines_longer_than_the_buffer_are_split_into_partials(tmp_path: Path) ->
     ]
 
 
-def test_unterminated_text_at_close_is_a_full_record(tmp_path: Path) -> None:
+def test_unterminated_text_at_close_is_a_partial_record(tmp_path: Path) -> None:
+    """The container never ended the line: a reader must not add a newline (containerd writes P)."""
     log = CriLogWriter(str(tmp_path / "c.log"))
     log.write("stderr", b"no newline")
     log.close()
-    assert parsed(tmp_path / "c.log") == [("stderr", "F", "no newline")]
+    assert parsed(tmp_path / "c.log") == [("stderr", "P", "no newline")]
+
+
+def test_a_carriage_return_before_the_newline_is_not_content(tmp_path: Path) -> None:
+    log = CriLogWriter(str(tmp_path / "c.log"))
+    log.write("stdout", b"dos\r\nmid\rdle\n\r\n")
+    log.close()
+    records = [line.split(b" ", 3)[1:] for line in (tmp_path / "c.log").read_bytes().split(b"\n")[:-1]]
+    assert records == [[b"stdout", b"F", b"dos"], [b"stdout", b"F", b"mid\rdle"], [b"stdout", b"F", b""]]
+
+
+def test_a_line_as_long_as_the_limit_is_one_full_record(tmp_path: Path) -> None:
+    log = CriLogWriter(str(tmp_path / "c.log"), max_line=4)
+    log.write("stdout", b"abcd")
+    log.write("stdout", b"\r\nefghi\n")
+    log.close()
+    assert parsed(tmp_path / "c.log") == [("stdout", "F", "abcd"), ("stdout", "P", "efgh"), ("stdout", "F", "i")]
+
+
+def test_the_unterminated_rest_of_a_long_line_is_partial_at_close(tmp_path: Path) -> None:
+    log = CriLogWriter(str(tmp_path / "c.log"), max_line=4)
+    log.write("stdout", b"abcdef")
+    log.close()
+    assert parsed(tmp_path / "c.log") == [("stdout", "P", "abcd"), ("stdout", "P", "ef")]
 
 
 def test_reopen_continues_in_a_new_file_after_rotation(tmp_path: Path) -> None:
