@@ -22,7 +22,9 @@ from runtime.images.oci_layout import LayoutWriter
 from runtime.images.platform import host_platform
 from runtime.images.reference import parse_reference
 
-PAUSE_COMMAND = ["/bin/sleep", "2147483647"]
+# Waits forever on a read-only root (containerd's sandboxes have one), and is not named `sleep`:
+# in a shared pid namespace, tests look for their own `sleep` processes.
+PAUSE_COMMAND = ["/usr/bin/tail", "-f", "/dev/null"]
 
 
 @dataclass(frozen=True)

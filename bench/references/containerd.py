@@ -44,7 +44,14 @@ class HarnessError(RuntimeError):
     """containerd did not come up (the message carries the tail of its log) or a step failed."""
 
 
-def _config(base: str, netns_name: str) -> str:
+def _mirrors(registry_mirrors: dict[str, str]) -> str:
+    """containerd 1.6's CRI mirror tables: pulls of each host go to its mirror's endpoint."""
+    cri = 'plugins."io.containerd.grpc.v1.cri"'
+    return "".join(f'\n[{cri}.registry.mirrors."{host}"]\n  endpoint = ["{url}"]\n'
+                   for host, url in sorted(registry_mirrors.items()))
+
+
+def _config(base: str, netns_name: str, registry_mirrors: dict[str, str] | None = None) -> str:
     cri = 'plugins."io.containerd.grpc.v1.cri"'
     return f"""version = 2
 root = "{base}/root"
@@ -92,10 +99,13 @@ oom_score = 0
 [{cri}.containerd.runtimes.runc.options]
   Root = "{base}/runc"
   SystemdCgroup = false
-"""
+""" + _mirrors(registry_mirrors or {})
 
 
-def _cni_conflist(network: str, base: str) -> dict[str, object]:
+def _cni_conflist(network: str, base: str, subnet: str, port_mappings: bool) -> dict[str, object]:
+    # portmap (hostPort) only when asked: it adds iptables work to every pod, which the start
+    # benchmark's pods (no ports) must not pay.
+    portmap = [{"type": "portmap", "capabilities": {"portMappings": True}}] if port_mappings else []
     return {
         "cniVersion": "0.4.0",
         "name": network,
@@ -108,11 +118,12 @@ def _cni_conflist(network: str, base: str) -> dict[str, object]:
                 "hairpinMode": True,
                 "ipam": {
                     "type": "host-local",
-                    "ranges": [[{"subnet": "10.88.0.0/16"}]],
+                    "ranges": [[{"subnet": subnet}]],
                     "routes": [{"dst": "0.0.0.0/0"}],
                     "dataDir": f"{base}/cni/ipam",
                 },
-            }
+            },
+            *portmap,
         ],
     }
 
@@ -120,8 +131,14 @@ def _cni_conflist(network: str, base: str) -> dict[str, object]:
 class ContainerdHarness:
     """One private containerd; use as a context manager or call start() and stop()."""
 
-    def __init__(self, base_dir: str | None = None) -> None:
+    def __init__(self, base_dir: str | None = None, registry_mirrors: dict[str, str] | None = None,
+                 pod_subnet: str = "10.88.0.0/16", port_mappings: bool = False) -> None:
+        """``registry_mirrors``: registry host -> mirror URL (``http://127.0.0.1:5000``);
+        ``port_mappings``: serve pods' hostPorts (CNI portmap)."""
         self.name = netns.unique_name("ctd")
+        self.registry_mirrors = dict(registry_mirrors or {})
+        self.pod_subnet = pod_subnet
+        self.port_mappings = port_mappings
         self.base = base_dir or tempfile.mkdtemp(prefix=f"{self.name}-")
         self.socket = os.path.join(self.base, "containerd.sock")
         self.endpoint = f"unix://{self.socket}"
@@ -146,9 +163,9 @@ class ContainerdHarness:
             os.makedirs(os.path.join(self.base, d), exist_ok=True)
         config_path = os.path.join(self.base, "config.toml")
         with open(config_path, "w") as f:
-            f.write(_config(self.base, self.name))
+            f.write(_config(self.base, self.name, self.registry_mirrors))
         with open(os.path.join(self.base, "cni/net.d/10-kybt.conflist"), "w") as f:
-            json.dump(_cni_conflist(self.name, self.base), f, indent=2)
+            json.dump(_cni_conflist(self.name, self.base, self.pod_subnet, self.port_mappings), f, indent=2)
         netns.create(self.name)
         self._netns_made = True
         teardown.become_subreaper()

@@ -1,4 +1,7 @@
-"""One `kyb runtime` per test module (started once, torn down completely), and its CRI client."""
+"""One runtime per test module (started once, torn down completely), and its CRI client.
+
+The runtime is `kyb runtime`, or Debian's containerd when ``KYB_CRI_VALIDATION_RUNTIME`` says so
+(see cri_validation_runtime.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +10,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cri_validation_runtime import Cri, NetworkedKybRuntime
+from cri_validation_runtime import (
+    CONTAINERD_DIFFERS,
+    ContainerdUnderValidation,
+    Cri,
+    NetworkedKybRuntime,
+    runtime_kind,
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Against containerd, the tests where it is known to answer otherwise are expected to fail."""
+    if runtime_kind() != "containerd":
+        return
+    for item in items:
+        reason = CONTAINERD_DIFFERS.get(item.name)
+        if reason is not None and "cri_validation" in str(item.path):
+            item.add_marker(pytest.mark.xfail(reason=reason, strict=False))
 
 
 @pytest.fixture(scope="module")
@@ -23,10 +42,28 @@ def runtime_args() -> tuple[str, ...]:
 
 
 @pytest.fixture(scope="module")
-def harness(busybox_archive: Path, extra_archives: list[Path], runtime_args: tuple[str, ...]) -> Iterator[NetworkedKybRuntime]:
+def registry_mirrors() -> dict[str, str]:
+    """Registry host -> the mirror its pulls go to; modules override this."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def harness(busybox_archive: Path, extra_archives: list[Path], runtime_args: tuple[str, ...],
+            registry_mirrors: dict[str, str]) -> Iterator[NetworkedKybRuntime | ContainerdUnderValidation]:
     if os.geteuid() != 0:
         pytest.fail("the CRI validation tests need root (network namespaces, cgroups, mounts)")
-    runtime = NetworkedKybRuntime(extra_args=runtime_args)
+    runtime: NetworkedKybRuntime | ContainerdUnderValidation
+    if runtime_kind() == "containerd":
+        runtime = ContainerdUnderValidation(registry_mirrors=registry_mirrors)
+        try:
+            runtime.start()
+            for archive in (busybox_archive, *extra_archives):
+                runtime.import_archive(str(archive))
+            yield runtime
+        finally:
+            runtime.stop()
+        return
+    runtime = NetworkedKybRuntime(extra_args=runtime_args, registry_mirrors=registry_mirrors)
     try:
         for archive in (busybox_archive, *extra_archives):
             runtime.import_archive(str(archive))
@@ -37,7 +74,7 @@ def harness(busybox_archive: Path, extra_archives: list[Path], runtime_args: tup
 
 
 @pytest.fixture(scope="module")
-def cri(harness: NetworkedKybRuntime) -> Iterator[Cri]:
+def cri(harness: NetworkedKybRuntime | ContainerdUnderValidation) -> Iterator[Cri]:
     client = Cri(harness)
     try:
         yield client

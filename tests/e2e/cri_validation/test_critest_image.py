@@ -39,11 +39,9 @@ USER_IMAGES = {  # critest's imageUser* images: (uid, username) ImageStatus must
 
 
 @pytest.fixture(scope="module")
-def runtime_args(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, ...]:
-    config = tmp_path_factory.mktemp("registry-config") / "registries.toml"
+def registry_mirrors() -> dict[str, str]:
     # Pulls of the made-up host go to the registry below, so image names keep critest's shape.
-    config.write_text(f'[registries."{HOST}"]\nmirrors = ["http://127.0.0.1:{REGISTRY_PORT}"]\nskip_upstream = true\n')
-    return ("--registry-config", str(config))
+    return {HOST: f"http://127.0.0.1:{REGISTRY_PORT}"}
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ sysctls reach the pod's namespaces. Stopping or removing a sandbox that does not
 from __future__ import annotations
 
 import secrets
+import uuid
 
 import pytest
 from cri_validation_runtime import Cri, v1
@@ -52,11 +53,11 @@ def test_removed_pod_sandbox_is_not_listed(cri: Cri) -> None:
 
 
 def test_stopping_a_pod_sandbox_that_does_not_exist_succeeds(cri: Cri) -> None:
-    cri.stop_pod(secrets.token_hex(32))
+    cri.stop_pod(str(uuid.uuid4()))
 
 
 def test_removing_a_pod_sandbox_that_does_not_exist_succeeds(cri: Cri) -> None:
-    cri.remove_pod(secrets.token_hex(32))
+    cri.remove_pod(str(uuid.uuid4()))
 
 
 def test_pod_sandbox_attributes_are_preserved(cri: Cri) -> None:

@@ -38,8 +38,10 @@ def status(cri: Cri) -> v1.StatusResponse:
 
 
 @pytest.fixture(autouse=True)
-def handler_supports_user_namespaces(status: v1.StatusResponse) -> None:
+def handler_supports_user_namespaces(status: v1.StatusResponse, harness: object) -> None:
     handlers = {h.name: h.features.user_namespaces for h in status.runtime_handlers}
+    if getattr(harness, "kind", "kyb") != "kyb" and handlers.get("") is not True:
+        pytest.skip(f"the runtime under validation does not advertise user namespaces: {handlers}")  # as critest skips
     assert handlers.get("") is True, f"no runtime handler supports user namespaces: {handlers}"
 
 

@@ -32,10 +32,25 @@ def test_every_path_in_the_config_is_under_the_harness_dir() -> None:
 
 
 def test_cni_network_keeps_its_ipam_store_private() -> None:
-    conflist = _cni_conflist("kybt-ctd-x", "/tmp/kybt-ctd-x")
+    conflist = _cni_conflist("kybt-ctd-x", "/tmp/kybt-ctd-x", "10.88.0.0/16", port_mappings=False)
     plugins = conflist["plugins"]
     assert isinstance(plugins, list)
     bridge = plugins[0]
     assert conflist["name"] == "kybt-ctd-x"
     assert bridge["type"] == "bridge" and bridge["ipMasq"] is False
     assert bridge["ipam"]["dataDir"] == "/tmp/kybt-ctd-x/cni/ipam"
+    assert [p["type"] for p in plugins] == ["bridge"]
+
+
+def test_host_ports_and_the_pod_subnet_are_chosen_by_the_caller() -> None:
+    conflist = _cni_conflist("kybt-ctd-x", "/tmp/kybt-ctd-x", "10.91.0.0/24", port_mappings=True)
+    plugins = conflist["plugins"]
+    assert isinstance(plugins, list)
+    assert plugins[0]["ipam"]["ranges"] == [[{"subnet": "10.91.0.0/24"}]]
+    assert plugins[1] == {"type": "portmap", "capabilities": {"portMappings": True}}
+
+
+def test_registry_mirrors_become_cri_mirror_endpoints() -> None:
+    config = tomllib.loads(_config("/tmp/kybt-ctd-x", "kybt-ctd-x", {"registry.test": "http://127.0.0.1:5000"}))
+    mirrors = config["plugins"]["io.containerd.grpc.v1.cri"]["registry"]["mirrors"]
+    assert mirrors == {"registry.test": {"endpoint": ["http://127.0.0.1:5000"]}}
