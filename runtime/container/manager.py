@@ -479,8 +479,9 @@ class ContainerManager:
                 if recorded:  # the shim died after go: its process may have exec'd; none may run unsupervised
                     signal_process(recorded[0]["pid"], recorded[0]["pid_start"], signal.SIGKILL)
                 self.ctx.containers.update(container_id, lambda r: r.update(
+                    # Never started: started_at stays unset, as containerd reports a StartError.
                     state=ContainerState.EXITED.value, exit_code=ERROR_START_EXIT_CODE, reason="StartError",
-                    message=reply["error"], finished_at=time.time_ns(),
+                    message=reply["error"], started_at=0, finished_at=time.time_ns(),
                 ))
                 raise ProcessStartFailed(f"failed to start container {container_id}: {reply['error']}")
             if recorded:
@@ -558,12 +559,14 @@ class ContainerManager:
         container_id = self.ctx.containers.resolve(id_or_prefix)
         with self.ctx.containers.lock(container_id):
             record = self.refresh(container_id)
-            if record["state"] not in (ContainerState.CREATED.value, ContainerState.RUNNING.value):
-                raise FailedPrecondition(f"cannot update resources of a container in state {record['state']}")
-            try:
-                self.ctx.cgroups.update(record["cgroup"], resources_from(linux))
-            except CgroupError as e:
-                raise cgroup_failure(e, "cannot update resources") from e
+            # As containerd: a container that no longer runs only has its recorded resources
+            # updated (its cgroup is gone); one that is created or running gets them applied.
+            resources = resources_from(linux)  # bad values are refused whatever the state
+            if record["state"] in (ContainerState.CREATED.value, ContainerState.RUNNING.value):
+                try:
+                    self.ctx.cgroups.update(record["cgroup"], resources)
+                except CgroupError as e:
+                    raise cgroup_failure(e, "cannot update resources") from e
             merged = api_pb2.LinuxContainerResources()
             json_format.ParseDict(record.get("resources", {}), merged)
             merged.MergeFrom(linux)

@@ -3,8 +3,9 @@
 The spec (saved in the container's record, under ``spec``) is to us what the OCI
 ``config.json`` is to runc: everything the shim needs, decided here, in the daemon, where it is
 easy to validate and unit test. The shim only carries it out. Choices follow containerd's CRI
-plugin: command is ``command``+``args`` or the image's Entrypoint+Cmd; env is a default PATH,
-then the image's, then the config's; the user comes from the security context or else the image
+plugin: command is ``command``+``args`` or the image's Entrypoint+Cmd; env is a default PATH and
+HOSTNAME (the pod's hostname, which programs read from the environment), then the image's,
+then the config's; the user comes from the security context or else the image
 config; capabilities start from Docker's default set; kubelet-provided /etc/hosts or /dev/shm
 mounts win over the sandbox's own.
 """
@@ -12,12 +13,14 @@ mounts win over the sandbox's own.
 from __future__ import annotations
 
 import os
+import socket
 import stat
 
 from cri import api_pb2
 from runtime.container import image_volumes, userns_options
 from runtime.errors import FailedPrecondition, InvalidArgument
 from runtime.linux import capabilities, idmap, seccomp, seccomp_profile
+from runtime.shim.process import DEFAULT_PATH
 
 DEFAULT_MASKED_PATHS = [
     "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
@@ -44,8 +47,8 @@ def command_of(config: api_pb2.ContainerConfig, image_config: dict) -> list[str]
     return args
 
 
-def environment_of(config: api_pb2.ContainerConfig, image_config: dict) -> list[str]:
-    merged: dict[str, str] = {}
+def environment_of(config: api_pb2.ContainerConfig, image_config: dict, hostname: str) -> list[str]:
+    merged: dict[str, str] = {"PATH": DEFAULT_PATH, "HOSTNAME": hostname}
     for pair in image_config.get("Env") or []:
         key, _, value = pair.partition("=")
         merged[key] = value
@@ -321,7 +324,7 @@ def build_spec(
         },
         "process": {
             "args": command_of(config, image_config),
-            "env": environment_of(config, image_config),
+            "env": environment_of(config, image_config, sandbox.get("hostname") or socket.gethostname()),
             "cwd": cwd,
             "user": user_of(security, image_config),
             "capabilities": caps,

@@ -111,6 +111,7 @@ def prepare_exec(kernel: Kernel, process: dict, creds: user.Credentials | None =
     if no_new_privs:
         kernel.prctl(PR_SET_NO_NEW_PRIVS, 1)
     env = environment(process.get("env", []))
+    env.setdefault("HOME", creds.home)  # as runc: from the user's passwd entry, else /
     args = process["args"]
     return ReadyToExec(kernel, executable(args[0], env["PATH"]), args, env,
                        seccomp_filter if seccomp_filter and no_new_privs else None)

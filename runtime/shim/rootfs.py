@@ -33,6 +33,7 @@ from runtime.linux.syscalls import (
     Kernel,
 )
 from runtime.shim.paths import resolve_in_root
+from runtime.shim.process import ExecFailed
 
 # (name, major, minor) of the device nodes every container gets, as the OCI runtime spec lists.
 DEVICES = [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)]
@@ -42,7 +43,6 @@ DEV_SYMLINKS = [
     ("/proc/self/fd/1", "stdout"),
     ("/proc/self/fd/2", "stderr"),
     ("pts/ptmx", "ptmx"),
-    ("/proc/kcore", "core"),
 ]
 PROPAGATION_FLAGS = {"private": MS_PRIVATE, "rslave": MS_SLAVE, "rshared": MS_SHARED}
 
@@ -127,7 +127,7 @@ def setup_rootfs(kernel: Kernel, spec: dict, before_pivot: Callable[[], None] | 
             _make_readonly(kernel, root, path)
 
     cwd = spec["process"].get("cwd") or "/"
-    _ensure_dir(resolve_in_root(root, cwd))
+    _make_working_directory(root, cwd)
     if before_pivot is not None:
         before_pivot()
     # After pivot_root(".", ".") the old root sits on top of the new one. Step into the old root
@@ -145,6 +145,17 @@ def setup_rootfs(kernel: Kernel, spec: dict, before_pivot: Callable[[], None] | 
     os.chdir("/")
     if rootfs.get("readonly"):
         kernel.mount(None, "/", None, MS_BIND | MS_REMOUNT | MS_RDONLY, None)
+
+
+def _make_working_directory(root: str, cwd: str) -> None:
+    """Create the working directory, as runc does; the error names the container's path only."""
+    target = resolve_in_root(root, cwd)
+    try:
+        _ensure_dir(target)
+    except OSError as e:
+        if os.path.exists(target) and not os.path.isdir(target):
+            raise ExecFailed(f"working directory {cwd}: not a directory") from e
+        raise ExecFailed(f"cannot create the working directory {cwd}: {e.strerror or e}") from e
 
 
 def dev_owner_options(spec: dict) -> tuple[str, str]:
@@ -170,6 +181,8 @@ def _setup_dev(kernel: Kernel, root: str, spec: dict) -> None:
         os.chmod(path, 0o666)
     for target, name in DEV_SYMLINKS:
         os.symlink(target, f"{dev}/{name}")
+    if os.path.exists("/proc/kcore"):  # built with CONFIG_PROC_KCORE: as runc, then /dev/core too
+        os.symlink("/proc/kcore", f"{dev}/core")
     os.mkdir(f"{dev}/pts", 0o755)
     kernel.mount("devpts", f"{dev}/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620" + tty_group)
     os.mkdir(f"{dev}/shm", 0o1777)

@@ -19,16 +19,18 @@ class Credentials:
     """A plain class, not a dataclass: this module is loaded in the fork server, and
     ``dataclasses`` would bring ``inspect`` and ``ast`` into every process forked from it."""
 
-    def __init__(self, uid: int, gid: int, additional_gids: list[int] | None = None) -> None:
+    def __init__(self, uid: int, gid: int, additional_gids: list[int] | None = None, home: str = "/") -> None:
         self.uid = uid
         self.gid = gid
         self.additional_gids = additional_gids if additional_gids is not None else []
+        self.home = home  # HOME for a process whose environment has none, as runc sets it
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Credentials) and vars(self) == vars(other)
 
     def __repr__(self) -> str:
-        return f"Credentials(uid={self.uid}, gid={self.gid}, additional_gids={self.additional_gids})"
+        return (f"Credentials(uid={self.uid}, gid={self.gid}, additional_gids={self.additional_gids}, "
+                f"home={self.home!r})")
 
 
 def _entries(path: str) -> list[list[str]]:
@@ -49,6 +51,7 @@ def resolve(user: dict, passwd: str = "/etc/passwd", group: str = "/etc/group") 
     name = user.get("name")
     username: str | None = None
     primary: int | None = None
+    home = "/"
     if name is not None and not str(name).isdigit():
         match = next((e for e in users if e[0] == name), None)
         if match is None:
@@ -61,6 +64,8 @@ def resolve(user: dict, passwd: str = "/etc/passwd", group: str = "/etc/group") 
         match = next((e for e in users if e[2].isdigit() and int(e[2]) == uid), None)
         if match is not None:
             primary, username = int(match[3]), match[0]
+    if match is not None and len(match) > 5 and match[5]:
+        home = match[5]
     group_name = user.get("group")
     if group_name is not None:
         if str(group_name).isdigit():
@@ -83,4 +88,4 @@ def resolve(user: dict, passwd: str = "/etc/passwd", group: str = "/etc/group") 
     for g in extra:
         if g not in seen:
             seen.append(g)
-    return Credentials(uid=int(uid), gid=int(gid), additional_gids=seen)
+    return Credentials(uid=int(uid), gid=int(gid), additional_gids=seen, home=home)

@@ -130,6 +130,20 @@ def test_missing_executable_fails_start_with_a_message(cri: RuntimeClient, sandb
     assert err.value.code.name == "UNKNOWN"  # as containerd answers a failed OCI create
     status = cri.container_status(container).status
     assert (status.state, status.exit_code, status.reason) == (api_pb2.CONTAINER_EXITED, 128, "StartError")
+    assert status.started_at == 0 and status.finished_at > 0  # it never started, as containerd reports
+
+
+def test_a_working_directory_that_is_a_file_fails_the_start_naming_only_the_container_path(
+    cri: RuntimeClient, sandbox: tuple[str, api_pb2.PodSandboxConfig]
+) -> None:
+    config = container_config("wdfile", ["pwd"])
+    config.working_dir = "/etc/passwd"
+    container = cri.create_container(sandbox[0], config, sandbox[1])
+    with pytest.raises(CRIError) as err:
+        cri.start_container(container)
+    assert err.value.code.name == "UNKNOWN"
+    assert err.value.details.endswith("working directory /etc/passwd: not a directory")
+    assert cri.container_status(container).status.reason == "StartError"
 
 
 def test_exec_sync_of_a_missing_binary_is_unknown_and_names_it(

@@ -70,6 +70,17 @@ def test_cpu_and_memory_limits_are_written_and_updated(cri: RuntimeClient, runti
     assert status.resources.linux.cpu_shares == 512
 
 
+def test_an_update_of_an_exited_container_is_recorded_as_containerd_records_it(cri: RuntimeClient) -> None:
+    pod = pod_config("upd-exited")
+    sandbox = cri.run_pod_sandbox(pod)
+    container = cri.create_container(sandbox, container_config("done", ["true"]), pod)
+    cri.start_container(container)
+    wait_for(lambda: cri.container_status(container).status.state == api_pb2.CONTAINER_EXITED, what="the exit")
+    cri._call(cri.runtime, "UpdateContainerResources", api_pb2.UpdateContainerResourcesRequest(
+        container_id=container, linux=api_pb2.LinuxContainerResources(cpu_shares=256)))
+    assert cri.container_status(container).status.resources.linux.cpu_shares == 256
+
+
 def test_stats_report_cpu_and_memory_from_the_cgroup(cri: RuntimeClient) -> None:
     pod = pod_config("stats")
     sandbox = cri.run_pod_sandbox(pod)

@@ -182,6 +182,23 @@ def test_env_and_working_dir(cri: RuntimeClient) -> None:
     assert sh(cri, container, "readlink /proc/1/cwd") == "/work/dir"
 
 
+def test_hostname_and_home_are_in_the_environment_of_the_container_and_its_execs(cri: RuntimeClient) -> None:
+    pod = pod_config("envhost", hostname="web-0")
+    sandbox = cri.run_pod_sandbox(pod)
+    container = cri.create_container(sandbox, container_config("envhost", ["sleep", "300"]), pod)
+    cri.start_container(container)
+    environ = sh(cri, container, "tr '\\0' '\\n' < /proc/1/environ").splitlines()
+    assert "HOSTNAME=web-0" in environ and "HOME=/root" in environ
+    assert {"HOSTNAME=web-0", "HOME=/root"} <= set(sh(cri, container, "env").splitlines())
+
+
+def test_home_follows_the_user_and_is_root_directory_without_a_passwd_entry(cri: RuntimeClient) -> None:
+    nobody = started(cri, "home-nobody", run_as_username="nobody")
+    assert sh(cri, nobody, "echo $HOME") == "/home"
+    unknown = started(cri, "home-uid", run_as_user=api_pb2.Int64Value(value=4242))
+    assert sh(cri, unknown, "echo $HOME") == "/"
+
+
 def test_host_devices_are_recreated_in_the_container(cri: RuntimeClient) -> None:
     pod = pod_config("dev")
     sandbox = cri.run_pod_sandbox(pod)

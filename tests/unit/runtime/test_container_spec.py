@@ -9,7 +9,7 @@ from runtime.container.spec import DEFAULT_MASKED_PATHS, build_spec, check_names
 from runtime.errors import FailedPrecondition, InvalidArgument
 
 IMAGE = {"Entrypoint": ["/entry"], "Cmd": ["--serve"], "Env": ["PATH=/bin", "A=image"], "WorkingDir": "/srv", "User": "www:staff"}
-SANDBOX = {"dir": "/state/sandboxes/s1", "namespaces": {"net": "/proc/9/ns/net", "ipc": "/proc/9/ns/ipc", "uts": "/proc/9/ns/uts"},
+SANDBOX = {"dir": "/state/sandboxes/s1", "hostname": "web-0", "namespaces": {"net": "/proc/9/ns/net", "ipc": "/proc/9/ns/ipc", "uts": "/proc/9/ns/uts"},
            "shm": "/state/sandboxes/s1/shm", "privileged": False}
 
 
@@ -41,7 +41,14 @@ def test_no_command_anywhere_is_invalid() -> None:
 
 def test_config_env_overrides_image_env() -> None:
     env = spec_for(config(envs=[api_pb2.KeyValue(key="A", value="config"), api_pb2.KeyValue(key="B", value="b")]))["process"]["env"]
-    assert env == ["PATH=/bin", "A=config", "B=b"]
+    assert env == ["PATH=/bin", "HOSTNAME=web-0", "A=config", "B=b"]
+
+
+def test_hostname_and_a_default_path_are_in_the_environment_unless_overridden() -> None:
+    assert spec_for(config(), image={"Cmd": ["sh"]})["process"]["env"] == [
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=web-0"]
+    env = spec_for(config(envs=[api_pb2.KeyValue(key="HOSTNAME", value="mine")]))["process"]["env"]
+    assert "HOSTNAME=mine" in env and "HOSTNAME=web-0" not in env
 
 
 def test_working_dir_defaults_to_the_images_and_must_be_absolute() -> None:
