@@ -2,8 +2,9 @@
 
 The bundle is the busybox rootfs from `busybox_image.make_rootfs` plus a config.json we write
 (the runtime-spec defaults `runc spec` also produces: pid, net, ipc, uts and mount namespaces,
-/proc, a tmpfs /dev, read-only /sys, masked and read-only paths, Docker's default capabilities,
-no_new_privs), with `cgroupsPath` under a `kybt-` cgroup so teardown finds everything.
+/proc, a tmpfs /dev with /dev/pts, /dev/shm and /dev/mqueue, read-only /sys and /sys/fs/cgroup,
+masked and read-only paths, Docker's default capabilities, no_new_privs: what a kyb container
+gets too), with `cgroupsPath` under a `kybt-` cgroup so teardown finds everything.
 
 Debian's crun 1.8 refuses this machine's hybrid cgroups ("cgroups in hybrid mode not
 supported"), so the measurements run in a worker process started with `unshare -m
@@ -79,10 +80,22 @@ def bundle_config(args: list[str], cgroups_path: str) -> dict[str, object]:
                 "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
             },
             {
+                "destination": "/dev/mqueue",
+                "type": "mqueue",
+                "source": "mqueue",
+                "options": ["nosuid", "noexec", "nodev"],
+            },
+            {
                 "destination": "/sys",
                 "type": "sysfs",
                 "source": "sysfs",
                 "options": ["nosuid", "noexec", "nodev", "ro"],
+            },
+            {
+                "destination": "/sys/fs/cgroup",
+                "type": "cgroup",
+                "source": "cgroup",
+                "options": ["nosuid", "noexec", "nodev", "relatime", "ro"],
             },
         ],
         "linux": {

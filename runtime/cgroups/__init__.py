@@ -109,6 +109,14 @@ class CgroupDriver(ABC):
         return self.procs_files(path)
 
     @abstractmethod
+    def container_view(self, path: str) -> dict:
+        """What a container in ``path`` sees at /sys/fs/cgroup, as runc shows it, for the shim
+        to mount: ``{"version": 2}`` (a cgroup namespace rooted at ``path``, cgroup2 mounted
+        there), or ``{"version": 1, "binds": [[host dir, name], ...], "links": [[name, target],
+        ...]}`` (``path``'s directory in each hierarchy bound at /sys/fs/cgroup/<name>, and a
+        symlink per controller of a co-mounted hierarchy such as ``cpu,cpuacct``)."""
+
+    @abstractmethod
     def pids(self, path: str) -> list[int]:
         """Processes in the cgroup (not its children)."""
 

@@ -164,6 +164,13 @@ class V1Driver(CgroupDriver):
         (forked from the single-threaded fork server), that thread is the whole process."""
         return [os.path.join(d, "tasks") for d in self._dirs(path)]
 
+    def container_view(self, path: str) -> dict:
+        points = sorted(set(self.hierarchies.values()))
+        names = [os.path.basename(p) for p in points]
+        links = [[controller, name] for name in names if "," in name for controller in name.split(",")]
+        return {"version": 1, "binds": [[os.path.join(p, path.lstrip("/")), n] for p, n in zip(points, names, strict=True)],
+                "links": links}
+
     def pids(self, path: str) -> list[int]:
         d = self._dir("memory", path)
         return [] if d is None else _read_pids(os.path.join(d, "cgroup.procs"))

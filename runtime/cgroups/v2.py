@@ -134,6 +134,9 @@ class V2Driver(CgroupDriver):
     def procs_files(self, path: str) -> list[str]:
         return [os.path.join(self._dir(path), "cgroup.procs")]
 
+    def container_view(self, path: str) -> dict:
+        return {"version": 2}
+
     def pids(self, path: str) -> list[int]:
         return _read_pids(os.path.join(self._dir(path), "cgroup.procs"))
 

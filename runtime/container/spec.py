@@ -270,6 +270,7 @@ def build_spec(
     oom: dict | None,
     pid_namespace: tuple[str, str | None],
     last_cap: int,
+    cgroup_view: dict | None = None,
 ) -> dict:
     """The spec for one container; raises InvalidArgument/FailedPrecondition on bad config."""
     security = config.linux.security_context
@@ -340,6 +341,7 @@ def build_spec(
         "etc_files": etc_files,
         "shm": shm,
         "mounts": mounts,
+        "cgroup_view": cgroup_view,
         "devices": devices,
         "device_rules": rules,
         "masked_paths": [] if privileged else masked,

@@ -36,9 +36,11 @@ def run_exec(kernel: Kernel, conn: socket.socket, request: dict, stdio: list[int
     pid = request["pid"]
     try:
         join_cgroup(spec.get("cgroup_procs", []))
-        namespaces = {kind: f"/proc/{pid}/ns/{kind}" for kind in ("ipc", "uts", "net", "pid", "mnt")}
+        # cgroup v2 containers have a cgroup namespace of their own (see rootfs.mount_cgroups).
+        kinds = ("ipc", "uts", "net", "pid", "mnt", *(("cgroup",) if (spec.get("cgroup_view") or {}).get("version") == 2 else ()))
+        namespaces = {kind: f"/proc/{pid}/ns/{kind}" for kind in kinds}
         pod_userns = userns.open_if_foreign(f"/proc/{pid}/ns/user")
-        enter_namespaces(kernel, namespaces, ("ipc", "uts", "net", "pid", "mnt"))
+        enter_namespaces(kernel, namespaces, kinds)
         userns.join(kernel, pod_userns)  # last: see the module docstring
     except OSError as e:
         _send(conn, {"error": f"cannot enter container: {e}"})

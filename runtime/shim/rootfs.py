@@ -5,7 +5,8 @@ The order follows runc: make the copied mount tree non-shared so nothing leaks b
 mount the overlay root (image layers read-only below, the container's own upper dir on top),
 then /proc, a minimal /dev, a read-only /sys, the sandbox's /etc files and /dev/shm, the
 config's volume mounts (host paths bound, image volumes as read-only overlays of the image's
-layers), and finally mask and read-only paths before ``pivot_root``. Every mount
+layers), mask and read-only paths, and, once the process is in its cgroup, that cgroup at
+/sys/fs/cgroup, before ``pivot_root``. Every mount
 is made through the ``Kernel`` interface. All mounts die with the mount namespace, so the host
 never sees them and removal has nothing to unmount.
 """
@@ -18,6 +19,7 @@ from collections.abc import Callable
 
 from runtime.linux.idmap import attach, host_id, idmapped_tree, make_readonly_recursive
 from runtime.linux.syscalls import (
+    CLONE_NEWCGROUP,
     MNT_DETACH,
     MS_BIND,
     MS_NODEV,
@@ -26,6 +28,7 @@ from runtime.linux.syscalls import (
     MS_PRIVATE,
     MS_RDONLY,
     MS_REC,
+    MS_RELATIME,
     MS_REMOUNT,
     MS_SHARED,
     MS_SLAVE,
@@ -130,6 +133,8 @@ def setup_rootfs(kernel: Kernel, spec: dict, before_pivot: Callable[[], None] | 
     _make_working_directory(root, cwd)
     if before_pivot is not None:
         before_pivot()
+    if spec.get("cgroup_view"):  # after before_pivot: the cgroup exists and we are in it
+        mount_cgroups(kernel, root, spec["cgroup_view"], privileged)
     # After pivot_root(".", ".") the old root sits on top of the new one. Step into the old root
     # (as runc does) before making it rslave and detaching it: applied from the new root's cwd,
     # the rslave would turn the new tree's rshared volumes into slaves.
@@ -145,6 +150,32 @@ def setup_rootfs(kernel: Kernel, spec: dict, before_pivot: Callable[[], None] | 
     os.chdir("/")
     if rootfs.get("readonly"):
         kernel.mount(None, "/", None, MS_BIND | MS_REMOUNT | MS_RDONLY, None)
+
+
+def mount_cgroups(kernel: Kernel, root: str, view: dict, writable: bool) -> None:
+    """The container's own cgroup at /sys/fs/cgroup, read-only unless privileged, as runc mounts
+    it (programs size themselves from it: a JVM's heap, Go's GOMAXPROCS). cgroup v2: a cgroup
+    namespace rooted at the container's cgroup (the caller has joined it), cgroup2 mounted in
+    it. cgroup v1: a tmpfs holding a bind of the container's directory in each hierarchy."""
+    target = f"{root}/sys/fs/cgroup"
+    if not os.path.isdir(target):
+        return  # a kernel without cgroup support has no mount point in sysfs
+    readonly = 0 if writable else MS_RDONLY
+    flags = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME
+    if view["version"] == 2:
+        kernel.unshare(CLONE_NEWCGROUP)
+        kernel.mount("cgroup2", target, "cgroup2", flags | readonly, None)
+        return
+    kernel.mount("tmpfs", target, "tmpfs", flags, "mode=755")
+    for source, name in view["binds"]:
+        os.mkdir(f"{target}/{name}", 0o755)
+        kernel.mount(source, f"{target}/{name}", None, MS_BIND | MS_REC, None)
+        if readonly:
+            kernel.mount(None, f"{target}/{name}", None, MS_BIND | MS_REMOUNT | flags | readonly, None)
+    for name, link_target in view["links"]:
+        os.symlink(link_target, f"{target}/{name}")
+    if readonly:
+        kernel.mount(None, target, None, MS_REMOUNT | flags | readonly, "mode=755")
 
 
 def _make_working_directory(root: str, cwd: str) -> None:

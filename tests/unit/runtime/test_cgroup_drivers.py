@@ -372,3 +372,21 @@ def test_plain_unified_keys_and_page_sizes_are_accepted() -> None:
     linux = api_pb2.LinuxContainerResources(unified={"memory.high": "1", "memory.swap.max": "0", "hugetlb.2MB.max": "0"},
                                             hugepage_limits=[api_pb2.HugepageLimit(page_size="64KB", limit=1)])
     assert set(resources_from(linux).unified) == {"memory.high", "memory.swap.max", "hugetlb.2MB.max"}
+
+
+def test_v1_container_view_binds_each_hierarchy_and_links_co_mounted_controllers() -> None:
+    from runtime.cgroups.v1 import V1Driver
+
+    driver = V1Driver({"cpu": "/sys/fs/cgroup/cpu,cpuacct", "cpuacct": "/sys/fs/cgroup/cpu,cpuacct",
+                       "memory": "/sys/fs/cgroup/memory"}, writer=lambda path, value: None)
+    assert driver.container_view("/kyb/pod/c1") == {
+        "version": 1,
+        "binds": [["/sys/fs/cgroup/cpu,cpuacct/kyb/pod/c1", "cpu,cpuacct"], ["/sys/fs/cgroup/memory/kyb/pod/c1", "memory"]],
+        "links": [["cpu", "cpu,cpuacct"], ["cpuacct", "cpu,cpuacct"]],
+    }
+
+
+def test_v2_container_view_is_a_cgroup_namespace() -> None:
+    from runtime.cgroups.v2 import V2Driver
+
+    assert V2Driver("/sys/fs/cgroup", writer=lambda path, value: None).container_view("/kyb/pod/c1") == {"version": 2}
