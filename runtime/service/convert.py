@@ -75,7 +75,10 @@ def pod_sandbox(record: dict) -> api_pb2.PodSandbox:
 def pod_sandbox_status(record: dict) -> api_pb2.PodSandboxStatus:
     config = sandbox_config(record)
     options = config.linux.security_context.namespace_options
-    network = api_pb2.PodSandboxNetworkStatus(ip=record.get("ip", ""))
+    # A stopped sandbox's address went back to the pool and may be another pod's now: none is
+    # reported, as containerd reports none once the network namespace is closed.
+    ready = record["state"] == api_pb2.PodSandboxState.Name(api_pb2.SANDBOX_READY)
+    network = api_pb2.PodSandboxNetworkStatus(ip=record.get("ip", "") if ready else "")
     return api_pb2.PodSandboxStatus(
         id=record["id"],
         metadata=config.metadata,

@@ -45,6 +45,16 @@ def test_removing_a_pod_releases_its_interface(networked: RuntimeUnderTest) -> N
     assert networked.in_netns("ip", "-o", "link", "show", "master", "kyb0").strip() == ""
 
 
+def test_a_stopped_pod_reports_no_address(networked: RuntimeUnderTest) -> None:
+    cri = networked.client
+    assert cri is not None
+    pod = pod_config("stopped-ip")
+    sandbox = cri.run_pod_sandbox(pod)
+    assert cri.pod_sandbox_status(sandbox).status.network.ip
+    cri.stop_pod_sandbox(sandbox)
+    assert cri.pod_sandbox_status(sandbox).status.network.ip == ""  # released: it may be another pod's now
+
+
 def test_host_network_pods_get_no_pod_interface(networked: RuntimeUnderTest) -> None:
     cri = networked.client
     assert cri is not None
