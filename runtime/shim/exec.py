@@ -37,7 +37,8 @@ def run_exec(kernel: Kernel, conn: socket.socket, request: dict, stdio: list[int
     try:
         join_cgroup(spec.get("cgroup_procs", []))
         # cgroup v2 containers have a cgroup namespace of their own (see rootfs.mount_cgroups).
-        kinds = ("ipc", "uts", "net", "pid", "mnt", *(("cgroup",) if (spec.get("cgroup_view") or {}).get("version") == 2 else ()))
+        own_cgroup_namespace = (spec.get("cgroup_view") or {}).get("version") == 2
+        kinds = ("ipc", "uts", "net", "pid", "mnt") + (("cgroup",) if own_cgroup_namespace else ())
         namespaces = {kind: f"/proc/{pid}/ns/{kind}" for kind in kinds}
         pod_userns = userns.open_if_foreign(f"/proc/{pid}/ns/user")
         enter_namespaces(kernel, namespaces, kinds)
