@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 
 from runtime.forkserver_protocol import MAX_MESSAGE, prepared_socket, takes_prepared
 
@@ -68,6 +69,15 @@ class ForkServerConnection:
         self.sock.close()
 
 
+def server_environment(daemon_environment: Mapping[str, str]) -> dict[str, str]:
+    """The fork server's environment: what finds Python and our package, nothing else. Every
+    process it forks shares its memory, and a pod's containers can reach some of them (see
+    ``runtime.shim.holder``): none may carry the daemon's environment, whatever secrets it has.
+    Containers get their environment from their spec, never from here."""
+    kept = {key: value for key, value in daemon_environment.items() if key.startswith("PYTHON")}
+    return {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", **kept}
+
+
 class ForkServerClient:
     """The daemon's handle: starts the server process and sends it requests from any thread."""
 
@@ -88,6 +98,7 @@ class ForkServerClient:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "runtime.forkserver", self.socket_path],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, close_fds=True,
+                env=server_environment(os.environ),
             )
         finally:
             if stderr is not subprocess.DEVNULL:

@@ -170,6 +170,7 @@ class SandboxManager:
                 "hostname": hostname,
                 "cgroup_procs": ctx.cgroups.join_files(holder_cgroup),
                 "sysctls": dict(config.linux.sysctls),
+                "privileged": config.linux.security_context.privileged,
                 # The holder plays the pause container, which containerd runs under the pod's profile.
                 "seccomp": seccomp_of(config.linux.security_context, config.linux.security_context.privileged,
                                       capabilities.DEFAULT),

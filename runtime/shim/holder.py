@@ -6,9 +6,16 @@ namespace between its containers), sets the hostname, brings loopback up, then f
 proper and exits, so the holder is reparented away from the daemon. When the pod has its own
 pid namespace the holder is its PID 1 and reaps orphans, as pause does. Containers join the
 namespaces through ``/proc/<holder pid>/ns/*``. A pod with ``hostUsers: false`` gets its user
-namespace before all the others, so that it owns them (``runtime.shim.userns``). Once set up,
-the holder runs under the pod's seccomp profile, as containerd runs pause; from then on it only
-waits for signals and reaps, calls every profile a pause container runs under allows.
+namespace before all the others, so that it owns them (``runtime.shim.userns``).
+
+A pod's containers can reach the holder: with a shared pid namespace it is their PID 1, and a
+container given CAP_SYS_PTRACE may open its /proc/1/root and its memory. So, once set up, the
+holder gives up what pause never had (``_confine``): it moves into a mount namespace whose only
+mount is an empty read-only tmpfs (pause's root is its own small image; ours would be the host's),
+keeps only a container's default capabilities (all in a privileged pod), sets no_new_privs,
+becomes non-dumpable and runs under the pod's seccomp profile, as containerd runs pause. Its
+memory holds nothing of the daemon's: the fork server starts with a bare environment. From then
+on it only waits for signals and reaps, calls every profile a pause container runs under allows.
 """
 
 from __future__ import annotations
@@ -23,13 +30,26 @@ from runtime.linux import capabilities, seccomp
 from runtime.linux.syscalls import (
     CLONE_NEWIPC,
     CLONE_NEWNET,
+    CLONE_NEWNS,
     CLONE_NEWPID,
     CLONE_NEWUTS,
+    MNT_DETACH,
+    MS_NODEV,
+    MS_NOEXEC,
+    MS_NOSUID,
+    MS_PRIVATE,
+    MS_RDONLY,
+    MS_REC,
+    MS_REMOUNT,
+    PR_SET_DUMPABLE,
+    PR_SET_NO_NEW_PRIVS,
     Kernel,
+    last_capability,
     set_process_name,
 )
 from runtime.shim import userns
 from runtime.shim.container_init import join_cgroup
+from runtime.shim.process import drop_bounding_set
 
 SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
@@ -89,7 +109,7 @@ def _spawn(kernel: Kernel, request: dict) -> int:
     pid = os.fork()
     if pid == 0:
         os.close(ready_r)
-        _hold(kernel, request.get("seccomp"), ready_w)
+        _hold(kernel, request.get("seccomp"), bool(request.get("privileged")), ready_w)
     os.close(ready_w)
     with os.fdopen(ready_r, "rb") as ready:
         failure = ready.read().decode(errors="replace")
@@ -99,7 +119,7 @@ def _spawn(kernel: Kernel, request: dict) -> int:
     return pid
 
 
-def _hold(kernel: Kernel, seccomp_setting: str | dict | None, ready: int) -> None:
+def _hold(kernel: Kernel, seccomp_setting: str | dict | None, privileged: bool, ready: int) -> None:
     """The holder: set up, tell the parent through ``ready`` (end-of-file: fine, else the
     error), then wait for signals until told to stop."""
     try:
@@ -113,9 +133,12 @@ def _hold(kernel: Kernel, seccomp_setting: str | dict | None, ready: int) -> Non
         signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
         signal.signal(signal.SIGINT, lambda *_: os._exit(0))
         signal.signal(signal.SIGCHLD, _reap)
+        # Read while the host's files are in view (a Localhost profile is a host file).
         program = seccomp.filter_for(seccomp_setting, capabilities.DEFAULT)
+        _confine(kernel, None if privileged else capabilities.mask(capabilities.DEFAULT))
         if program is not None:
-            seccomp.install(kernel, *program)
+            seccomp.install(kernel, *program)  # allowed by no_new_privs, whatever the capabilities
+        kernel.prctl(PR_SET_DUMPABLE, 0)
     except BaseException as e:  # noqa: B036 - whatever it is, the parent must hear it
         os.write(ready, f"{type(e).__name__}: {e}".encode())
         os._exit(1)
@@ -125,6 +148,26 @@ def _hold(kernel: Kernel, seccomp_setting: str | dict | None, ready: int) -> Non
             signal.pause()
     finally:
         os._exit(0)
+
+
+def _confine(kernel: Kernel, keep: int | None) -> None:
+    """An empty read-only root in a mount namespace of its own, then only the capabilities in
+    ``keep`` (None: all it has) and no_new_privs. See the module docstring."""
+    last = last_capability()  # read from /proc, which is about to go
+    kernel.unshare(CLONE_NEWNS)
+    kernel.mount(None, "/", None, MS_REC | MS_PRIVATE, None)
+    # /proc exists on every Linux host; the tmpfs only covers it in this namespace.
+    kernel.mount("tmpfs", "/proc", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=555")
+    os.chdir("/proc")
+    kernel.pivot_root(".", ".")
+    kernel.umount2(".", MNT_DETACH)  # the old root: nothing of the host is left mounted here
+    os.chdir("/")
+    kernel.mount(None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=555")
+    if keep is not None:
+        wanted = keep & kernel.capget()[1]
+        drop_bounding_set(kernel, wanted, last)
+        kernel.capset(wanted, wanted, 0)
+    kernel.prctl(PR_SET_NO_NEW_PRIVS, 1)
 
 
 def _reap(*_: object) -> None:

@@ -93,9 +93,7 @@ def prepare_exec(kernel: Kernel, process: dict, creds: user.Credentials | None =
     # Never ask for more than we hold: a capability withheld from the runtime itself (as
     # CAP_SYS_RESOURCE is on some hosts) cannot be granted to a container either.
     wanted = capabilities.mask(names) & kernel.capget()[1]
-    for number in range(last + 1):
-        if not wanted & (1 << number):
-            kernel.prctl(PR_CAPBSET_DROP, number)
+    drop_bounding_set(kernel, wanted, last)
     seccomp_filter = seccomp.filter_for(process.get("seccomp"), names)
     no_new_privs = bool(process.get("no_new_privs"))
     if seccomp_filter and not no_new_privs:
@@ -115,6 +113,14 @@ def prepare_exec(kernel: Kernel, process: dict, creds: user.Credentials | None =
     args = process["args"]
     return ReadyToExec(kernel, executable(args[0], env["PATH"]), args, env,
                        seccomp_filter if seccomp_filter and no_new_privs else None)
+
+
+def drop_bounding_set(kernel: Kernel, wanted: int, last: int) -> None:
+    """Drop every capability but ``wanted`` from the bounding set, for good (needs CAP_SETPCAP,
+    so before the process gives up its own capabilities)."""
+    for number in range(last + 1):
+        if not wanted & (1 << number):
+            kernel.prctl(PR_CAPBSET_DROP, number)
 
 
 def executable(name: str, search_path: str) -> str:

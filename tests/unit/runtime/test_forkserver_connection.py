@@ -48,3 +48,11 @@ def test_no_answer_in_time_is_a_fork_server_error() -> None:
         connection.receive(0.05)
     connection.close()
     child.close()
+
+
+def test_the_fork_server_gets_a_bare_environment_not_the_daemons() -> None:
+    from runtime.forkserver_client import server_environment
+
+    env = server_environment({"PATH": "/home/me/bin:/usr/bin", "AWS_SECRET_ACCESS_KEY": "s3cr3t", "PYTHONPATH": "/src",
+                              "HTTPS_PROXY": "http://user:pw@proxy"})
+    assert env == {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONPATH": "/src"}
