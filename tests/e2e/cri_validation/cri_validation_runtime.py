@@ -117,6 +117,8 @@ CONTAINERD_DIFFERS = {
     "test_exit_code_reason_and_times_of_a_finished_container":
         "containerd 1.6 may stamp started_at after finished_at for a container that exits at once",
     "test_container_status_round_trips_config": "containerd 1.6 leaves ContainerStatus.image_id unset",
+    "test_the_same_image_identifier_across_all_apis": "containerd 1.6 leaves the containers' image_id unset",
+    "test_the_same_image_has_the_same_identifier_under_two_names": "containerd 1.6 leaves the containers' image_id unset",
     "test_run_as_group_without_run_as_user_is_refused":
         "containerd 1.6 refuses it with UNKNOWN; critest asks only for an error, we answer INVALID_ARGUMENT",
     "test_default_masked_and_readonly_paths": "containerd 1.6 masks nothing when the config names no paths",

@@ -30,6 +30,8 @@ DIGESTED = PREFIX + "test-image-digest"
 ALL_REFERENCES = PREFIX + "test-image-tag:all"
 DIFFERENT_IMAGES = [PREFIX + f"test-image-{i}:latest" for i in (1, 2, 3)]
 SAME_IMAGE_TAGS = [PREFIX + f"test-image-tags:{i}" for i in (1, 2, 3)]
+# One image under two repository names: critest pulls it from two registries.
+SAME_UNDERLYING = [PREFIX + "test-image-same-a:1", PREFIX + "test-image-same-b:1"]
 USER_IMAGES = {  # critest's imageUser* images: (uid, username) ImageStatus must report
     PREFIX + "test-image-user-uid:latest": ("1002", 1002, ""),
     PREFIX + "test-image-user-username:latest": ("www-data", 0, "www-data"),
@@ -68,6 +70,8 @@ def digests(harness: NetworkedKybRuntime, busybox_archive: Path,
             push(reference, f"different-{i}")
         for reference in SAME_IMAGE_TAGS:
             push(reference, "same-image")
+        for reference in SAME_UNDERLYING:
+            push(reference, "same-underlying")
         for reference, (user, _uid, _name) in USER_IMAGES.items():
             push(reference, "user-" + user.replace(":", "-"), user=user, files=accounts_layer())
         yield pushed
@@ -199,3 +203,34 @@ def test_pull_honours_the_callers_deadline(cri: Cri, digests: dict[str, str]) ->
 def test_image_fs_info_reports_usage(cri: Cri) -> None:
     info = cri.img.ImageFsInfo(v1.ImageFsInfoRequest(), timeout=10)
     assert info.image_filesystems and info.image_filesystems[0].used_bytes.value > 0
+
+
+# ----------------------------------------------------------------------------- image_id_consistency.go
+def _ids_of_a_container_from(cri: Cri, image_ref: str, user_specified: str) -> tuple[str, str]:
+    """(ContainerStatus.image_id, Container.image_id) of a container created from ``image_ref``
+    with the image's own command, as critest creates it."""
+    with cri.pod("id-consistency-") as (pod_id, pod_config):
+        config = cri.container_config("id-consistency-", [], image=image_ref)
+        config.image.user_specified_image = user_specified
+        container_id = cri.run(pod_id, pod_config, config)
+        try:
+            (listed_container,) = cri.list_containers(id=container_id)
+            return cri.status(container_id).image_id, listed_container.image_id
+        finally:
+            cri.remove(container_id)
+
+
+def test_the_same_image_identifier_across_all_apis(cri: Cri, digests: dict[str, str]) -> None:
+    """CRI v1.36: Image.id, Container.image_id, ContainerStatus.image_id and PullImageResponse.image_ref
+    are one value for one image."""
+    image_ref = pull(cri, WITH_TAG)
+    image = status(cri, WITH_TAG)
+    assert image is not None and image.id == image_ref
+    assert _ids_of_a_container_from(cri, image_ref, WITH_TAG) == (image_ref, image_ref)
+
+
+def test_the_same_image_has_the_same_identifier_under_two_names(cri: Cri, digests: dict[str, str]) -> None:
+    first, second = (pull(cri, reference) for reference in SAME_UNDERLYING)
+    assert first == second
+    assert [getattr(status(cri, reference), "id", None) for reference in SAME_UNDERLYING] == [first, first]
+    assert _ids_of_a_container_from(cri, second, SAME_UNDERLYING[1])[0] == first
