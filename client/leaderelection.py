@@ -188,8 +188,11 @@ class LeaderElector:
             remaining = self.renew_deadline - (self._now() - last_renew)
             renewed = False
             if remaining > 0:
+                # asyncio.timeout, not wait_for: 3.11's wait_for loses a cancellation that lands as
+                # the attempt completes, and this loop would then outlive the elector that stopped.
                 try:
-                    renewed = await asyncio.wait_for(self._attempt(), remaining)
+                    async with asyncio.timeout(remaining):
+                        renewed = await self._attempt()
                 except TimeoutError:
                     renewed = False
             if renewed:
@@ -201,7 +204,8 @@ class LeaderElector:
                           extra={"lease": lease_name, "identity": self.identity})
                 return
             try:
-                lease = await asyncio.wait_for(self.api.get(LEASES, self.name, self.namespace), remaining)
+                async with asyncio.timeout(remaining):
+                    lease = await self.api.get(LEASES, self.name, self.namespace)
             except (ClientError, TimeoutError):
                 continue
             holder = (lease.get("spec") or {}).get("holderIdentity")

@@ -124,3 +124,23 @@ async def test_leader_that_cannot_reach_the_server_stops_by_the_renew_deadline()
         await asyncio.wait_for(ta, 3)
         assert log == ["a starts", "a stops"]
         assert loop.time() - cut < TIMING["lease_duration"]  # stopped before anyone may take over
+
+
+async def test_a_renewer_cancelled_just_as_its_attempt_completes_stops() -> None:
+    """The cancellation must not be lost (Python 3.11's wait_for loses one that lands as the
+    awaited call completes, and the renewer then kept renewing after its elector stopped)."""
+    elector = LeaderElector(None, "ctl", "default", "a", **TIMING)  # type: ignore[arg-type]
+    answers: list[asyncio.Future[bool]] = []
+
+    async def attempt() -> bool:
+        answers.append(asyncio.get_running_loop().create_future())
+        return await answers[-1]
+
+    elector._attempt = attempt  # type: ignore[method-assign]
+    renewer = asyncio.create_task(elector._renew_until_lost())
+    await until(lambda: bool(answers))
+    answers[-1].set_result(True)  # the attempt completes...
+    renewer.cancel()  # ...and the cancellation lands in the same step
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(asyncio.shield(renewer), 2.0)
+    assert renewer.cancelled()
