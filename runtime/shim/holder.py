@@ -51,6 +51,7 @@ from runtime.shim import userns
 from runtime.shim.container_init import join_cgroup
 from runtime.shim.process import drop_bounding_set
 
+EMPTY_ROOT_OPTIONS = "size=4k,mode=555"  # the holder's root: room for nothing, read-only once made
 SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
 IFF_UP = 0x1
@@ -157,12 +158,12 @@ def _confine(kernel: Kernel, keep: int | None) -> None:
     kernel.unshare(CLONE_NEWNS)
     kernel.mount(None, "/", None, MS_REC | MS_PRIVATE, None)
     # /proc exists on every Linux host; the tmpfs only covers it in this namespace.
-    kernel.mount("tmpfs", "/proc", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=555")
+    kernel.mount("tmpfs", "/proc", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, EMPTY_ROOT_OPTIONS)
     os.chdir("/proc")
     kernel.pivot_root(".", ".")
     kernel.umount2(".", MNT_DETACH)  # the old root: nothing of the host is left mounted here
     os.chdir("/")
-    kernel.mount(None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=555")
+    kernel.mount(None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, EMPTY_ROOT_OPTIONS)
     if keep is not None:
         wanted = keep & kernel.capget()[1]
         drop_bounding_set(kernel, wanted, last)
