@@ -39,12 +39,19 @@ import sys
 import time
 
 from runtime.forkserver_protocol import MAX_MESSAGE, prepared_socket, takes_prepared
-from runtime.linux.syscalls import PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG, LibcKernel, set_process_name
+from runtime.linux.syscalls import (
+    PR_SET_CHILD_SUBREAPER,
+    PR_SET_PDEATHSIG,
+    LibcKernel,
+    last_capability,
+    set_process_name,
+)
 from runtime.shim.container import run_shim
 from runtime.shim.container_init import prepared_container_main
 from runtime.shim.exec import run_exec
 from runtime.shim.holder import spawn_holder
 from runtime.shim.prepared_init import PreparedInit, prepare
+from runtime.shim.rootfs import has_kcore
 
 MAX_FDS = 8
 SPARE_RETRY_MAX = 5.0  # seconds between attempts to fork a spare that keeps failing
@@ -205,6 +212,9 @@ def serve(socket_path: str) -> None:
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)
     os.close(devnull)
+    # Facts of the host every container start needs, read once here for every child.
+    last_capability()
+    has_kcore()
     # Everything imported so far is shared with every forked shim and holder. Frozen, the
     # collector in those children never walks (and so never copies) these pages.
     gc.freeze()

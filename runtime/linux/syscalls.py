@@ -14,6 +14,7 @@ whose memory footprint we keep small.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 from typing import Protocol
 
@@ -178,10 +179,12 @@ def set_process_name(kernel: Kernel, name: str) -> None:
     kernel.prctl(PR_SET_NAME, ctypes.addressof(buf))
 
 
+@functools.cache
 def last_capability() -> int:
-    """The highest capability number this kernel knows."""
+    """The highest capability number this kernel knows. Read once per process: the fork server
+    reads it before forking, so no container start pays for opening /proc."""
     try:
-        with open("/proc/sys/kernel/cap_last_cap") as f:
+        with open("/proc/sys/kernel/cap_last_cap", "rb") as f:
             return int(f.read())
     except OSError:
         return 40

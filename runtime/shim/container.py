@@ -31,6 +31,7 @@ from runtime.shim.container_init import InitEnds, container_init, enter_namespac
 from runtime.shim.crilog import CriLogWriter
 from runtime.shim.exit_notice import send_notice
 from runtime.shim.prepared_init import PreparedInit, PreparedInitGone
+from runtime.small_file import read_bytes
 
 READ_CHUNK = 32 * 1024
 MAX_CONTROL = 4096
@@ -302,11 +303,10 @@ def _record_exit(container_dir: str, spec: dict, status: int) -> str:
 
 def _count(path: str, key: str) -> int:
     try:
-        with open(path) as f:
-            for line in f:
-                parts = line.split()
-                if len(parts) == 2 and parts[0] == key:
-                    return int(parts[1])
+        for line in read_bytes(path).split(b"\n"):
+            parts = line.split()
+            if len(parts) == 2 and parts[0] == key.encode():
+                return int(parts[1])
     except (OSError, ValueError):
         pass
     return 0

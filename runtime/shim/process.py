@@ -82,8 +82,11 @@ def prepare_exec(kernel: Kernel, process: dict, creds: user.Credentials | None =
     adj = process.get("oom_score_adj")
     if adj is not None:
         try:
-            with open("/proc/self/oom_score_adj", "w") as f:
-                f.write(str(adj))
+            fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY | os.O_CLOEXEC)
+            try:
+                os.write(fd, str(adj).encode())
+            finally:
+                os.close(fd)
         except OSError:
             pass  # lowering it needs CAP_SYS_RESOURCE; the limit still applies, the hint does not
     cwd = process.get("cwd") or "/"

@@ -13,6 +13,7 @@ never sees them and removal has nothing to unmount.
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 from collections.abc import Callable
@@ -201,6 +202,13 @@ def dev_owner_options(spec: dict) -> tuple[str, str]:
             f",gid={tty}" if tty is not None else "")
 
 
+@functools.cache
+def has_kcore() -> bool:
+    """Whether the kernel has /proc/kcore; read once per process (the fork server's, see
+    ``runtime.forkserver``), the answer cannot change while it runs."""
+    return os.path.exists("/proc/kcore")
+
+
 def _setup_dev(kernel: Kernel, root: str, spec: dict) -> None:
     dev = f"{root}/dev"
     _ensure_dir(dev)
@@ -212,7 +220,7 @@ def _setup_dev(kernel: Kernel, root: str, spec: dict) -> None:
         os.chmod(path, 0o666)
     for target, name in DEV_SYMLINKS:
         os.symlink(target, f"{dev}/{name}")
-    if os.path.exists("/proc/kcore"):  # built with CONFIG_PROC_KCORE: as runc, then /dev/core too
+    if has_kcore():  # built with CONFIG_PROC_KCORE: as runc, then /dev/core too
         os.symlink("/proc/kcore", f"{dev}/core")
     os.mkdir(f"{dev}/pts", 0o755)
     kernel.mount("devpts", f"{dev}/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620" + tty_group)
