@@ -50,7 +50,7 @@ from runtime.shim.container import run_shim
 from runtime.shim.container_init import prepared_container_main
 from runtime.shim.exec import run_exec
 from runtime.shim.holder import spawn_holder
-from runtime.shim.prepared_init import PreparedInit, prepare
+from runtime.shim.prepared_init import PreparedInit, PreparedInitGone, prepare
 from runtime.shim.rootfs import has_kcore
 
 MAX_FDS = 8
@@ -72,7 +72,7 @@ def _reap_children() -> None:
 
 
 def _handle(kernel: LibcKernel, conn: socket.socket, request: dict, fds: list[int],
-            prepared: PreparedInit | None = None, message: bytes = b"") -> None:
+            prepared: PreparedInit | None = None) -> None:
     """Runs in the forked child. Never returns."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the server's reaper must not steal our children
     op = request.get("op")
@@ -87,7 +87,7 @@ def _handle(kernel: LibcKernel, conn: socket.socket, request: dict, fds: list[in
         if op in ("start", "prestart"):
             # No double fork: we are the shim's parent and, as subreaper, stay its reaper; if
             # the server dies the shim is simply reparented and keeps running.
-            run_shim(kernel, conn, request, prepared, message)
+            run_shim(kernel, conn, request, prepared)
         if op == "sandbox":
             pid = spawn_holder(kernel, request)
             conn.send(json.dumps({"pid": pid}).encode())
@@ -126,12 +126,12 @@ def _fork_spare(kernel: LibcKernel, listener: socket.socket, with_init: bool,
     return pid, ours
 
 
-def _receive_request(conn: socket.socket) -> tuple[dict, list[int], bytes]:
-    """The request, the descriptors passed with it, and its bytes as received."""
+def _receive_message(conn: socket.socket) -> tuple[bytes, list[int]]:
+    """The request as received, and the descriptors passed with it."""
     message, fds, _flags, _addr = socket.recv_fds(conn, MAX_MESSAGE, MAX_FDS)
     if not message:
         raise ValueError("the client closed the connection without a request")
-    return json.loads(message), fds, message
+    return message, fds
 
 
 def _wait_as_spare(kernel: LibcKernel, listener: socket.socket, control: socket.socket, server: int,
@@ -150,19 +150,43 @@ def _wait_as_spare(kernel: LibcKernel, listener: socket.socket, control: socket.
         control.send(b"taken")  # the server forks the next spare now
         control.close()
         kernel.prctl(PR_SET_PDEATHSIG, 0)  # what it starts must outlive the server
-        request, fds, message = _receive_request(conn)
+        message, fds = _receive_message(conn)
     except BaseException:  # noqa: B036 - a spare that cannot serve just goes; the server forks another
         os._exit(1)
-    _handle(kernel, conn, request, fds, prepared, message)
+    if prepared is not None:
+        # Before reading it ourselves: the prepared process reads it too, on the other CPU.
+        try:
+            prepared.hand_over(message)
+        except PreparedInitGone as e:
+            prepared.discard()
+            with contextlib.suppress(OSError):
+                conn.send(json.dumps({"error": str(e), "retry": True}).encode())
+            os._exit(1)
+    try:
+        request = json.loads(message)
+    except ValueError as e:
+        with contextlib.suppress(OSError):
+            conn.send(json.dumps({"error": f"the fork server request is not JSON: {e}"}).encode())
+        if prepared is not None:
+            prepared.discard()
+        os._exit(1)
+    _handle(kernel, conn, request, fds, prepared)
 
 
 def _serve_directly(kernel: LibcKernel, listener: socket.socket, parents_only: list[socket.socket]) -> None:
     """Take one connection and fork a child for it: the path when a socket has no spare."""
     conn, _ = listener.accept()
     try:
-        request, fds, _message = _receive_request(conn)
+        message, fds = _receive_message(conn)
     except (OSError, ValueError):
         conn.close()
+        return
+    try:
+        request = json.loads(message)
+    except ValueError:
+        conn.close()
+        for fd in fds:
+            os.close(fd)
         return
     try:
         pid = os.fork()

@@ -30,7 +30,7 @@ from runtime.shim.attach import AttachHub
 from runtime.shim.container_init import InitEnds, container_init, enter_namespaces, load_spec
 from runtime.shim.crilog import CriLogWriter
 from runtime.shim.exit_notice import send_notice
-from runtime.shim.prepared_init import PreparedInit, PreparedInitGone
+from runtime.shim.prepared_init import PreparedInit
 from runtime.small_file import read_bytes
 
 READ_CHUNK = 32 * 1024
@@ -66,86 +66,70 @@ def _read_error(errpipe: int) -> str | None:
         return b"".join(chunks).decode(errors="replace")
 
 
-def run_shim(kernel: Kernel, conn: socket.socket, request: dict, prepared: PreparedInit | None = None,
-             message: bytes = b"") -> None:
+def run_shim(kernel: Kernel, conn: socket.socket, request: dict, prepared: PreparedInit | None = None) -> None:
     """Start the container and supervise it until it exits. Runs detached; never returns.
 
-    ``request`` is the fork server's start request (``message``, as received, is what a
-    prepared process is handed). With ``prepared``, the container's first process already waits
-    in a new pid namespace (forked while this process was an idle spare) and is handed the
-    request and its ends at once instead of being forked here. An ``op`` of ``prestart`` (asked
-    at CreateContainer) does everything up to the exec ahead: once the process waits with its
-    root filesystem built, the daemon hears ``{"ready": true}``; ``{"go": true}`` from it then
-    execs the process and the start goes on as usual, while end-of-file (the container was
-    removed, or the daemon went away) ends it. The spec travels in the request when it is small
-    enough, else it is read from the record. With ``cgroup_pending`` the daemon is still making
-    the container's cgroup: the process builds its root filesystem meanwhile and joins the
-    cgroup only once the daemon's ``{"cgroup": true}`` has been passed on."""
+    ``request`` is the fork server's start request. With ``prepared``, the container's first
+    process already waits in a new pid namespace (forked while this process was an idle spare),
+    holding its ends of the ``AheadPipes``, and has been handed the request before this process
+    read it; here only a terminal or a stdin pipe may follow. Otherwise it is forked here. An
+    ``op`` of ``prestart`` (asked at CreateContainer) does everything up to the exec ahead: once
+    the process waits with its root filesystem built, the daemon hears ``{"ready": true}``;
+    ``{"go": true}`` from it then execs the process and the start goes on as usual, while
+    end-of-file (the container was removed, or the daemon went away) ends it. The spec travels in
+    the request when it is small enough, else it is read from the record. With
+    ``cgroup_pending`` the daemon is still making the container's cgroup: the process builds its
+    root filesystem meanwhile and joins the cgroup only once the daemon's ``{"cgroup": true}``
+    has been passed on."""
     set_process_name(kernel, "kyb-shim")
-    container_dir = request["container_dir"]
-    prestart = request.get("op") == "prestart"
-    cgroup_pending = bool(request.get("cgroup_pending"))
-    spec = request.get("spec") or load_spec(container_dir)
-    pid_ns = spec["namespaces"].get("pid_mode", "new")
-    if prepared is not None and pid_ns != "new":
-        prepared.discard()
-        _send(conn, {"error": f"a prepared process cannot join pid namespace mode {pid_ns!r}", "retry": True})
-        os._exit(1)
-    devnull = os.open("/dev/null", os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    # Before the process exists, so that no exit of it goes unnoticed.
-    wake_r, wake_w = os.pipe()
-    os.set_blocking(wake_w, False)
-    signal.set_wakeup_fd(wake_w)
-    reopen = []
-    signal.signal(signal.SIGCHLD, lambda *_: None)
-    signal.signal(signal.SIGUSR1, lambda *_: reopen.append(True))
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, signal.SIG_IGN)
-
-    tty = bool(spec["process"].get("tty"))
-    wants_stdin = bool(spec["process"].get("stdin"))
-    stdin_w = terminal = -1
-    terminal_parent = terminal_child = None
-    if tty:
-        terminal_parent, terminal_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        readers: dict[int, str] = {}
-        stdio = (devnull, devnull, devnull)
-    else:
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
-        readers = {out_r: "stdout", err_r: "stderr"}
-        in_r = devnull
-        if wants_stdin:
-            in_r, stdin_w = os.pipe()
-        stdio = (in_r, out_w, err_w)
-    errpipe_r, errpipe_w = os.pipe()
-    creds_r, creds_w = os.pipe()
-    go_r, go_w = os.pipe() if prestart else (-1, -1)
-    cgroup_r, cgroup_w = os.pipe() if cgroup_pending else (-1, -1)
-    ends = InitEnds(stdio, errpipe_w, creds_w, go_r, cgroup_r, terminal_child)
-
-    if prepared is not None:
-        pid = prepared.pid
-        try:
-            prepared.hand_over(message, ends.fds())
-        except PreparedInitGone as e:
+    try:
+        container_dir = request["container_dir"]
+        prestart = request.get("op") == "prestart"
+        cgroup_pending = bool(request.get("cgroup_pending"))
+        spec = request.get("spec") or load_spec(container_dir)
+        pid_ns = spec["namespaces"].get("pid_mode", "new")
+        if prepared is not None and pid_ns != "new":
             prepared.discard()
-            _send(conn, {"error": str(e), "retry": True})
+            _send(conn, {"error": f"a prepared process cannot join pid namespace mode {pid_ns!r}", "retry": True})
             os._exit(1)
-    else:
-        if pid_ns == "new":
-            kernel.unshare(CLONE_NEWPID)
-        elif pid_ns == "join":
-            enter_namespaces(kernel, spec["namespaces"], ("pid",))
-        pid = os.fork()
-        if pid == 0:
-            for fd in (errpipe_r, creds_r, go_w, cgroup_w, wake_r, wake_w):
-                if fd >= 0:
-                    os.close(fd)
-            container_init(kernel, spec, ends)
-    ends.close(keep=devnull)
+        devnull = prepared.pipes.devnull if prepared is not None else os.open("/dev/null", os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        # Before the process exists, so that no exit of it goes unnoticed.
+        wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_w, False)
+        signal.set_wakeup_fd(wake_w)
+        reopen = []
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.signal(signal.SIGUSR1, lambda *_: reopen.append(True))
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
+
+        tty = bool(spec["process"].get("tty"))
+        wants_stdin = bool(spec["process"].get("stdin"))
+        terminal = -1
+        if prepared is not None:
+            pid = prepared.pid
+            readers, stdin_w, terminal_parent, errpipe_r, creds_r, go_w, cgroup_w = _prepared_ends(
+                prepared, tty, wants_stdin, prestart, cgroup_pending)
+        else:
+            readers, stdin_w, terminal_parent, errpipe_r, creds_r, go_w, cgroup_w, ends = _fresh_ends(
+                devnull, tty, wants_stdin, prestart, cgroup_pending)
+            if pid_ns == "new":
+                kernel.unshare(CLONE_NEWPID)
+            elif pid_ns == "join":
+                enter_namespaces(kernel, spec["namespaces"], ("pid",))
+            pid = os.fork()
+            if pid == 0:
+                for fd in (errpipe_r, creds_r, go_w, cgroup_w, wake_r, wake_w):
+                    if fd >= 0:
+                        os.close(fd)
+                container_init(kernel, spec, ends)
+            ends.close(keep=devnull)
+    except BaseException:
+        if prepared is not None:
+            prepared.discard()  # it has the request: it must not go on without its shim
+        raise
     if cgroup_pending:
         if not _cgroup_made(conn):
             os.kill(pid, signal.SIGKILL)  # the create failed or was called off: nothing was started
@@ -207,6 +191,65 @@ def run_shim(kernel: Kernel, conn: socket.socket, request: dict, prepared: Prepa
     # reports an exit it cannot know as unknown.
     flush(exit_file)
     os._exit(0)
+
+
+# readers (fd -> stream), stdin_w, terminal_parent, errpipe_r, creds_r, go_w, cgroup_w
+Ends = tuple[dict[int, str], int, "socket.socket | None", int, int, int, int]
+
+
+def _prepared_ends(prepared: PreparedInit, tty: bool, wants_stdin: bool, prestart: bool,
+                   cgroup_pending: bool) -> Ends:
+    """The shim's ends with a prepared process: the ``AheadPipes`` it has, trimmed to what the
+    request needs, plus the terminal or stdin pipe, whose other end is sent to the process."""
+    pipes = prepared.pipes
+    stdin_w = -1
+    terminal_parent = None
+    readers = {pipes.out_r: "stdout", pipes.err_r: "stderr"}
+    if tty:
+        terminal_parent, terminal_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        prepared.send_extra(b"tty", terminal_child.fileno())
+        terminal_child.close()
+        for fd in readers:
+            os.close(fd)
+        readers = {}
+    elif wants_stdin:
+        in_r, stdin_w = os.pipe()
+        prepared.send_extra(b"stdin", in_r)
+        os.close(in_r)
+    prepared.release()
+    go_w, cgroup_w = pipes.go_w, pipes.cgroup_w
+    if not prestart:
+        os.close(go_w)
+        go_w = -1
+    if not cgroup_pending:
+        os.close(cgroup_w)
+        cgroup_w = -1
+    return readers, stdin_w, terminal_parent, pipes.errpipe_r, pipes.creds_r, go_w, cgroup_w
+
+
+def _fresh_ends(devnull: int, tty: bool, wants_stdin: bool, prestart: bool,
+                cgroup_pending: bool) -> tuple[dict[int, str], int, socket.socket | None, int, int, int, int, InitEnds]:
+    """The shim's ends and the process's (``InitEnds``), for a process forked here."""
+    stdin_w = -1
+    terminal_parent = terminal_child = None
+    if tty:
+        terminal_parent, terminal_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        readers: dict[int, str] = {}
+        stdio = (devnull, devnull, devnull)
+    else:
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        readers = {out_r: "stdout", err_r: "stderr"}
+        in_r = devnull
+        if wants_stdin:
+            in_r, stdin_w = os.pipe()
+        stdio = (in_r, out_w, err_w)
+    errpipe_r, errpipe_w = os.pipe()
+    creds_r, creds_w = os.pipe()
+    go_r, go_w = os.pipe() if prestart else (-1, -1)
+    cgroup_r, cgroup_w = os.pipe() if cgroup_pending else (-1, -1)
+    ends = InitEnds(stdio, errpipe_w, creds_w, go_r, cgroup_r, terminal_child)
+    return readers, stdin_w, terminal_parent, errpipe_r, creds_r, go_w, cgroup_w, ends
 
 
 def _cgroup_made(conn: socket.socket) -> bool:

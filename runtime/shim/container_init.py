@@ -8,9 +8,10 @@ resolves the user, and becomes that user with the container's capabilities. Only
 left then; at CreateContainer it waits for the shim's go to do it, as runc's init waits on its
 exec FIFO after finalizing itself.
 
-What travels between it and the shim is a fixed set of descriptors (``InitEnds``), all made
-by the shim before the process exists (for a prepared process, before its request came), so
-a prepared process is handed its request the moment the shim has it.
+What travels between it and the shim is a fixed set of descriptors (``InitEnds``), made by
+the shim before the process exists; for a prepared process, by the idle spare before its
+request came (``AheadPipes``), so a prepared process is handed its request the moment the
+spare has it.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ import termios
 from typing import NoReturn
 
 from runtime.atomic_json import read_json
+from runtime.forkserver_protocol import takes_prepared
 from runtime.linux.syscalls import CLONE_NEWNS, NAMESPACE_FLAGS, Kernel
 from runtime.shim import user, userns
+from runtime.shim.prepared_init import AheadPipes
 from runtime.shim.process import prepare_exec, report_failure, reset_signals
 from runtime.shim.terminal import container_pty
 from runtime.state import RECORD
@@ -85,20 +88,6 @@ class InitEnds:
         self.cgroup = cgroup
         self.terminal = terminal
 
-    def fds(self) -> list[int]:
-        """In the order ``received`` reads them back."""
-        optional = [self.go, self.cgroup, self.terminal.fileno() if self.terminal is not None else -1]
-        return [*self.stdio, self.errpipe, self.creds, *(fd for fd in optional if fd >= 0)]
-
-    @classmethod
-    def received(cls, fds: list[int], go: bool, cgroup: bool, terminal: bool) -> InitEnds:
-        """The ends as passed over a socket; which optional ones came follows from the request,
-        the same way on both sides."""
-        rest = iter(fds[5:])
-        return cls((fds[0], fds[1], fds[2]), fds[3], fds[4],
-                   next(rest) if go else -1, next(rest) if cgroup else -1,
-                   socket.socket(fileno=next(rest)) if terminal else None)
-
     def close(self, keep: int = -1) -> None:
         """Close them (in the shim, once the process has its own); ``keep``: one shared with
         the caller's other uses (its /dev/null)."""
@@ -156,14 +145,36 @@ def _join_once_made(join_files: list[str], made: int) -> None:
     join_cgroup(join_files)
 
 
-def prepared_container_main(kernel: Kernel, request: dict, fds: list[int]) -> NoReturn:
+def prepared_container_main(kernel: Kernel, message: bytes, control: socket.socket, pipes: AheadPipes) -> NoReturn:
     """What a prepared process (``runtime.shim.prepared_init``) runs once handed the start
-    request its spare (now the shim) received, and its ends."""
-    ends = InitEnds((fds[0], fds[1], fds[2]), fds[3], fds[4])
+    request its spare (now the shim) received: it reads the request itself and takes its ends
+    from the pipes it inherited, plus the terminal or stdin pipe the shim sends if the container
+    asks for one."""
+    ends = InitEnds((pipes.devnull, pipes.out_w, pipes.err_w), pipes.errpipe_w, pipes.creds_w)
     try:
+        request = json.loads(message)
+        if not takes_prepared(request):
+            raise ValueError(f"a prepared process was handed a {request.get('op')!r} request")
         spec = request.get("spec") or load_spec(request["container_dir"])
-        ends = InitEnds.received(fds, request.get("op") == "prestart", bool(request.get("cgroup_pending")),
-                                 bool(spec["process"].get("tty")))
+        process = spec["process"]
+        extra = -1
+        if process.get("tty") or process.get("stdin"):
+            _kind, fds, _flags, _addr = socket.recv_fds(control, 16, 1)
+            if not fds:
+                os._exit(0)  # the shim went away before sending it
+            extra = fds[0]
+            os.set_inheritable(extra, False)
+        control.close()
+        go = pipes.go_r if request.get("op") == "prestart" else -1
+        cgroup = pipes.cgroup_r if request.get("cgroup_pending") else -1
+        for unused in {pipes.go_r, pipes.cgroup_r} - {go, cgroup}:
+            os.close(unused)
+        if process.get("tty"):
+            ends = InitEnds((pipes.devnull,) * 3, pipes.errpipe_w, pipes.creds_w, go, cgroup,
+                            socket.socket(fileno=extra))
+        else:
+            stdin = extra if extra >= 0 else pipes.devnull
+            ends = InitEnds((stdin, pipes.out_w, pipes.err_w), pipes.errpipe_w, pipes.creds_w, go, cgroup)
     except BaseException as e:  # noqa: B036 - the shim waits on the error pipe: tell it
         report_failure(ends.errpipe, e)
     container_init(kernel, spec, ends, fresh=False)

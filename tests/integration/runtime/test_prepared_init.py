@@ -23,7 +23,7 @@ from cri import api_pb2
 from cri.client import CRIError, RuntimeClient
 from runtime.forkserver_client import ForkServerClient
 from runtime.linux.syscalls import LibcKernel
-from runtime.shim.prepared_init import prepare
+from runtime.shim.prepared_init import AheadPipes, prepare
 
 pytestmark = pytest.mark.root
 
@@ -72,7 +72,15 @@ def test_a_start_still_succeeds_when_the_idle_prepared_process_was_killed(
     assert wait_exit_code(cri, container) == 7
 
 
-def test_a_prepared_child_is_pid_1_of_a_new_namespace_and_runs_only_once_handed_its_work() -> None:
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+def test_a_prepared_child_is_pid_1_of_a_new_namespace_holds_only_its_ends_and_runs_once_handed_its_request() -> None:
     # In a forked process of its own: prepare() unshares the caller's pid namespace for children.
     results_r, results_w = os.pipe()
     pid = os.fork()
@@ -81,13 +89,18 @@ def test_a_prepared_child_is_pid_1_of_a_new_namespace_and_runs_only_once_handed_
         try:
             os.close(results_r)
 
-            def child_main(_kernel: object, container_dir: str, fds: list[int]) -> None:
-                os.write(fds[3], json.dumps({"pid": os.getpid(), "dir": container_dir, "fds": len(fds)}).encode())
+            def child_main(_kernel: object, message: bytes, _control: socket.socket, pipes: AheadPipes) -> None:
+                os.write(results_w, json.dumps({
+                    "pid": os.getpid(), "request": json.loads(message),
+                    "own_ends": all(_is_open(fd) for fd in (pipes.devnull, *pipes.process_side())),
+                    "shim_ends": any(_is_open(fd) for fd in pipes.shim_side()),
+                }).encode())
                 os._exit(0)
 
             prepared = prepare(LibcKernel(), child_main)  # type: ignore[arg-type]
-            null = os.open("/dev/null", os.O_RDWR)
-            prepared.hand_over(json.dumps("/some/container").encode(), [null, null, null, results_w, null])
+            # The spare keeps only its own ends (and /dev/null, which both use).
+            assert not any(_is_open(fd) for fd in prepared.pipes.process_side())
+            prepared.hand_over(json.dumps({"container_dir": "/some/container"}).encode())
             _, status = os.waitpid(prepared.pid, 0)
             code = 0 if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else 2
         finally:
@@ -97,7 +110,7 @@ def test_a_prepared_child_is_pid_1_of_a_new_namespace_and_runs_only_once_handed_
     os.close(results_r)
     _, status = os.waitpid(pid, 0)
     assert os.WEXITSTATUS(status) == 0
-    assert report == {"pid": 1, "dir": "/some/container", "fds": 5}
+    assert report == {"pid": 1, "request": {"container_dir": "/some/container"}, "own_ends": True, "shim_ends": False}
 
 
 def test_a_prepared_child_exits_quietly_when_its_spare_goes_away() -> None:
