@@ -28,7 +28,12 @@ from runtime.cgroups import (
     write_file,
 )
 
-CONTROLLERS = ("cpu", "cpuacct", "cpuset", "memory", "pids", "freezer", "devices", "hugetlb")
+# Every v1 controller a kernel may mount. A cgroup is made (and its processes joined) in each
+# hierarchy the machine mounts, and in named ones such as ``name=systemd`` too, as runc's
+# cgroupfs manager does: a container then finds itself in every line of /proc/self/cgroup and
+# under each directory of /sys/fs/cgroup (systemd run inside a container looks for its own).
+CONTROLLERS = ("cpu", "cpuacct", "cpuset", "memory", "pids", "freezer", "devices", "hugetlb",
+               "blkio", "net_cls", "net_prio", "perf_event", "rdma", "misc")
 
 
 class V1Driver(CgroupDriver):
@@ -53,7 +58,7 @@ class V1Driver(CgroupDriver):
             if fstype != "cgroup":
                 continue
             for opt in opts.split(","):
-                if opt in CONTROLLERS and opt not in hierarchies:
+                if (opt in CONTROLLERS or opt.startswith("name=")) and opt not in hierarchies:
                     hierarchies[opt] = point
         if "memory" not in hierarchies or "cpu" not in hierarchies:
             raise CgroupError("no cgroup v1 cpu and memory hierarchies are mounted")

@@ -69,6 +69,20 @@ def test_the_mounts_show_the_containers_cgroup_as_the_root(cri: RuntimeClient) -
         assert own == [memory[0].split()[3]]  # the bind's root is the container's own cgroup
 
 
+@pytest.mark.skipif(V2, reason="cgroup v1: a line per hierarchy in /proc/self/cgroup")
+def test_a_container_is_in_its_own_cgroup_in_every_v1_hierarchy_named_ones_too(cri: RuntimeClient) -> None:
+    container = started(cri, "cgall")
+    lines = sh(cri, container, "cat /proc/self/cgroup").stdout.decode().splitlines()
+    v1 = {line.split(":", 2)[1]: line.split(":", 2)[2] for line in lines if not line.startswith("0::")}
+    with open("/proc/self/cgroup") as f:  # the hierarchies this machine mounts
+        mounted = {line.split(":", 2)[1] for line in f if not line.startswith("0::")}
+    assert set(v1) == mounted
+    assert all(path.endswith("/" + container) for path in v1.values()), v1
+    names = sh(cri, container, "ls /sys/fs/cgroup").stdout.decode().split()
+    if "name=systemd" in mounted:
+        assert "systemd" in names
+
+
 def test_the_cgroup_filesystem_is_read_only(cri: RuntimeClient) -> None:
     container = started(cri, "cgro")
     target = "/sys/fs/cgroup/kybt-probe" if V2 else "/sys/fs/cgroup/memory/kybt-probe"

@@ -234,6 +234,24 @@ def test_v1_driver_maps_joined_hierarchies(tmp_path: Path) -> None:
     assert driver.procs_files("/a") == ["/sys/fs/cgroup/cpu,cpuacct/a/cgroup.procs", "/sys/fs/cgroup/memory/a/cgroup.procs"]
 
 
+def test_v1_driver_uses_every_mounted_hierarchy_named_ones_too_but_not_the_hybrid_cgroup2(tmp_path: Path) -> None:
+    info = tmp_path / "mountinfo"
+    info.write_text(
+        "25 24 0:21 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw,nsdelegate\n"
+        "26 24 0:22 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd\n"
+        "27 24 0:23 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
+        "28 24 0:24 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n"
+        "29 24 0:25 / /sys/fs/cgroup/blkio rw - cgroup cgroup rw,blkio\n"
+        "30 24 0:26 / /sys/fs/cgroup/net_cls,net_prio rw - cgroup cgroup rw,net_cls,net_prio\n"
+    )
+    driver = V1Driver.from_mountinfo(str(info))
+    assert driver.join_files("/a") == [
+        "/sys/fs/cgroup/blkio/a/tasks", "/sys/fs/cgroup/cpu,cpuacct/a/tasks", "/sys/fs/cgroup/memory/a/tasks",
+        "/sys/fs/cgroup/net_cls,net_prio/a/tasks", "/sys/fs/cgroup/systemd/a/tasks"]
+    view = driver.container_view("/a")
+    assert [name for _source, name in view["binds"]] == ["blkio", "cpu,cpuacct", "memory", "net_cls,net_prio", "systemd"]
+
+
 def test_v1_processes_join_through_tasks_in_every_hierarchy() -> None:
     driver = V1Driver({"memory": "/sys/fs/cgroup/memory", "cpu": "/sys/fs/cgroup/cpu,cpuacct",
                        "cpuacct": "/sys/fs/cgroup/cpu,cpuacct"})
