@@ -23,6 +23,7 @@ import select
 import signal
 import socket
 import time
+from typing import NamedTuple
 
 from runtime.atomic_json import flush, write_json
 from runtime.linux.syscalls import CLONE_NEWPID, Kernel, set_process_name
@@ -110,22 +111,21 @@ def run_shim(kernel: Kernel, conn: socket.socket, request: dict, prepared: Prepa
         terminal = -1
         if prepared is not None:
             pid = prepared.pid
-            readers, stdin_w, terminal_parent, errpipe_r, creds_r, go_w, cgroup_w = _prepared_ends(
-                prepared, tty, wants_stdin, prestart, cgroup_pending)
+            shim_ends = _prepared_ends(prepared, tty, wants_stdin, prestart, cgroup_pending)
         else:
-            readers, stdin_w, terminal_parent, errpipe_r, creds_r, go_w, cgroup_w, ends = _fresh_ends(
-                devnull, tty, wants_stdin, prestart, cgroup_pending)
+            shim_ends, ends = _fresh_ends(devnull, tty, wants_stdin, prestart, cgroup_pending)
             if pid_ns == "new":
                 kernel.unshare(CLONE_NEWPID)
             elif pid_ns == "join":
                 enter_namespaces(kernel, spec["namespaces"], ("pid",))
             pid = os.fork()
             if pid == 0:
-                for fd in (errpipe_r, creds_r, go_w, cgroup_w, wake_r, wake_w):
+                for fd in (shim_ends.errpipe_r, shim_ends.creds_r, shim_ends.go_w, shim_ends.cgroup_w, wake_r, wake_w):
                     if fd >= 0:
                         os.close(fd)
                 container_init(kernel, spec, ends)
             ends.close(keep=devnull)
+        readers, stdin_w, terminal_parent, errpipe_r, creds_r, go_w, cgroup_w = shim_ends
     except BaseException:
         if prepared is not None:
             prepared.discard()  # it has the request: it must not go on without its shim
@@ -193,12 +193,20 @@ def run_shim(kernel: Kernel, conn: socket.socket, request: dict, prepared: Prepa
     os._exit(0)
 
 
-# readers (fd -> stream), stdin_w, terminal_parent, errpipe_r, creds_r, go_w, cgroup_w
-Ends = tuple[dict[int, str], int, "socket.socket | None", int, int, int, int]
+class ShimEnds(NamedTuple):
+    """The shim's ends of what it shares with its container's first process (-1: not made)."""
+
+    readers: dict[int, str]  # the output pipes' read ends: fd -> "stdout" or "stderr"
+    stdin_w: int
+    terminal: socket.socket | None  # where the process sends the pty's master
+    errpipe_r: int
+    creds_r: int
+    go_w: int
+    cgroup_w: int
 
 
 def _prepared_ends(prepared: PreparedInit, tty: bool, wants_stdin: bool, prestart: bool,
-                   cgroup_pending: bool) -> Ends:
+                   cgroup_pending: bool) -> ShimEnds:
     """The shim's ends with a prepared process: the ``AheadPipes`` it has, trimmed to what the
     request needs, plus the terminal or stdin pipe, whose other end is sent to the process."""
     pipes = prepared.pipes
@@ -224,11 +232,11 @@ def _prepared_ends(prepared: PreparedInit, tty: bool, wants_stdin: bool, prestar
     if not cgroup_pending:
         os.close(cgroup_w)
         cgroup_w = -1
-    return readers, stdin_w, terminal_parent, pipes.errpipe_r, pipes.creds_r, go_w, cgroup_w
+    return ShimEnds(readers, stdin_w, terminal_parent, pipes.errpipe_r, pipes.creds_r, go_w, cgroup_w)
 
 
 def _fresh_ends(devnull: int, tty: bool, wants_stdin: bool, prestart: bool,
-                cgroup_pending: bool) -> tuple[dict[int, str], int, socket.socket | None, int, int, int, int, InitEnds]:
+                cgroup_pending: bool) -> tuple[ShimEnds, InitEnds]:
     """The shim's ends and the process's (``InitEnds``), for a process forked here."""
     stdin_w = -1
     terminal_parent = terminal_child = None
@@ -249,7 +257,7 @@ def _fresh_ends(devnull: int, tty: bool, wants_stdin: bool, prestart: bool,
     go_r, go_w = os.pipe() if prestart else (-1, -1)
     cgroup_r, cgroup_w = os.pipe() if cgroup_pending else (-1, -1)
     ends = InitEnds(stdio, errpipe_w, creds_w, go_r, cgroup_r, terminal_child)
-    return readers, stdin_w, terminal_parent, errpipe_r, creds_r, go_w, cgroup_w, ends
+    return ShimEnds(readers, stdin_w, terminal_parent, errpipe_r, creds_r, go_w, cgroup_w), ends
 
 
 def _cgroup_made(conn: socket.socket) -> bool:

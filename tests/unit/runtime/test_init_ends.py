@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from runtime.shim.container import Ends, _prepared_ends
+from runtime.shim.container import ShimEnds, _prepared_ends
 from runtime.shim.container_init import InitEnds
 from runtime.shim.prepared_init import AheadPipes, PreparedInit
 
@@ -27,7 +27,7 @@ class Prepared:
         self.handle = PreparedInit(-1, self.ours, self.pipes)
         self.left_open: list[int] = [self.pipes.devnull, *self.pipes.process_side()]
 
-    def shim_ends(self, tty: bool, stdin: bool, prestart: bool, cgroup: bool) -> Ends:
+    def shim_ends(self, tty: bool, stdin: bool, prestart: bool, cgroup: bool) -> ShimEnds:
         ends = _prepared_ends(self.handle, tty, stdin, prestart, cgroup)
         readers, stdin_w, _terminal, errpipe_r, creds_r, go_w, cgroup_w = ends
         self.left_open += [fd for fd in (*readers, stdin_w, errpipe_r, creds_r, go_w, cgroup_w) if fd >= 0]
