@@ -65,6 +65,24 @@ class ForkServerConnection:
                 os.close(fd)
             raise ForkServerError(f"the fork server child sent a malformed message: {e}") from e
 
+    def call_off(self, timeout: float) -> None:
+        """Tell the child we are done (end-of-file on its side) and wait, at most ``timeout``
+        seconds, until it and whatever it forked are gone (end-of-file on ours); then close."""
+        deadline = time.monotonic() + timeout
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+            while (left := deadline - time.monotonic()) > 0:
+                self.sock.settimeout(left)
+                data, fds, _flags, _addr = socket.recv_fds(self.sock, MAX_MESSAGE, 4)
+                for fd in fds:
+                    os.close(fd)
+                if not data:
+                    break
+        except OSError:
+            pass  # gone already, or not within the time: either way we are done with it
+        finally:
+            self.sock.close()
+
     def close(self) -> None:
         self.sock.close()
 

@@ -3,7 +3,10 @@ ForkServerError, which callers treat as "no prestart" or "start afresh", never a
 
 from __future__ import annotations
 
+import json
 import socket
+import threading
+import time
 
 import pytest
 
@@ -56,3 +59,29 @@ def test_the_fork_server_gets_a_bare_environment_not_the_daemons() -> None:
     env = server_environment({"PATH": "/home/me/bin:/usr/bin", "AWS_SECRET_ACCESS_KEY": "s3cr3t", "PYTHONPATH": "/src",
                               "HTTPS_PROXY": "http://user:pw@proxy"})
     assert env == {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONPATH": "/src"}
+
+
+def test_calling_a_child_off_tells_it_and_returns_once_it_has_gone() -> None:
+    connection, child = connected_pair()
+    child.send(json.dumps({"ready": True}).encode())  # what it said meanwhile is read and dropped
+
+    def child_side() -> None:
+        assert child.recv(4096) == b""  # told: end of file
+        time.sleep(0.05)  # its clean-up
+        child.close()
+
+    worker = threading.Thread(target=child_side)
+    worker.start()
+    started = time.monotonic()
+    connection.call_off(5.0)
+    worker.join(5)
+    assert 0.04 <= time.monotonic() - started < 4.0
+    assert connection.sock.fileno() == -1  # closed
+
+
+def test_calling_off_a_child_that_never_goes_gives_up_after_the_timeout() -> None:
+    connection, child = connected_pair()
+    started = time.monotonic()
+    connection.call_off(0.2)
+    assert 0.2 <= time.monotonic() - started < 2.0
+    child.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runtime.container.prestart import Prestarts
+from runtime.container.prestart import ABORT_WAIT, Prestarts
 from runtime.forkserver_client import ForkServerError, UnreadByChild
 
 
@@ -17,6 +17,7 @@ class FakeConnection:
         self.send_fails = send_fails
         self.sent: list[dict] = []
         self.closed = False
+        self.called_off: float | None = None
 
     def receive(self, timeout: float | None) -> dict:
         reply = self.replies.pop(0)
@@ -31,6 +32,10 @@ class FakeConnection:
 
     def close(self) -> None:
         self.closed = True
+
+    def call_off(self, timeout: float) -> None:
+        self.called_off = timeout
+        self.close()
 
 
 class FakeForkServer:
@@ -107,11 +112,11 @@ def test_a_lost_pre_forked_process_means_a_start_from_scratch() -> None:
     assert prestarted(FakeConnection([{"error": "gone", "retry": True}])).finish("c1", 5) is None
 
 
-def test_aborting_closes_the_handle_and_a_later_start_does_it_all() -> None:
+def test_aborting_calls_the_shim_off_and_a_later_start_does_it_all() -> None:
     connection = FakeConnection([{"ready": True, "shim_pid": 9}, STARTED])
     prestarts = prestarted(connection)
     prestarts.abort("c1")
-    assert connection.closed
+    assert connection.called_off == ABORT_WAIT and connection.closed
     assert prestarts.finish("c1", 5) is None
 
 
