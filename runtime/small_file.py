@@ -34,6 +34,21 @@ def read_text(path: str) -> str:
     return read_bytes(path).decode()
 
 
+def read_flat_keyed(path: str) -> dict[str, int]:
+    """Parse ``key value`` lines (memory.stat, cpu.stat, memory.events, memory.oom_control);
+    a missing file has none."""
+    values: dict[str, int] = {}
+    try:
+        lines = read_text(path).splitlines()
+    except FileNotFoundError:
+        return values
+    for line in lines:
+        parts = line.split()
+        if len(parts) == 2 and parts[1].lstrip("-").isdigit():
+            values[parts[0]] = int(parts[1])
+    return values
+
+
 def file_version(path: str) -> tuple[int, int, int]:
     """What changes whenever a file written by replacement (temp file, then rename) is
     rewritten: its inode, modification time and size. Lets a reader keep what it derived from

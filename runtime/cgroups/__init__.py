@@ -274,20 +274,6 @@ def read_file(path: str) -> str:
     return read_text(path).strip()
 
 
-def read_flat_keyed(path: str) -> dict[str, int]:
-    """Parse ``key value`` lines (memory.stat, cpu.stat, memory.events, memory.oom_control)."""
-    values: dict[str, int] = {}
-    try:
-        lines = read_text(path).splitlines()
-    except FileNotFoundError:
-        return values
-    for line in lines:
-        parts = line.split()
-        if len(parts) == 2 and parts[1].lstrip("-").isdigit():
-            values[parts[0]] = int(parts[1])
-    return values
-
-
 def cgroup_mounts(mountinfo: str = "/proc/self/mountinfo") -> list[tuple[str, str, str]]:
     """(mount point, fstype, super options) of every cgroup and cgroup2 mount."""
     mounts = []

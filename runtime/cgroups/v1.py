@@ -23,10 +23,10 @@ from runtime.cgroups import (
     cgroup_mounts,
     hugetlb_writes,
     read_file,
-    read_flat_keyed,
     write_each,
     write_file,
 )
+from runtime.small_file import read_flat_keyed
 
 # Every v1 controller a kernel may mount. A cgroup is made (and its processes joined) in each
 # hierarchy the machine mounts, and in named ones such as ``name=systemd`` too, as runc's

@@ -29,11 +29,11 @@ from runtime.cgroups import (
     _read_pids,
     hugetlb_writes,
     read_file,
-    read_flat_keyed,
     write_file,
 )
 from runtime.cgroups.bpf import BpfDeviceInstaller, DeviceFilterInstaller
 from runtime.cgroups.device_filter import DeviceProgram, compile_allow_list
+from runtime.small_file import read_flat_keyed
 
 log = logging.getLogger(__name__)
 

@@ -28,10 +28,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from runtime.cgroups import CgroupDriver, read_file, read_flat_keyed
+from runtime.cgroups import CgroupDriver, read_file
 from runtime.cgroups.v1 import V1Driver
 from runtime.cgroups.v2 import V2Driver
 from runtime.errors import NotFound
+from runtime.small_file import read_flat_keyed
 
 NS_PER_USEC = 1_000
 NS_PER_SEC = 1_000_000_000

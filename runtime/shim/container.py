@@ -32,7 +32,7 @@ from runtime.shim.container_init import InitEnds, container_init, enter_namespac
 from runtime.shim.crilog import CriLogWriter
 from runtime.shim.exit_notice import send_notice
 from runtime.shim.prepared_init import PreparedInit
-from runtime.small_file import read_bytes
+from runtime.small_file import read_flat_keyed
 
 READ_CHUNK = 32 * 1024
 MAX_CONTROL = 4096
@@ -354,11 +354,7 @@ def _record_exit(container_dir: str, spec: dict, status: int) -> str:
 
 def _count(path: str, key: str) -> int:
     try:
-        for line in read_bytes(path).split(b"\n"):
-            parts = line.split()
-            if len(parts) == 2 and parts[0] == key.encode():
-                return int(parts[1])
-    except (OSError, ValueError):
-        pass
-    return 0
+        return read_flat_keyed(path).get(key, 0)
+    except (OSError, UnicodeDecodeError):
+        return 0
 
