@@ -10,6 +10,9 @@ read when the event is built, so they may already be newer than the event itself
 event of a container that has started since), never older. A container's status is converted
 again only when its record changed (each write replaces the file, so the file's identity says
 so): with many containers in a pod every event would otherwise re-read and re-convert them all.
+When events queue up faster than they are built (a burst of creates in one pod), the
+dispatcher takes all that wait and reads each status once for the lot: every one of them was
+published before the statuses are read, so none carries a status older than itself.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import grpc
 
@@ -32,6 +35,7 @@ from runtime.sandbox.manager import SandboxManager
 from runtime.service import convert
 
 QUEUE_SIZE = 1000
+BATCH_SIZE = 256  # events built from one reading of the statuses, at most
 log = logging.getLogger(__name__)
 
 EVENT_TYPES = {
@@ -40,6 +44,30 @@ EVENT_TYPES = {
     "stopped": api_pb2.CONTAINER_STOPPED_EVENT,
     "deleted": api_pb2.CONTAINER_DELETED_EVENT,
 }
+
+
+class BatchReads:
+    """The statuses read for one batch of queued events, each read at most once."""
+
+    def __init__(self) -> None:
+        self._sandboxes: dict[str, api_pb2.PodSandboxStatus] = {}
+        self._members: dict[str, list[str]] = {}
+        self._containers: dict[str, api_pb2.ContainerStatus] = {}
+
+    def sandbox(self, sandbox_id: str, read: Callable[[str], api_pb2.PodSandboxStatus]) -> api_pb2.PodSandboxStatus:
+        if sandbox_id not in self._sandboxes:
+            self._sandboxes[sandbox_id] = read(sandbox_id)
+        return self._sandboxes[sandbox_id]
+
+    def members(self, sandbox_id: str, read: Callable[[str], list[str]]) -> list[str]:
+        if sandbox_id not in self._members:
+            self._members[sandbox_id] = read(sandbox_id)
+        return self._members[sandbox_id]
+
+    def container(self, container_id: str, read: Callable[[str], api_pb2.ContainerStatus]) -> api_pb2.ContainerStatus:
+        if container_id not in self._containers:
+            self._containers[container_id] = read(container_id)
+        return self._containers[container_id]
 
 
 class EventBus:
@@ -70,28 +98,34 @@ class EventBus:
 
     def _dispatch(self) -> None:
         while True:
-            container_id, sandbox_id, kind, created_at, record = self._pending.get()
-            try:
-                self._fan_out(container_id, sandbox_id, kind, created_at, record)
-            except Exception:  # one bad record must not end every subscriber's stream
-                log.exception("cannot build a container event", extra={"container": container_id})
+            batch = [self._pending.get()]
+            with contextlib.suppress(queue.Empty):
+                while len(batch) < BATCH_SIZE:
+                    batch.append(self._pending.get_nowait())
+            reads = BatchReads()
+            for container_id, sandbox_id, kind, created_at, record in batch:
+                try:
+                    self._fan_out(container_id, sandbox_id, kind, created_at, record, reads)
+                except Exception:  # one bad record must not end every subscriber's stream
+                    log.exception("cannot build a container event", extra={"container": container_id})
 
     def _fan_out(self, container_id: str, sandbox_id: str, kind: str, created_at: int,
-                 record: dict | None = None) -> None:
+                 record: dict | None = None, reads: BatchReads | None = None) -> None:
         with self._lock:
             subscribers = list(self._subscribers)
         if not subscribers:
             return
+        reads = reads if reads is not None else BatchReads()
         event = api_pb2.ContainerEventResponse(
             container_id=container_id, container_event_type=EVENT_TYPES[kind], created_at=created_at)
         with contextlib.suppress(NotFound):
-            event.pod_sandbox_status.CopyFrom(self._sandbox_status(sandbox_id))
-            for other in self.containers.ids_in_sandbox(sandbox_id):
+            event.pod_sandbox_status.CopyFrom(reads.sandbox(sandbox_id, self._sandbox_status))
+            for other in reads.members(sandbox_id, self.containers.ids_in_sandbox):
                 with contextlib.suppress(NotFound):
                     if other == container_id and record is not None:
                         event.containers_statuses.append(convert.container_status(record))
                     else:
-                        event.containers_statuses.append(self._container_status(other))
+                        event.containers_statuses.append(reads.container(other, self._container_status))
         if kind == "deleted":
             self._statuses.pop(container_id, None)
             if not self._statuses:  # forget sandboxes too, now and then, as pods come and go

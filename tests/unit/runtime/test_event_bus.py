@@ -183,3 +183,41 @@ def test_a_subscriber_that_does_not_keep_up_loses_its_oldest_events(monkeypatch:
     for created_at in range(1, 6):
         bus._fan_out("c1", "s1", "created", created_at)
     assert [behind.get_nowait().created_at for _ in range(behind.qsize())] == [3, 4, 5]
+
+
+class GatedRecords(SlowRecords):
+    """Records whose first sandbox read waits until the test lets it go; counts version checks."""
+
+    def __init__(self, containers: tuple[str, ...]) -> None:
+        super().__init__(delay=0, containers=containers)
+        self.reading = threading.Event()
+        self.go_on = threading.Event()
+        self.version_checks: list[str] = []
+
+    def get(self, object_id: str) -> dict[str, Any]:
+        if object_id.startswith("s") and not self.reading.is_set():
+            self.reading.set()
+            self.go_on.wait(5)
+        return super().get(object_id)
+
+    def record_version(self, object_id: str) -> int:
+        self.version_checks.append(object_id)
+        return super().record_version(object_id)
+
+
+def test_events_that_queued_up_together_check_each_status_once(monkeypatch: Any) -> None:
+    converted(monkeypatch)
+    records = GatedRecords(containers=("c1", "c2", "c3"))
+    bus = EventBus(records, records)  # type: ignore[arg-type]
+    events, thread = collect(bus, Subscriber(), want=4)
+    bus.publish("c1", "s1", "created")
+    assert records.reading.wait(5)  # the dispatcher builds the first event alone
+    for container in ("c1", "c2", "c3"):
+        bus.publish(container, "s1", "started")
+    records.go_on.set()
+    thread.join(10)
+    assert [e.container_id for e in events] == ["c1", "c1", "c2", "c3"]
+    assert all([s.id for s in e.containers_statuses] == ["c1", "c2", "c3"] for e in events)
+    # once for the first event, once for the three built together
+    assert records.version_checks.count("c2") == 2
+    assert records.version_checks.count("s1") == 2
