@@ -19,6 +19,13 @@ from runtime.small_file import read_bytes
 def write_json(path: str, data: Any, durable: bool = True) -> None:
     """Replace ``path`` with ``data``; ``durable=False`` skips the flush for hints that a later
     durable write supersedes, or for documents derivable again from flushed ones."""
+    os.replace(stage_json(path, data, durable), path)
+
+
+def stage_json(path: str, data: Any, durable: bool = True) -> str:
+    """The first half of ``write_json``: ``data`` written (and flushed) beside ``path``, under
+    the temp name this returns, for a writer that does other work during the flush and makes
+    the document visible later with ``os.replace(temp, path)`` (or removes the temp)."""
     directory = os.path.dirname(path) or "."
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
@@ -28,7 +35,7 @@ def write_json(path: str, data: Any, durable: bool = True) -> None:
             os.fsync(fd)
     finally:
         os.close(fd)
-    os.replace(tmp, path)
+    return tmp
 
 
 def flush(path: str) -> None:

@@ -12,6 +12,7 @@ fork server for a shim and waits for its verdict (exec happened, or the error wh
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import errno
 import logging
@@ -28,7 +29,7 @@ from typing import Any
 from google.protobuf import json_format
 
 from cri import api_pb2
-from runtime.atomic_json import read_json, write_json
+from runtime.atomic_json import read_json, stage_json
 from runtime.cgroups import CgroupError, Resources
 from runtime.container import image_volumes, init_layer
 from runtime.container.config_checks import check_container_config
@@ -141,6 +142,7 @@ class ContainerManager:
         # one Python thread at a time anyway, and the flush that ends a create paces the next one
         # while the machine runs the containers already made.
         self._create_turns = threading.Lock()
+        self._flusher = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="kyb-record-flush")
         self._reserved: set[tuple[str, str, int]] = set()
         # (sandbox id, name, attempt) -> container id of every container on disk, read from the
         # records once; this daemon alone creates and removes them, so it stays true. Keeps the
@@ -398,15 +400,6 @@ class ContainerManager:
             pid_mode = spec["namespaces"].get("pid_mode", "new")
             prestarted = self.prestarts.begin(container_id, str(directory), pid_mode, spec, cgroup_pending=True)
             undo.append(lambda: self.prestarts.abort(container_id))
-            try:
-                ctx.cgroups.create(cgroup, resources_from(config.linux.resources))
-                ctx.cgroups.set_devices(cgroup, spec["device_rules"])
-            except (CgroupError, OSError) as e:
-                raise cgroup_failure(e, f"cannot create the container's cgroup {cgroup}") from e
-            finally:
-                undo.append(lambda: ctx.cgroups.remove(cgroup))
-                undo.append(lambda: self.prestarts.abort(container_id))  # undone first: the process, then its cgroup
-            self.prestarts.cgroup_ready(container_id)
             repo_digests = list(getattr(image, "repo_digests", []) or [])
             record = {
                 "id": container_id,
@@ -432,7 +425,21 @@ class ContainerManager:
                 # In the record, not a file of its own: creating costs one flushed write.
                 "spec": spec,
             }
-            write_json(str(directory / RECORD), record)
+            # The record is written and flushed while the cgroup is made, and shows up only once
+            # the container is whole: a record on disk always names a container that exists.
+            staged = self._flusher.submit(stage_json, str(directory / RECORD), record)
+            undo.append(lambda: concurrent.futures.wait([staged]))  # undone first: nothing writes then
+            try:
+                ctx.cgroups.create(cgroup, resources_from(config.linux.resources))
+                ctx.cgroups.set_devices(cgroup, spec["device_rules"])
+            except (CgroupError, OSError) as e:
+                raise cgroup_failure(e, f"cannot create the container's cgroup {cgroup}") from e
+            finally:
+                undo.append(lambda: ctx.cgroups.remove(cgroup))
+                undo.append(lambda: self.prestarts.abort(container_id))  # undone first: the process, then its cgroup
+                undo.append(lambda: concurrent.futures.wait([staged]))
+            self.prestarts.cgroup_ready(container_id)
+            os.replace(staged.result(), directory / RECORD)
         except BaseException:
             for step in reversed(undo):
                 try:
