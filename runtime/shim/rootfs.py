@@ -79,9 +79,10 @@ def _ensure_dir(path: str) -> None:
 
 
 def _ensure_file(path: str) -> None:
+    if os.path.lexists(path):  # as the pod's /etc files usually are: one system call
+        return
     _ensure_dir(os.path.dirname(path))
-    if not os.path.lexists(path):
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644))
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644))
 
 
 def _ensure_target(root: str, destination: str, source_is_dir: bool) -> str:
@@ -214,10 +215,12 @@ def _setup_dev(kernel: Kernel, root: str, spec: dict) -> None:
     _ensure_dir(dev)
     owner, tty_group = dev_owner_options(spec)
     kernel.mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k" + owner)
-    for name, major, minor in DEVICES:
-        path = f"{dev}/{name}"
-        os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(major, minor))
-        os.chmod(path, 0o666)
+    umask = os.umask(0)  # the nodes get their mode as made, with no chmod after each
+    try:
+        for name, major, minor in DEVICES:
+            os.mknod(f"{dev}/{name}", stat.S_IFCHR | 0o666, os.makedev(major, minor))
+    finally:
+        os.umask(umask)
     for target, name in DEV_SYMLINKS:
         os.symlink(target, f"{dev}/{name}")
     if has_kcore():  # built with CONFIG_PROC_KCORE: as runc, then /dev/core too
@@ -275,9 +278,11 @@ def _mount_image_volume(kernel: Kernel, root: str, mount: dict) -> None:
 
 def _mask(kernel: Kernel, root: str, path: str) -> None:
     target = resolve_in_root(root, path)
-    if not os.path.lexists(target):
+    try:
+        mode = os.lstat(target).st_mode  # resolved: the last part is no symlink
+    except FileNotFoundError:
         return
-    if os.path.isdir(target):
+    if stat.S_ISDIR(mode):
         kernel.mount("tmpfs", target, "tmpfs", MS_RDONLY, None)
     else:
         kernel.mount(f"{root}/dev/null", target, None, MS_BIND, None)
