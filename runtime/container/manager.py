@@ -428,7 +428,7 @@ class ContainerManager:
             # The record is written and flushed while the cgroup is made, and shows up only once
             # the container is whole: a record on disk always names a container that exists.
             staged = self._flusher.submit(stage_json, str(directory / RECORD), record)
-            undo.append(lambda: concurrent.futures.wait([staged]))  # undone first: nothing writes then
+            undo.append(lambda: concurrent.futures.wait([staged]))  # before the directory goes: it writes there
             try:
                 ctx.cgroups.create(cgroup, resources_from(config.linux.resources))
                 ctx.cgroups.set_devices(cgroup, spec["device_rules"])
@@ -437,7 +437,6 @@ class ContainerManager:
             finally:
                 undo.append(lambda: ctx.cgroups.remove(cgroup))
                 undo.append(lambda: self.prestarts.abort(container_id))  # undone first: the process, then its cgroup
-                undo.append(lambda: concurrent.futures.wait([staged]))
             self.prestarts.cgroup_ready(container_id)
             os.replace(staged.result(), directory / RECORD)
         except BaseException:
