@@ -1,10 +1,12 @@
 """JSON files replaced atomically: a reader sees the old document or the new one, never half.
 
 Written to a temp file in the same directory, fsynced, then ``os.replace``d over the target. The
-rename is atomic, so no reader and no crash ever sees a torn document. The directory itself is
-not fsynced: after a power loss the newest rename may be lost (the previous whole document is
-found instead), a trade accepted because every state change would otherwise pay a second
-flush. Shared by the daemon's state store and the shims, which record exit codes this way.
+rename is atomic, so no reader and no crash ever sees a torn document, unless the flush was
+skipped (``durable=False``): then a machine crash may leave the new name with part of its data.
+The directory itself is not fsynced: after a power loss the newest rename may be lost (the
+previous whole document is found instead), a trade accepted because every state change would
+otherwise pay a second flush. Shared by the daemon's state store and the shims, which record
+exit codes this way.
 """
 
 from __future__ import annotations

@@ -15,6 +15,12 @@ class NotFound(RuntimeFailure):
     """No sandbox or container with that id (or id prefix)."""
 
 
+class UnreadableRecord(NotFound):
+    """A sandbox's or container's record that does not parse: torn by a machine crash that lost
+    an unflushed write, or changed by hand. It is set aside and the object is no longer served:
+    for the rest of the runtime it is gone, as a NotFound says."""
+
+
 class AlreadyExists(RuntimeFailure):
     """A sandbox or container with that name already exists."""
 

@@ -2,8 +2,9 @@
 
 ``<kind dir>/<id>/record.json`` holds the record. ``update`` takes a per-id lock, reads the
 record, lets ``fn`` change the dict, and writes it back atomically, so concurrent CRI calls on
-one object serialize and a crash leaves the old or the new record, never a torn one. The daemon
-keeps no other truth: a restarted daemon lists the directories and knows everything again.
+one object serialize and a crash leaves the old or the new record, never a torn one (for a
+machine crash: if the write was flushed; see ``UnreadableRecord`` for one that was not). The
+daemon keeps no other truth: a restarted daemon lists the directories and knows everything again.
 
 Ids are 64 hex characters; callers may pass any unique prefix, as with crictl and containerd.
 
@@ -17,6 +18,8 @@ spec) are shared and must be left as they are.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import shutil
 import threading
@@ -25,9 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from runtime.atomic_json import read_json, write_json
-from runtime.errors import InvalidArgument, NotFound
+from runtime.errors import InvalidArgument, NotFound, UnreadableRecord
 from runtime.small_file import file_version
 from runtime.state import RECORD
+
+UNREADABLE_SUFFIX = ".unreadable"
+log = logging.getLogger(__name__)
 
 
 class RecordStore:
@@ -75,11 +81,29 @@ class RecordStore:
         kept = self._kept.get(object_id)
         if kept is not None and kept[0] == version:
             return dict(kept[1])
-        record = read_json(self._record(object_id))
+        try:
+            record = read_json(self._record(object_id))
+        except ValueError:  # torn (see UnreadableRecord); writers replace files whole, never part
+            raise self._set_aside(object_id) from None
         if record is None:
             raise NotFound(f"{self.kind} {object_id!r} not found")
+        if not isinstance(record, dict):
+            raise self._set_aside(object_id)
         self._kept[object_id] = (version, dict(record))
         return record
+
+    def _set_aside(self, object_id: str) -> UnreadableRecord:
+        """Rename an unreadable record out of the way, so that listing and restarting still work
+        for every other object, and keep it for a person to look at."""
+        aside = f"{self._record(object_id)}{UNREADABLE_SUFFIX}"
+        with contextlib.suppress(FileNotFoundError):  # another reader set it aside first
+            os.replace(self._record(object_id), aside)
+        self._kept.pop(object_id, None)
+        log.error("record unreadable, set aside", extra={self.kind: object_id, "kept_as": aside})
+        return UnreadableRecord(
+            f"{self.kind} {object_id!r}: its record does not parse (a machine crash may have torn it); "
+            f"it was set aside as {aside} and the {self.kind} is no longer served"
+        )
 
     def version(self, object_id: str) -> tuple[int, int, int]:
         """What changes whenever the record is rewritten (every write replaces the file): lets
