@@ -42,6 +42,7 @@ from runtime.processes import kill_and_wait
 from runtime.processes import start_time as process_start_time
 from runtime.sandbox.files import write_sandbox_files
 from runtime.state import RECORD
+from runtime.state.store import UNREADABLE_SUFFIX
 
 log = logging.getLogger(__name__)
 
@@ -318,7 +319,9 @@ class SandboxManager:
 
     def collect_half_made(self) -> list[str]:
         """Remove what a daemon that died in the middle of RunPodSandbox or CreateContainer left:
-        directories without a record, their /dev/shm mount, their cgroups and processes."""
+        directories without a record, their /dev/shm mount, their cgroups and processes. A
+        directory whose record was set aside as unreadable is no half-made object: it is left for
+        a person to look at."""
         removed = []
         sandbox_cgroups = []
         for sandbox_id in self.ctx.sandboxes.ids():
@@ -328,6 +331,8 @@ class SandboxManager:
             known = set(store.ids())
             for name in sorted(os.listdir(store.directory)):
                 if name in known or not (store.directory / name).is_dir():
+                    continue
+                if (store.directory / name / f"{RECORD}{UNREADABLE_SUFFIX}").exists():
                     continue
                 if kind == "sandbox":
                     self._unmount(str(store.directory / name / "shm"))

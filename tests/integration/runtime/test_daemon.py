@@ -168,3 +168,22 @@ def test_cluster_cidr_without_pod_cidr_is_a_one_line_error(paths: tuple[Path, Pa
     )
     assert proc.returncode == 1
     assert proc.stderr.strip().count("\n") == 0 and "--pod-cidr" in proc.stderr
+
+
+def test_a_daemon_starts_and_serves_despite_torn_records(paths: tuple[Path, Path]) -> None:
+    sock, root = paths
+    for kind in ("sandboxes", "containers"):
+        torn = root / kind / ("d" * 64)
+        torn.mkdir(parents=True)
+        (torn / "record.json").write_text('{"id": "dddd')  # what a machine crash can leave of an unflushed write
+    proc = _start(sock, root)
+    try:
+        _wait_serving(sock, proc)
+        with grpc.insecure_channel(f"unix://{sock}") as ch:
+            stub = api_pb2_grpc.RuntimeServiceStub(ch)
+            assert list(stub.ListPodSandbox(api_pb2.ListPodSandboxRequest(), timeout=10).items) == []
+            assert list(stub.ListContainers(api_pb2.ListContainersRequest(), timeout=10).containers) == []
+        for kind in ("sandboxes", "containers"):
+            assert os.listdir(root / kind / ("d" * 64)) == ["record.json.unreadable"]
+    finally:
+        _stop(proc)
