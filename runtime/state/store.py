@@ -102,7 +102,7 @@ class RecordStore:
         log.error("record unreadable, set aside", extra={self.kind: object_id, "kept_as": aside})
         return UnreadableRecord(
             f"{self.kind} {object_id!r}: its record does not parse (a machine crash may have torn it); "
-            f"it was set aside as {aside} and the {self.kind} is no longer served"
+            f"it was set aside (the runtime's log says where) and the {self.kind} is no longer served"
         )
 
     def version(self, object_id: str) -> tuple[int, int, int]:
