@@ -4,21 +4,26 @@ The record is what detach needs to undo an attach without asking the kernel firs
 namespace may be gone by then): the pod IP, the host-side veth name and the hostPort mappings.
 It also is the registry of hostPorts in use, checked for conflicts under the reservation lock.
 Records are written atomically before any kernel object is made, so after a crash at any point
-a detach still finds everything that may exist.
+a detach still finds everything that may exist. They are not flushed, so a machine crash may
+tear one: a record that does not parse is set aside (renamed with ``.unreadable``), and the
+others still serve; its sandbox is detached by name.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runtime.network.errors import InvalidNetworkConfig, NetworkError
+from runtime.network.errors import InvalidNetworkConfig, NetworkError, UnreadableAttachment
 from runtime.network.ondisk import write_atomic
 from runtime.network.portmap import PortMapping
 
+UNREADABLE_SUFFIX = ".unreadable"
+log = logging.getLogger(__name__)
 SANDBOX_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -75,14 +80,23 @@ class AttachmentStore:
         return self.directory / f"{sandbox_id}.json"
 
     def get(self, sandbox_id: str) -> Attachment | None:
+        """The record, None when there is none; ``UnreadableAttachment`` (once: the record is
+        set aside) when it does not parse."""
+        path = self._path(sandbox_id)
         try:
-            return Attachment.from_json(self._path(sandbox_id).read_bytes())
+            return Attachment.from_json(path.read_bytes())
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, KeyError) as e:
-            raise NetworkError(
-                f"read attachment record of {sandbox_id}", getattr(e, "errno", None), detail=str(e)
-            ) from e
+        except OSError as e:
+            raise NetworkError(f"read attachment record of {sandbox_id}", e.errno, detail=str(e)) from e
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            aside = path.with_name(path.name + UNREADABLE_SUFFIX)
+            try:
+                os.replace(path, aside)
+            except FileNotFoundError:
+                pass  # another caller set it aside first
+            log.error("attachment record unreadable, set aside", extra={"sandbox_id": sandbox_id, "kept_as": str(aside)})
+            raise UnreadableAttachment(f"read attachment record of {sandbox_id}", detail=f"it does not parse ({e})") from e
 
     def put(self, attachment: Attachment) -> None:
         try:
@@ -98,10 +112,29 @@ class AttachmentStore:
         except OSError as e:
             raise NetworkError(f"delete attachment record of {sandbox_id}", e.errno) from e
 
+    def set_aside(self) -> list[str]:
+        """The sandboxes whose record was set aside as unreadable."""
+        return sorted(p.name[: -len(".json" + UNREADABLE_SUFFIX)] for p in self.directory.glob("*.json" + UNREADABLE_SUFFIX))
+
+    def was_set_aside(self, sandbox_id: str) -> bool:
+        return (self.directory / f"{sandbox_id}.json{UNREADABLE_SUFFIX}").exists()
+
+    def forget_set_aside(self, sandbox_id: str) -> None:
+        try:
+            os.unlink(self.directory / f"{sandbox_id}.json{UNREADABLE_SUFFIX}")
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            raise NetworkError(f"delete the set-aside attachment record of {sandbox_id}", e.errno) from e
+
     def all(self) -> list[Attachment]:
+        """Every readable record; one that does not parse is set aside and left out."""
         result = []
         for path in sorted(self.directory.glob("*.json")):
-            attachment = self.get(path.name[: -len(".json")])
+            try:
+                attachment = self.get(path.name[: -len(".json")])
+            except UnreadableAttachment:
+                continue
             if attachment is not None:
                 result.append(attachment)
         return result

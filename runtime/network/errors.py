@@ -77,6 +77,12 @@ class HostPortConflict(NetworkError):
     """A requested hostPort is already mapped for another sandbox (or twice in one request)."""
 
 
+class UnreadableAttachment(NetworkError):
+    """An attachment record that does not parse: torn by a machine crash (it is written without
+    a flush). It is set aside; what it said (the IP, the hostPorts) is lost, so whatever the
+    sandbox may still hold is found by its name instead."""
+
+
 class AlreadyAttached(NetworkError):
     """The sandbox already has a network attachment; detach it first."""
 

@@ -54,6 +54,7 @@ from runtime.network.errors import (
     NetlinkError,
     NetworkError,
     NodeNotReady,
+    UnreadableAttachment,
 )
 from runtime.network.ipam import HostLocalIPAM, parse_pod_cidr
 from runtime.network.kernel import Kernel, LinuxKernel
@@ -324,12 +325,22 @@ class PodNetwork:
     def detach(self, sandbox_id: str, netns_path: str | None) -> None:
         """Remove everything attach made for the sandbox; fine if some or all of it is gone."""
         check_sandbox_id(sandbox_id)
-        self._remove(sandbox_id, self.attachments.get(sandbox_id))
+        try:
+            record = self.attachments.get(sandbox_id)
+        except UnreadableAttachment:
+            record = None
+        # A record set aside as unreadable no longer says what the sandbox held: remove all that
+        # may be there, by name.
+        unreadable = record is None and self.attachments.was_set_aside(sandbox_id)
+        self._remove(sandbox_id, record, any_rules=unreadable)
+        if unreadable:
+            self.attachments.forget_set_aside(sandbox_id)
         log.info("sandbox detached", extra={"sandbox_id": sandbox_id, "netns": netns_path or ""})
 
-    def _remove(self, sandbox_id: str, record: Attachment | None) -> None:
+    def _remove(self, sandbox_id: str, record: Attachment | None, any_rules: bool = False) -> None:
+        """``any_rules``: remove the sandbox's hostPort rules even with no record saying it has any."""
         errors: list[NetworkError] = []
-        if record is not None and record.port_mappings:
+        if any_rules or (record is not None and record.port_mappings):
             try:
                 self.kernel.packet_filter.remove_sandbox_rules(sandbox_id)
             except NetworkError as e:
@@ -349,7 +360,10 @@ class PodNetwork:
 
     def ip_of(self, sandbox_id: str) -> str | None:
         check_sandbox_id(sandbox_id)
-        record = self.attachments.get(sandbox_id)
+        try:
+            record = self.attachments.get(sandbox_id)
+        except UnreadableAttachment:
+            return None
         return record.ip if record is not None else None
 
     def attached(self) -> dict[str, str]:
@@ -377,6 +391,17 @@ class PodNetwork:
                 )
                 continue
             released.append(attachment.sandbox_id)
+        # A record set aside as unreadable (see runtime.network.attachments) no longer says what
+        # its sandbox held: for one the runtime no longer has, remove all that may be there.
+        for sandbox_id in self.attachments.set_aside():
+            if sandbox_id in known:
+                continue  # its detach does the same, when the sandbox goes
+            try:
+                self.detach(sandbox_id, None)
+            except NetworkError as e:
+                log.warning("could not release a stale attachment", extra={"sandbox_id": sandbox_id, "error": str(e)})
+                continue
+            released.append(sandbox_id)
         return released
 
     # routes to other nodes ----------------------------------------------------------------

@@ -262,3 +262,38 @@ def test_release_unknown_detaches_only_sandboxes_the_runtime_no_longer_has(
     assert network.release_unknown(["kept"]) == ["gone"]
     assert nothing_left(network, kernel, "gone")
     assert network.attached() == {"kept": "10.244.1.2"}
+
+
+def tear(network: PodNetwork, sandbox_id: str) -> None:
+    """What a machine crash can leave of an attachment record written without a flush."""
+    (network.state_dir / "attachments" / f"{sandbox_id}.json").write_bytes(b'{"sandbox_id": "')
+
+
+def test_a_torn_attachment_record_does_not_keep_other_pods_from_attaching(
+    network: PodNetwork, kernel: FakeKernel
+) -> None:
+    network.attach("a", POD_NS, WEB)
+    tear(network, "a")
+    network.attach("b", "/run/netns/pod-b", [PortMapping("TCP", 81, 8081)])
+    assert network.attached() == {"b": "10.244.1.3"}  # a's address stays taken: its veth may be there
+
+
+def test_detach_of_a_sandbox_whose_record_was_torn_removes_all_it_may_hold(
+    network: PodNetwork, kernel: FakeKernel
+) -> None:
+    network.attach("a", POD_NS, WEB)
+    tear(network, "a")
+    assert network.ip_of("a") is None
+    network.detach("a", POD_NS)
+    assert nothing_left(network, kernel, "a")
+
+
+def test_release_unknown_cleans_up_after_a_torn_record_of_a_sandbox_that_is_gone(
+    network: PodNetwork, kernel: FakeKernel
+) -> None:
+    network.attach("gone", POD_NS, WEB)
+    tear(network, "gone")
+    network.attached()  # a read finds it torn and sets it aside
+    assert network.release_unknown([]) == ["gone"]
+    assert nothing_left(network, kernel, "gone")
+    assert network.release_unknown([]) == []
