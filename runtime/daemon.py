@@ -195,6 +195,16 @@ class RuntimeDaemon:
             runtime_service.sandboxes.collect_half_made()
         except Exception as e:  # leftovers must not keep the runtime from serving
             log.warning("could not collect half-made objects", extra={"error": str(e)})
+        if self.network is not None:
+            # A pod half made when the daemon died, or one whose record was set aside, still has
+            # its address, veth and hostPort rules: only the attachments know them now.
+            try:
+                released = self.network.release_unknown(ctx.sandboxes.ids())
+            except Exception as e:
+                log.warning("could not release stale pod network attachments", extra={"error": str(e)})
+            else:
+                if released:
+                    log.warning("released stale pod network attachments", extra={"sandboxes": released})
         runtime_service.containers.watch_running()
         host, _, port = self.streaming_address.rpartition(":")
         streaming = StreamingServer(runtime_service.containers, host or "127.0.0.1", int(port or 0))

@@ -62,3 +62,18 @@ def test_host_network_pods_get_no_pod_interface(networked: RuntimeUnderTest) -> 
     sandbox = cri.run_pod_sandbox(pod)
     assert cri.pod_sandbox_status(sandbox).status.network.ip == ""
     assert networked.in_netns("ip", "-o", "link", "show", "master", "kyb0").strip() == ""
+
+
+def test_a_pod_half_made_when_the_daemon_died_has_its_network_released_at_restart(
+    networked: RuntimeUnderTest,
+) -> None:
+    cri = networked.client
+    assert cri is not None
+    sandbox = cri.run_pod_sandbox(pod_config("half-made"))
+    assert networked.in_netns("ip", "-o", "link", "show", "master", "kyb0").strip()
+    networked.kill_daemon()
+    # What a daemon that died in the middle of RunPodSandbox leaves: all of the pod but its record.
+    (networked.root / "sandboxes" / sandbox / "record.json").unlink()
+    networked.start()
+    assert networked.in_netns("ip", "-o", "link", "show", "master", "kyb0").strip() == ""
+    assert list((networked.root / "network" / "attachments").iterdir()) == []
