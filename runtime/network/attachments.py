@@ -79,6 +79,9 @@ class AttachmentStore:
     def _path(self, sandbox_id: str) -> Path:
         return self.directory / f"{sandbox_id}.json"
 
+    def _aside_path(self, sandbox_id: str) -> Path:
+        return self.directory / f"{sandbox_id}.json{UNREADABLE_SUFFIX}"
+
     def get(self, sandbox_id: str) -> Attachment | None:
         """The record, None when there is none; ``UnreadableAttachment`` (once: the record is
         set aside) when it does not parse."""
@@ -90,7 +93,7 @@ class AttachmentStore:
         except OSError as e:
             raise NetworkError(f"read attachment record of {sandbox_id}", e.errno, detail=str(e)) from e
         except (ValueError, KeyError, TypeError, AttributeError) as e:
-            aside = path.with_name(path.name + UNREADABLE_SUFFIX)
+            aside = self._aside_path(sandbox_id)
             try:
                 os.replace(path, aside)
             except FileNotFoundError:
@@ -117,11 +120,11 @@ class AttachmentStore:
         return sorted(p.name[: -len(".json" + UNREADABLE_SUFFIX)] for p in self.directory.glob("*.json" + UNREADABLE_SUFFIX))
 
     def was_set_aside(self, sandbox_id: str) -> bool:
-        return (self.directory / f"{sandbox_id}.json{UNREADABLE_SUFFIX}").exists()
+        return self._aside_path(sandbox_id).exists()
 
     def forget_set_aside(self, sandbox_id: str) -> None:
         try:
-            os.unlink(self.directory / f"{sandbox_id}.json{UNREADABLE_SUFFIX}")
+            os.unlink(self._aside_path(sandbox_id))
         except FileNotFoundError:
             pass
         except OSError as e:
