@@ -5,14 +5,15 @@ The order follows runc: make the copied mount tree non-shared so nothing leaks b
 mount the overlay root (image layers read-only below, the container's own upper dir on top),
 then /proc, a minimal /dev, a read-only /sys, the sandbox's /etc files and /dev/shm, the
 config's volume mounts (host paths bound, image volumes as read-only overlays of the image's
-layers), mask and read-only paths, and, once the process is in its cgroup, that cgroup at
-/sys/fs/cgroup, before ``pivot_root``. Every mount
+layers), and, once the process is in its cgroup, that cgroup at /sys/fs/cgroup, before
+``pivot_root``; then, in the new root, the read-only and masked paths. Every mount
 is made through the ``Kernel`` interface. All mounts die with the mount namespace, so the host
 never sees them and removal has nothing to unmount.
 """
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import stat
@@ -35,6 +36,7 @@ from runtime.linux.syscalls import (
     MS_SLAVE,
     MS_STRICTATIME,
     Kernel,
+    SyscallError,
 )
 from runtime.shim.paths import resolve_in_root
 from runtime.shim.process import ExecFailed
@@ -125,11 +127,6 @@ def setup_rootfs(kernel: Kernel, spec: dict, before_pivot: Callable[[], None] | 
             _mount_image_volume(kernel, root, mount)
         else:
             _bind_volume(kernel, root, mount)
-    if not privileged:
-        for path in spec.get("masked_paths", []):
-            _mask(kernel, root, path)
-        for path in spec.get("readonly_paths", []):
-            _make_readonly(kernel, root, path)
 
     cwd = spec["process"].get("cwd") or "/"
     _make_working_directory(root, cwd)
@@ -150,6 +147,13 @@ def setup_rootfs(kernel: Kernel, spec: dict, before_pivot: Callable[[], None] | 
     finally:
         os.close(old_root)
     os.chdir("/")
+    if not privileged:
+        # In the new root, as runc: the kernel resolves each path there, symlinks included, so
+        # none can lead out of it and nothing has to be resolved by hand.
+        for path in spec.get("readonly_paths", []):
+            _make_readonly(kernel, path)
+        for path in spec.get("masked_paths", []):
+            _mask(kernel, path)
     if rootfs.get("readonly"):
         kernel.mount(None, "/", None, MS_BIND | MS_REMOUNT | MS_RDONLY, None)
 
@@ -276,21 +280,25 @@ def _mount_image_volume(kernel: Kernel, root: str, mount: dict) -> None:
     kernel.mount(None, target, None, MS_REC | PROPAGATION_FLAGS[mount.get("propagation", "private")], None)
 
 
-def _mask(kernel: Kernel, root: str, path: str) -> None:
-    target = resolve_in_root(root, path)
+def _mask(kernel: Kernel, path: str) -> None:
+    """Hide ``path`` (in the container's root): a file behind /dev/null, a directory behind an
+    empty read-only tmpfs; a path that does not exist needs no hiding."""
     try:
-        mode = os.lstat(target).st_mode  # resolved: the last part is no symlink
-    except FileNotFoundError:
-        return
-    if stat.S_ISDIR(mode):
-        kernel.mount("tmpfs", target, "tmpfs", MS_RDONLY, None)
-    else:
-        kernel.mount(f"{root}/dev/null", target, None, MS_BIND, None)
+        kernel.mount("/dev/null", path, None, MS_BIND, None)
+    except SyscallError as e:
+        if e.errno == errno.ENOENT:
+            return
+        if e.errno != errno.ENOTDIR:  # the kernel's answer for a file bound on a directory
+            raise
+        kernel.mount("tmpfs", path, "tmpfs", MS_RDONLY, None)
 
 
-def _make_readonly(kernel: Kernel, root: str, path: str) -> None:
-    target = resolve_in_root(root, path)
-    if not os.path.lexists(target):
-        return
-    kernel.mount(target, target, None, MS_BIND | MS_REC, None)
-    kernel.mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+def _make_readonly(kernel: Kernel, path: str) -> None:
+    """Make ``path`` (in the container's root) a read-only bind of itself; absent, nothing."""
+    try:
+        kernel.mount(path, path, None, MS_BIND | MS_REC, None)
+    except SyscallError as e:
+        if e.errno == errno.ENOENT:
+            return
+        raise
+    kernel.mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, None)

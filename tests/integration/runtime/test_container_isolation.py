@@ -66,6 +66,20 @@ def test_masked_paths_read_empty(cri: RuntimeClient, sleeper: str) -> None:
     assert result.stdout.decode().split() == ["0", "0", "0"]
 
 
+def test_configured_masked_and_read_only_paths_are_applied_inside_the_container(cri: RuntimeClient) -> None:
+    # Resolved in the container's root: "/etc/../home" is the container's /home, and a path the
+    # image lacks is skipped rather than failing the start.
+    pod = pod_config("iso-paths")
+    sandbox = cri.run_pod_sandbox(pod)
+    config = container_config("paths", ["sleep", "300"], masked_paths=["/etc/passwd", "/etc/../home", "/no/such/path"],
+                              readonly_paths=["/var", "/no/such/dir"])
+    container = cri.create_container(sandbox, config, pod)
+    cri.start_container(container)
+    result = run(cri, container, "wc -c < /etc/passwd; ls -A /home | wc -l; touch /home/x || echo home-ro; "
+                                 "touch /var/x || echo var-ro; touch /tmp/x && echo tmp-rw")
+    assert result.stdout.decode().split() == ["0", "0", "home-ro", "var-ro", "tmp-rw"]
+
+
 def test_sys_is_read_only(cri: RuntimeClient, sleeper: str) -> None:
     result = run(cri, sleeper, "touch /sys/kernel/x")
     assert result.exit_code != 0
