@@ -13,6 +13,7 @@ from typing import Any
 
 from runtime.cgroups import CgroupDriver, driver_for_host
 from runtime.forkserver_client import ForkServerClient
+from runtime.linux.apparmor import AppArmorHost
 from runtime.linux.syscalls import LibcKernel, last_capability
 from runtime.state.store import RecordStore
 
@@ -31,6 +32,7 @@ class RuntimeContext:
     images: Any = None
     network: Any = None
     last_cap: int = field(default_factory=last_capability)
+    apparmor: AppArmorHost = field(default_factory=lambda: AppArmorHost(enabled=False))
 
     @classmethod
     def create(cls, root: Path, cgroup_root: str = "/kyb", images: Any = None, network: Any = None) -> RuntimeContext:
@@ -47,4 +49,5 @@ class RuntimeContext:
             kernel=LibcKernel(),
             images=images,
             network=network,
+            apparmor=AppArmorHost.detect(),
         )

@@ -66,6 +66,9 @@ class RuntimeService(
             response.info["config"] = json.dumps({
                 "root": str(self.root), "stateDir": str(self.root), "cgroupVersion": self.ctx.cgroups.version,
                 "cgroupRoot": self.ctx.cgroup_root,
+                "apparmor": {"enabled": self.ctx.apparmor.enabled, "defaultProfile": self.ctx.apparmor.default_profile or "",
+                             "problem": self.ctx.apparmor.default_problem},
+                "enableSelinux": False,
             })
         return response
 

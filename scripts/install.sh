@@ -10,11 +10,13 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # Debian packages: the kernel tools the runtime and its tests use, the offline busybox, and the
-# real peers the tests and benchmarks run against (registry, skopeo, etcd, runc/crun/containerd).
+# real peers the tests and benchmarks run against (registry, skopeo, etcd, runc/crun/containerd),
+# and apparmor_parser, which loads the runtime's default AppArmor profile where the kernel has AppArmor.
 packages=(
   iptables iproute2 util-linux procps psmisc openssl busybox-static
   docker-registry skopeo etcd-server etcd-client
   runc crun containerd containernetworking-plugins
+  apparmor
 )
 command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || packages+=(python3-venv)

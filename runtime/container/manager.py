@@ -388,6 +388,7 @@ class ContainerManager:
                 oom={"file": oom_file, "key": oom_key},
                 pid_namespace=self._pid_namespace(config, sandbox),
                 last_cap=ctx.last_cap,
+                apparmor_host=ctx.apparmor,
                 cgroup_view=ctx.cgroups.container_view(cgroup),
             )
             if ctx.root:

@@ -19,7 +19,7 @@ import stat
 from cri import api_pb2
 from runtime.container import image_volumes, userns_options
 from runtime.errors import FailedPrecondition, InvalidArgument
-from runtime.linux import capabilities, idmap, seccomp, seccomp_profile
+from runtime.linux import apparmor, capabilities, idmap, seccomp, seccomp_profile
 from runtime.shim.process import DEFAULT_PATH
 
 DEFAULT_MASKED_PATHS = [
@@ -248,6 +248,52 @@ def seccomp_of(security: api_pb2.LinuxContainerSecurityContext | api_pb2.LinuxSa
         raise InvalidArgument(f"seccomp profile {path!r}: {e}") from e
 
 
+NO_APPARMOR = apparmor.AppArmorHost(enabled=False)  # a host without it: as in unit tests
+APPARMOR_TYPES = {
+    api_pb2.SecurityProfile.RuntimeDefault: apparmor.Request.RUNTIME_DEFAULT,
+    api_pb2.SecurityProfile.Unconfined: apparmor.Request.UNCONFINED,
+    api_pb2.SecurityProfile.Localhost: apparmor.Request.LOCALHOST,
+}
+
+
+def apparmor_request(security: api_pb2.LinuxContainerSecurityContext) -> tuple[apparmor.Request, str]:
+    """What the container asks of AppArmor and the Localhost profile it names: the ``apparmor``
+    field wins over the deprecated ``apparmor_profile`` ("runtime/default", "unconfined",
+    "localhost/<name>"); neither is a request for nothing in particular."""
+    if security.HasField("apparmor"):
+        profile = security.apparmor
+        if profile.profile_type != api_pb2.SecurityProfile.Localhost and profile.localhost_ref:
+            raise InvalidArgument(f"apparmor localhost_ref {profile.localhost_ref!r} is only valid with "
+                                  "profile_type Localhost")
+        if profile.profile_type not in APPARMOR_TYPES:
+            raise InvalidArgument(f"unknown apparmor profile_type {profile.profile_type}")
+        request, reference = APPARMOR_TYPES[profile.profile_type], profile.localhost_ref
+    else:
+        legacy = security.apparmor_profile
+        if legacy == "":
+            return apparmor.Request.UNSET, ""
+        if legacy in ("runtime/default", "unconfined"):
+            return apparmor.Request(legacy), ""
+        if not legacy.startswith(apparmor.LOCALHOST_PREFIX):
+            raise InvalidArgument(f"apparmor_profile {legacy!r}: expected runtime/default, unconfined or "
+                                  "localhost/<profile name>")
+        request, reference = apparmor.Request.LOCALHOST, legacy
+    if request == apparmor.Request.LOCALHOST and not apparmor.localhost_name(reference):
+        raise InvalidArgument("an apparmor Localhost profile needs the profile's name in localhost_ref")
+    return request, reference
+
+
+def apparmor_of(security: api_pb2.LinuxContainerSecurityContext, privileged: bool,
+                host: apparmor.AppArmorHost) -> str | None:
+    """The AppArmor profile the container's process runs under, None for unconfined; a request
+    this node cannot honour fails CreateContainer (see ``AppArmorHost.profile_for``)."""
+    request, reference = apparmor_request(security)
+    try:
+        return host.profile_for(request, reference, privileged)
+    except apparmor.AppArmorError as e:
+        raise FailedPrecondition(str(e)) from e
+
+
 def check_namespace_modes(options: api_pb2.NamespaceOption, where: str) -> None:
     for field in ("network", "pid", "ipc"):
         mode = getattr(options, field)
@@ -271,6 +317,7 @@ def build_spec(
     pid_namespace: tuple[str, str | None],
     last_cap: int,
     cgroup_view: dict | None = None,
+    apparmor_host: apparmor.AppArmorHost | None = None,
 ) -> dict:
     """The spec for one container; raises InvalidArgument/FailedPrecondition on bad config."""
     security = config.linux.security_context
@@ -331,6 +378,7 @@ def build_spec(
             "capabilities": caps,
             "no_new_privs": security.no_new_privs,
             "seccomp": seccomp_of(security, privileged, caps),
+            "apparmor_profile": apparmor_of(security, privileged, apparmor_host or NO_APPARMOR),
             "tty": config.tty,
             "stdin": config.stdin,
             "stdin_once": config.stdin_once,

@@ -14,7 +14,7 @@ import os
 import signal
 import stat
 
-from runtime.linux import capabilities, seccomp
+from runtime.linux import apparmor, capabilities, seccomp
 from runtime.linux.syscalls import (
     PR_CAP_AMBIENT,
     PR_CAP_AMBIENT_CLEAR_ALL,
@@ -89,6 +89,13 @@ def prepare_exec(kernel: Kernel, process: dict, creds: user.Credentials | None =
                 os.close(fd)
         except OSError:
             pass  # lowering it needs CAP_SYS_RESOURCE; the limit still applies, the hint does not
+    profile = process.get("apparmor_profile")
+    if profile:
+        # As runc: while still root, for the next execve; the set-up itself runs unconfined.
+        try:
+            apparmor.confine_at_exec(profile)
+        except OSError as e:
+            raise ExecFailed(f"cannot apply AppArmor profile {profile!r}: {e.strerror or e}") from e
     cwd = process.get("cwd") or "/"
     os.chdir(cwd)
     last = last_capability()

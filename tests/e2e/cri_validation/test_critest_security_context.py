@@ -413,3 +413,16 @@ def test_apparmor_unconfined_is_accepted(cri: Cri, pod: tuple[str, v1.PodSandbox
     profile = v1.SecurityProfile(profile_type=v1.SecurityProfile.Unconfined)
     container_id = running(cri, pod, secured(cri, "apparmor-unconfined-", apparmor=profile))
     assert cri.exec_ok(container_id, ["echo", "-n", "hello"]) == "hello"
+
+
+@pytest.mark.skipif(os.path.exists("/sys/kernel/security/apparmor"), reason="this host has AppArmor")
+@pytest.mark.parametrize("asked", [
+    {"apparmor": v1.SecurityProfile(profile_type=v1.SecurityProfile.Localhost, localhost_ref="localhost/kybt-profile")},
+    {"apparmor_profile": "localhost/kybt-profile"},
+])
+def test_an_apparmor_profile_on_a_host_without_apparmor_fails_the_create(
+        cri: Cri, pod: tuple[str, v1.PodSandboxConfig], asked: dict) -> None:
+    # critest runs its AppArmor specs only where the kernel has AppArmor; elsewhere containerd
+    # fails such a request loudly rather than run the container unconfined.
+    assert rpc_code(lambda: cri.create(*pod, secured(cri, "apparmor-unsupported-", **asked))) != grpc.StatusCode.OK
+
