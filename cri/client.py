@@ -209,6 +209,11 @@ class RuntimeClient:
         request = api_pb2.StopContainerRequest(container_id=container_id, timeout=timeout)
         self._call(self.runtime, "StopContainer", request, timeout=self.timeout + max(timeout, 0))
 
+    def checkpoint_container(self, container_id: str, location: str = "", timeout: int = 0) -> None:
+        """Ask the runtime to checkpoint a container into ``location`` (crictl checkpoint)."""
+        request = api_pb2.CheckpointContainerRequest(container_id=container_id, location=location, timeout=timeout)
+        self._call(self.runtime, "CheckpointContainer", request)
+
     def remove_container(self, container_id: str) -> None:
         self._call(self.runtime, "RemoveContainer", api_pb2.RemoveContainerRequest(container_id=container_id))
 

@@ -2,8 +2,8 @@
 
 Each group lives in its own module under ``runtime.service`` and reaches the sandbox and
 container managers through attributes set here. Errors are turned into gRPC codes by the
-interceptor in ``runtime.service.errors``, not here. A call no group implements (today only
-CheckpointContainer) answers UNIMPLEMENTED from the generated base class: an honest status,
+interceptor in ``runtime.service.errors``, not here. CheckpointContainer answers
+UNIMPLEMENTED with a message saying so (``runtime.service.containers``): an honest status,
 never a fake success.
 """
 

@@ -263,3 +263,15 @@ def test_a_full_disk_is_resource_exhausted_and_leaves_nothing(
         assert set(runtime.cgroup_dirs()) == cgroups_before
     finally:
         subprocess.run(["umount", "-l", str(containers)], check=False)
+
+
+def test_checkpointing_answers_unimplemented_and_leaves_the_container_running(
+        cri: RuntimeClient, sandbox: tuple[str, api_pb2.PodSandboxConfig]) -> None:
+    container = cri.create_container(sandbox[0], container_config("ckpt", ["sleep", "60"]), sandbox[1])
+    cri.start_container(container)
+    with pytest.raises(CRIError) as err:
+        cri.checkpoint_container(container, "/tmp/kybt-never-written.tar")
+    assert err.value.code.name == "UNIMPLEMENTED"
+    assert "CRIU" in err.value.details and container in err.value.details
+    assert cri.container_status(container).status.state == api_pb2.CONTAINER_RUNNING
+

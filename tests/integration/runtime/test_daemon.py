@@ -150,13 +150,11 @@ def test_sigterm_stops_cleanly_and_removes_the_socket(paths: tuple[Path, Path]) 
     assert not os.path.exists(f"{sock}.lock")
 
 
-def test_unimplemented_calls_answer_unimplemented_not_a_fake_success(
-    daemon: tuple[subprocess.Popen[str], Path],
-) -> None:
+def test_checkpointing_an_unknown_container_is_not_found(daemon: tuple[subprocess.Popen[str], Path]) -> None:
     ch, rt = _runtime(daemon[1])
     with ch, pytest.raises(grpc.RpcError) as err:
         rt.CheckpointContainer(api_pb2.CheckpointContainerRequest(container_id="x"), timeout=5)
-    assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
 
 
 def test_cluster_cidr_without_pod_cidr_is_a_one_line_error(paths: tuple[Path, Path]) -> None:
