@@ -109,9 +109,11 @@ profile {name} flags=(attach_disconnected,mediate_deleted) {{
 """
 
 
-def load(text: str, parser: str = PARSER, into_kernel: bool = True) -> None:
-    """Compile ``text`` and (with ``into_kernel``) load or replace its profiles in the kernel.
-    Without it the profile is only compiled: the check that it is valid."""
+def load(text: str, parser: str = PARSER, into_kernel: bool = True) -> str:
+    """Compile ``text`` and (with ``into_kernel``) load or replace its profiles in the kernel;
+    without it the profile is only compiled, the check that it is valid. Returns what the parser
+    said on stderr when it succeeded (warnings: a missing ``abi`` rule, a kernel with no cache):
+    a load that reports success without loading is caught by looking at the loaded profiles."""
     args = [parser, "--skip-cache"] + (["--replace"] if into_kernel else ["--skip-kernel-load"])
     try:
         result = subprocess.run(args, input=text.encode(), capture_output=True, timeout=PARSER_TIMEOUT)
@@ -119,11 +121,10 @@ def load(text: str, parser: str = PARSER, into_kernel: bool = True) -> None:
         raise AppArmorError(f"{parser} is not installed (Debian and Ubuntu: the apparmor package)") from e
     except subprocess.TimeoutExpired as e:
         raise AppArmorError(f"{parser} did not finish within {PARSER_TIMEOUT:.0f}s") from e
-    # Loading, apparmor_parser may report a failure on stderr with a zero status, so any complaint
-    # counts; compiling alone, it notes on stderr that a kernel without AppArmor has no cache.
-    complaint = result.stderr.decode(errors="replace").strip()
-    if result.returncode != 0 or (complaint and into_kernel):
-        raise AppArmorError(f"{parser} failed ({result.returncode}): {complaint or 'no message'}")
+    said = result.stderr.decode(errors="replace").strip()
+    if result.returncode != 0:
+        raise AppArmorError(f"{parser} failed ({result.returncode}): {said or 'no message'}")
+    return said
 
 
 def localhost_name(reference: str) -> str:
@@ -166,8 +167,10 @@ class AppArmorHost:
         if not host_enabled(parameter, securityfs):
             return cls(enabled=False, securityfs=securityfs)
         try:
-            load(default_profile_text(), parser)
-        except AppArmorError as e:
+            said = load(default_profile_text(), parser)
+            if DEFAULT_PROFILE not in loaded_profiles(securityfs):
+                raise AppArmorError(f"{parser} did not load {DEFAULT_PROFILE}: {said or 'no message'}")
+        except (AppArmorError, OSError) as e:
             log.warning("no default AppArmor profile: containers that do not name one run unconfined",
                         extra={"error": str(e)})
             return cls(enabled=True, default_problem=str(e), securityfs=securityfs)
@@ -180,7 +183,7 @@ class AppArmorHost:
         if not self.enabled:
             if request in (Request.UNSET, Request.UNCONFINED):
                 return None
-            wanted = "the runtime's default profile" if request == Request.RUNTIME_DEFAULT else f"profile {localhost_ref!r}"
+            wanted = "the runtime's default profile" if request == Request.RUNTIME_DEFAULT else f"profile {localhost_name(localhost_ref)!r}"
             raise AppArmorError(f"AppArmor {wanted} was asked for, but AppArmor is not enabled on this node")
         if request == Request.UNCONFINED:
             return None

@@ -75,8 +75,10 @@ def test_where_apparmor_is_enforced_the_daemon_loads_its_default_profile(tmp_pat
     parameter = tmp_path / "enabled"
     parameter.write_text("Y")
     got = tmp_path / "got"
-    parser = fake_parser(tmp_path, f'echo "$@" > {got}.args; cat > {got}')
-    host = AppArmorHost.detect(parameter=str(parameter), securityfs=securityfs(tmp_path), parser=parser)
+    fs = securityfs(tmp_path)
+    # As the kernel would: the loaded profile shows up in securityfs.
+    parser = fake_parser(tmp_path, f'echo "$@" > {got}.args; cat > {got}; echo "kyb-default (enforce)" >> {fs}/profiles')
+    host = AppArmorHost.detect(parameter=str(parameter), securityfs=fs, parser=parser)
     assert host.enabled and host.default_profile == apparmor.DEFAULT_PROFILE
     assert f"profile {apparmor.DEFAULT_PROFILE} " in got.read_text()
     assert "--replace" in Path(f"{got}.args").read_text().split()
@@ -85,7 +87,7 @@ def test_where_apparmor_is_enforced_the_daemon_loads_its_default_profile(tmp_pat
 def test_a_default_profile_that_does_not_load_leaves_unnamed_containers_unconfined_and_says_why(tmp_path: Path) -> None:
     parameter = tmp_path / "enabled"
     parameter.write_text("Y")
-    parser = fake_parser(tmp_path, "echo 'syntax error at line 3' >&2; exit 0")  # a complaint with status 0
+    parser = fake_parser(tmp_path, "echo 'syntax error at line 3' >&2; exit 0")  # a failure with status 0
     host = AppArmorHost.detect(parameter=str(parameter), securityfs=securityfs(tmp_path), parser=parser)
     assert host.enabled and host.default_profile is None
     assert "syntax error at line 3" in host.default_problem
@@ -102,6 +104,12 @@ def test_a_missing_parser_is_named_with_the_package_that_has_it(tmp_path: Path) 
 @pytest.mark.skipif(shutil.which("apparmor_parser") is None, reason="apparmor_parser is not installed")
 def test_the_default_profile_compiles() -> None:
     apparmor.load(apparmor.default_profile_text(), into_kernel=False)
+
+
+def test_a_parser_that_fails_says_why(tmp_path: Path) -> None:
+    parser = fake_parser(tmp_path, "echo 'AppArmor parser error at line 2' >&2; exit 1")
+    with pytest.raises(AppArmorError, match="parser error at line 2"):
+        apparmor.load("profile x {}", parser=parser)
 
 
 def test_an_invalid_profile_does_not_compile() -> None:
