@@ -1,9 +1,9 @@
 """AppArmor for containers: whether the host enforces it, which profiles it has loaded, the
 runtime's default profile, and confining a container's process at its exec.
 
-A container is confined the way runc confines it: its first process writes ``exec <profile>``
-to its own AppArmor ``exec`` attribute just before ``execve``, so the program starts under the
-profile and nothing of the runtime's set-up ever runs confined. Which profile a container gets
+A container is confined the way runc confines it, by its first process just before ``execve``
+(``runtime.linux.apparmor_exec``, kept apart so the fork server need not import this module's
+subprocess and logging). Which profile a container gets
 is decided at CreateContainer (``AppArmorHost.profile_for``) with containerd's rules, so a
 request this node cannot honour fails there, with a message, and is never run unconfined
 silently.
@@ -131,23 +131,6 @@ def localhost_name(reference: str) -> str:
     """The profile's name in a Localhost reference: the kubelet passes the bare name, older
     clients and critest prefix it with ``localhost/``."""
     return reference.removeprefix(LOCALHOST_PREFIX)
-
-
-def exec_attribute(proc: str = "/proc") -> str:
-    """The file a process writes to change its profile at its next exec: the AppArmor
-    directory's (Linux 5.8 and later, shared with other security modules), else the old one."""
-    modern = os.path.join(proc, "thread-self", "attr", "apparmor", "exec")
-    return modern if os.path.exists(modern) else os.path.join(proc, "thread-self", "attr", "exec")
-
-
-def confine_at_exec(profile: str, proc: str = "/proc") -> None:
-    """Have the kernel put this process under ``profile`` when it next calls execve."""
-    path = exec_attribute(proc)
-    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-    try:
-        os.write(fd, f"exec {profile}".encode())
-    finally:
-        os.close(fd)
 
 
 @dataclass

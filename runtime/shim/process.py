@@ -14,7 +14,7 @@ import os
 import signal
 import stat
 
-from runtime.linux import apparmor, capabilities, seccomp
+from runtime.linux import apparmor_exec, capabilities, seccomp
 from runtime.linux.syscalls import (
     PR_CAP_AMBIENT,
     PR_CAP_AMBIENT_CLEAR_ALL,
@@ -93,7 +93,7 @@ def prepare_exec(kernel: Kernel, process: dict, creds: user.Credentials | None =
     if profile:
         # As runc: while still root, for the next execve; the set-up itself runs unconfined.
         try:
-            apparmor.confine_at_exec(profile)
+            apparmor_exec.confine_at_exec(profile)
         except OSError as e:
             raise ExecFailed(f"cannot apply AppArmor profile {profile!r}: {e.strerror or e}") from e
     cwd = process.get("cwd") or "/"

@@ -13,7 +13,7 @@ import pytest
 from cri import api_pb2
 from runtime.container.spec import apparmor_of, apparmor_request, build_spec
 from runtime.errors import FailedPrecondition, InvalidArgument
-from runtime.linux import apparmor
+from runtime.linux import apparmor, apparmor_exec
 from runtime.linux.apparmor import AppArmorError, AppArmorHost, Request
 
 SANDBOX = {"dir": "/state/sandboxes/s1", "hostname": "web-0",
@@ -125,7 +125,7 @@ def test_confining_writes_the_profile_to_the_exec_attribute_of_the_apparmor_dire
     (attr / "apparmor").mkdir(parents=True)
     (attr / "apparmor" / "exec").write_text("")
     (attr / "exec").write_text("")
-    apparmor.confine_at_exec("cri-deny-write", proc=str(tmp_path))
+    apparmor_exec.confine_at_exec("cri-deny-write", proc=str(tmp_path))
     assert (attr / "apparmor" / "exec").read_text() == "exec cri-deny-write"
     assert (attr / "exec").read_text() == ""
 
@@ -134,7 +134,7 @@ def test_an_older_kernel_takes_the_profile_in_the_shared_exec_attribute(tmp_path
     attr = tmp_path / "thread-self" / "attr"
     attr.mkdir(parents=True)
     (attr / "exec").write_text("")
-    apparmor.confine_at_exec("cri-deny-write", proc=str(tmp_path))
+    apparmor_exec.confine_at_exec("cri-deny-write", proc=str(tmp_path))
     assert (attr / "exec").read_text() == "exec cri-deny-write"
 
 
