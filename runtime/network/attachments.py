@@ -108,12 +108,7 @@ class AttachmentStore:
             raise NetworkError(f"write attachment record of {attachment.sandbox_id}", e.errno) from e
 
     def delete(self, sandbox_id: str) -> None:
-        try:
-            os.unlink(self._path(sandbox_id))
-        except FileNotFoundError:
-            pass
-        except OSError as e:
-            raise NetworkError(f"delete attachment record of {sandbox_id}", e.errno) from e
+        _remove(self._path(sandbox_id), f"delete attachment record of {sandbox_id}")
 
     def set_aside(self) -> list[str]:
         """The sandboxes whose record was set aside as unreadable."""
@@ -123,12 +118,7 @@ class AttachmentStore:
         return self._aside_path(sandbox_id).exists()
 
     def forget_set_aside(self, sandbox_id: str) -> None:
-        try:
-            os.unlink(self._aside_path(sandbox_id))
-        except FileNotFoundError:
-            pass
-        except OSError as e:
-            raise NetworkError(f"delete the set-aside attachment record of {sandbox_id}", e.errno) from e
+        _remove(self._aside_path(sandbox_id), f"delete the set-aside attachment record of {sandbox_id}")
 
     def all(self) -> list[Attachment]:
         """Every readable record; one that does not parse is set aside and left out."""
@@ -141,3 +131,14 @@ class AttachmentStore:
             if attachment is not None:
                 result.append(attachment)
         return result
+
+
+def _remove(path: Path, doing: str) -> None:
+    """Remove a record file; one already gone is fine, any other failure says what was being done."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError as e:
+        raise NetworkError(doing, e.errno) from e
+
