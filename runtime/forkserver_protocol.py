@@ -9,6 +9,11 @@ so a spare accepts its own connection and no process in between has to read the 
 from __future__ import annotations
 
 MAX_MESSAGE = 1 << 16  # a container's spec may travel in a request
+# The user a container runs as travels in its shim's ready message and start reply, unless it
+# would not fit one message (thousands of supplemental groups): then the shim leaves it in this
+# file of the container's directory and the message says {"user_file": USER_FILE}.
+USER_INLINE_LIMIT = 16 * 1024
+USER_FILE = "user.json"
 
 
 def takes_prepared(request: dict) -> bool:

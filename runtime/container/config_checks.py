@@ -1,6 +1,8 @@
 """What a ContainerConfig must satisfy before anything is made for it, beyond what building its
 spec checks: strings that reach the kernel hold no NUL byte, user and group ids fit the
-kernel's 32-bit ids, and device permissions are made of r, w and m.
+kernel's 32-bit ids and the supplemental groups its group list, device permissions are made of
+r, w and m, environment variables have a name, the OOM score adjustment is within the kernel's
+range, and masked and read-only paths are absolute.
 
 containerd passes such values on to runc, which fails the start (or, for ids, truncates them to
 32 bits); refusing them at CreateContainer gives the caller the reason at once and leaves
@@ -16,6 +18,9 @@ from runtime.errors import InvalidArgument
 # (uid_t)-1 means "leave unchanged" to setresuid/setresgid: it can never be anyone's id.
 MAX_ID = 2**32 - 2
 DEVICE_PERMISSIONS = set("rwm")
+# NGROUPS_MAX: setgroups(2) takes no longer list.
+MAX_SUPPLEMENTAL_GROUPS = 65536
+OOM_SCORE_ADJ_RANGE = range(-1000, 1001)
 
 
 def check_container_config(config: api_pb2.ContainerConfig) -> None:
@@ -50,3 +55,18 @@ def check_container_config(config: api_pb2.ContainerConfig) -> None:
         if unknown:
             raise InvalidArgument(f"device {d.host_path!r}: permissions {d.permissions!r} may only combine "
                                   "r (read), w (write) and m (mknod)")
+
+    for kv in config.envs:
+        if not kv.key:
+            raise InvalidArgument(f"an environment variable has an empty name (value {kv.value[:64]!r})")
+    groups = len(security.supplemental_groups)
+    if groups > MAX_SUPPLEMENTAL_GROUPS:
+        raise InvalidArgument(f"{groups} supplemental groups: the kernel takes at most {MAX_SUPPLEMENTAL_GROUPS}")
+    adj = config.linux.resources.oom_score_adj
+    if adj not in OOM_SCORE_ADJ_RANGE:
+        raise InvalidArgument(f"oom_score_adj {adj} is outside the kernel's range "
+                              f"({OOM_SCORE_ADJ_RANGE.start} to {OOM_SCORE_ADJ_RANGE.stop - 1})")
+    for kind, paths in (("masked path", security.masked_paths), ("readonly path", security.readonly_paths)):
+        for path in paths:
+            if not path.startswith("/"):
+                raise InvalidArgument(f"{kind} {path!r} must be an absolute path")

@@ -46,6 +46,7 @@ from runtime.errors import (
     RuntimeFailure,
 )
 from runtime.forkserver_client import ForkServerError
+from runtime.forkserver_protocol import USER_FILE
 from runtime.images.errors import ImageError, ImageNotFound
 from runtime.lifecycle import ContainerState, SandboxState, check_container_transition
 from runtime.processes import alive, kill_and_wait, signal_process, start_time, wait_gone
@@ -114,6 +115,14 @@ def stop_signal_of(record: dict) -> int:
     except (AttributeError, ValueError):
         return signal.SIGTERM
 
+
+
+def resolved_user(message: dict, directory: str) -> dict | None:
+    """The user a shim's ready message or start reply names: in the message, or, when too large
+    for one, in the file it names (``runtime.forkserver_protocol.USER_FILE``)."""
+    if "user_file" in message:
+        return read_json(os.path.join(directory, USER_FILE))
+    return message.get("user")
 
 
 def _hint(path: str) -> dict | None:
@@ -479,7 +488,7 @@ class ContainerManager:
                 recorded.append(self.ctx.containers.update(container_id, lambda r: r.update(
                     state=ContainerState.RUNNING.value, pid=ready["pid"], pid_start=start_time(ready["pid"]),
                     shim_pid=ready["shim_pid"], shim_start=start_time(ready["shim_pid"]), started_at=time.time_ns(),
-                    resolved_user=ready.get("user"),
+                    resolved_user=resolved_user(ready, directory),
                 ), durable=False))
 
             try:
@@ -506,7 +515,7 @@ class ContainerManager:
                 record = self.ctx.containers.update(container_id, lambda r: r.update(
                     state=ContainerState.RUNNING.value, pid=reply["pid"], pid_start=start_time(reply["pid"]),
                     shim_pid=reply["shim_pid"], shim_start=start_time(reply["shim_pid"]),
-                    started_at=reply["started_at"], resolved_user=reply.get("user"),
+                    started_at=reply["started_at"], resolved_user=resolved_user(reply, directory),
                 ), durable=False)
         self.on_event(container_id, record["sandbox_id"], "started", record)
         self.exits.watch(container_id, record["shim_pid"], record["shim_start"])

@@ -26,6 +26,7 @@ import time
 from typing import NamedTuple
 
 from runtime.atomic_json import flush, write_json
+from runtime.forkserver_protocol import USER_FILE, USER_INLINE_LIMIT
 from runtime.linux.syscalls import CLONE_NEWPID, Kernel, set_process_name
 from runtime.shim.attach import AttachHub
 from runtime.shim.container_init import InitEnds, container_init, enter_namespaces, load_spec
@@ -150,14 +151,16 @@ def run_shim(kernel: Kernel, conn: socket.socket, request: dict, prepared: Prepa
         resolved = _read_all(creds_r)  # written once the process waits for its go
         os.close(creds_r)
         if resolved:
-            _await_go(conn, pid, go_w, hub, resolved)
+            _await_go(conn, pid, go_w, hub, _user_fields(container_dir, resolved))
         error = _read_error(errpipe_r)
         if error is None and not resolved:
             error = "the container's first process exited while its root filesystem was being set up"
     else:
-        error = _read_error(errpipe_r)
+        # The credentials first: the process writes them before it execs, and a write larger
+        # than the pipe holds (a user with thousands of groups) waits for this read.
         resolved = _read_all(creds_r)
         os.close(creds_r)
+        error = _read_error(errpipe_r)
     os.close(errpipe_r)
     if error is None and terminal_parent is not None:
         _msg, fds, _flags, _addr = socket.recv_fds(terminal_parent, 16, 1)
@@ -169,7 +172,8 @@ def run_shim(kernel: Kernel, conn: socket.socket, request: dict, prepared: Prepa
         else:
             error = "the container did not hand over its terminal"
     if error is not None:
-        os.waitpid(pid, 0)
+        _, status = os.waitpid(pid, 0)
+        error = _setup_failure(error, status, spec)
         hub.close()
         _send(conn, {"error": error})
         os._exit(1)
@@ -177,7 +181,7 @@ def run_shim(kernel: Kernel, conn: socket.socket, request: dict, prepared: Prepa
     # Answer first (the daemon records the pids), then leave the same facts on disk for a
     # daemon that dies before recording them.
     _send(conn, {"pid": pid, "shim_pid": os.getpid(), "started_at": started_at,
-                 "user": json.loads(resolved) if resolved else None})
+                 **_user_fields(container_dir, resolved)})
     conn.close()
     write_json(os.path.join(container_dir, "shim.json"), {"shim_pid": os.getpid(), "pid": pid, "started_at": started_at},
                durable=False)  # the daemon's record holds the same
@@ -268,14 +272,23 @@ def _cgroup_made(conn: socket.socket) -> bool:
     return bool(message) and json.loads(message).get("cgroup") is True
 
 
-def _await_go(conn: socket.socket, pid: int, go_w: int, hub: AttachHub, resolved: bytes) -> None:
+def _user_fields(container_dir: str, resolved: bytes) -> dict:
+    """How a message carries the user the process runs as (see ``USER_FILE``)."""
+    if not resolved:
+        return {"user": None}
+    if len(resolved) <= USER_INLINE_LIMIT:
+        return {"user": json.loads(resolved)}
+    write_json(os.path.join(container_dir, USER_FILE), json.loads(resolved), durable=False)
+    return {"user_file": USER_FILE}
+
+
+def _await_go(conn: socket.socket, pid: int, go_w: int, hub: AttachHub, user: dict) -> None:
     """Tell the daemon the container is ready to exec (with the pids and the user it will run
     as, so the daemon can record the start while the exec happens), then wait for its go.
     Returns once the process has been told to exec; exits (after killing the process) if the
     start is called off."""
     try:
-        conn.send(json.dumps({"ready": True, "shim_pid": os.getpid(), "pid": pid,
-                              "user": json.loads(resolved)}).encode())
+        conn.send(json.dumps({"ready": True, "shim_pid": os.getpid(), "pid": pid, **user}).encode())
         go = conn.recv(MAX_CONTROL)
     except OSError:
         go = b""
@@ -334,6 +347,17 @@ def _supervise(pid: int, readers: dict[int, str], wake_r: int, reopen: list, log
                 status = wait_status
     log.close()
     return status
+
+
+def _setup_failure(error: str, status: int, spec: dict) -> str:
+    """Why the start failed. A process killed before its exec reports nothing itself; when the
+    OOM killer did it, the container's memory limit cannot even hold its set-up, and runc says
+    so too."""
+    oom = spec.get("oom")
+    if os.WIFSIGNALED(status) and oom and _count(oom["file"], oom["key"]) > 0:
+        return ("the container's first process was killed by the OOM killer while it was being set up: "
+                "the memory limit is too low to start it")
+    return error
 
 
 def _record_exit(container_dir: str, spec: dict, status: int) -> str:

@@ -84,8 +84,5 @@ def resolve(user: dict, passwd: str = "/etc/passwd", group: str = "/etc/group") 
             if username in members and e[2].isdigit():
                 extra.append(int(e[2]))
     extra.extend(int(g) for g in user.get("supplemental", []))
-    seen: list[int] = []
-    for g in extra:
-        if g not in seen:
-            seen.append(g)
-    return Credentials(uid=int(uid), gid=int(gid), additional_gids=seen, home=home)
+    # In order, without repeats; a dict keeps both in linear time, however long the list.
+    return Credentials(uid=int(uid), gid=int(gid), additional_gids=list(dict.fromkeys(extra)), home=home)

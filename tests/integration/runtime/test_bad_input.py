@@ -6,7 +6,7 @@ import json
 import os
 
 import pytest
-from runtime_harness import RuntimeUnderTest, container_config, pod_config
+from runtime_harness import RuntimeUnderTest, container_config, pod_config, wait_exit_code
 
 from cri import api_pb2
 from cri.client import CRIError, RuntimeClient
@@ -91,6 +91,39 @@ def test_a_log_path_leaving_the_pods_log_directory_is_invalid_and_leaves_nothing
     assert os.listdir(runtime.root / "containers") == []
     inside = cri.create_container(sandbox, container_config("inside", ["true"], log_path="c/0.log"), pod)
     assert cri.container_status(inside).status.log_path == str(runtime.logs / "pod" / "c" / "0.log")
+
+
+def test_more_supplemental_groups_than_the_kernel_takes_are_invalid_at_once(
+    cri: RuntimeClient, runtime: RuntimeUnderTest, sandbox: tuple[str, api_pb2.PodSandboxConfig]
+) -> None:
+    config = container_config("groups", ["true"])
+    config.linux.security_context.supplemental_groups.extend(range(1, 70_000))
+    assert code_of(cri.create_container, sandbox[0], config, sandbox[1]) == "INVALID_ARGUMENT"
+    assert os.listdir(runtime.root / "containers") == []
+
+
+def test_the_most_supplemental_groups_the_kernel_takes_start_promptly(
+    cri: RuntimeClient, sandbox: tuple[str, api_pb2.PodSandboxConfig]
+) -> None:
+    config = container_config("manygroups", ["sh", "-c", "id -G | wc -w"])
+    config.linux.security_context.supplemental_groups.extend(range(1, 65_536))
+    container = cri.create_container(sandbox[0], config, sandbox[1])
+    cri.start_container(container)  # within the client's deadline: nothing is quadratic, nothing blocks
+    assert wait_exit_code(cri, container) == 0
+    # Too many for one fork-server message: the shim leaves the user in a file for the daemon.
+    assert len(cri.container_status(container).status.user.linux.supplemental_groups) == 65_536
+
+
+def test_a_memory_limit_too_low_to_start_fails_the_start_naming_the_oom_killer(
+    cri: RuntimeClient, sandbox: tuple[str, api_pb2.PodSandboxConfig]
+) -> None:
+    config = container_config("tiny", ["true"])
+    config.linux.resources.memory_limit_in_bytes = 4096
+    container = cri.create_container(sandbox[0], config, sandbox[1])
+    with pytest.raises(CRIError) as err:
+        cri.start_container(container)
+    assert "killed by the OOM killer while it was being set up" in err.value.details
+    assert cri.container_status(container).status.reason == "StartError"
 
 
 def test_unknown_namespace_mode_is_invalid(cri: RuntimeClient) -> None:

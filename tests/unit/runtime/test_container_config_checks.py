@@ -9,7 +9,7 @@ import pytest
 
 from cri import api_pb2
 from runtime.cgroups import CgroupError
-from runtime.container.config_checks import MAX_ID, check_container_config
+from runtime.container.config_checks import MAX_ID, MAX_SUPPLEMENTAL_GROUPS, check_container_config
 from runtime.container.manager import cgroup_failure
 from runtime.errors import FailedPrecondition, InternalError, InvalidArgument
 
@@ -62,6 +62,36 @@ def test_device_permissions_may_only_combine_r_w_and_m() -> None:
     check_container_config(config(devices=[api_pb2.Device(container_path="/dev/x", host_path="/dev/null", permissions="rm")]))
     with pytest.raises(InvalidArgument, match="permissions 'rwx'"):
         check_container_config(config(devices=[api_pb2.Device(container_path="/dev/x", host_path="/dev/null", permissions="rwx")]))
+
+
+def test_an_environment_variable_without_a_name_is_refused() -> None:
+    with pytest.raises(InvalidArgument, match="empty name"):
+        check_container_config(config(envs=[api_pb2.KeyValue(key="", value="x")]))
+
+
+def test_more_supplemental_groups_than_the_kernel_takes_are_refused() -> None:
+    check_container_config(config(linux=security(supplemental_groups=range(MAX_SUPPLEMENTAL_GROUPS))))
+    with pytest.raises(InvalidArgument, match=f"{MAX_SUPPLEMENTAL_GROUPS + 1} supplemental groups"):
+        check_container_config(config(linux=security(supplemental_groups=range(MAX_SUPPLEMENTAL_GROUPS + 1))))
+
+
+@pytest.mark.parametrize("adj", [-1001, 1001, 5000])
+def test_an_oom_score_adj_outside_the_kernels_range_is_refused(adj: int) -> None:
+    cfg = config(linux=api_pb2.LinuxContainerConfig(resources=api_pb2.LinuxContainerResources(oom_score_adj=adj)))
+    with pytest.raises(InvalidArgument, match=f"oom_score_adj {adj} is outside"):
+        check_container_config(cfg)
+
+
+@pytest.mark.parametrize("adj", [-1000, 0, 1000])
+def test_an_oom_score_adj_in_range_passes(adj: int) -> None:
+    check_container_config(config(linux=api_pb2.LinuxContainerConfig(
+        resources=api_pb2.LinuxContainerResources(oom_score_adj=adj))))
+
+
+@pytest.mark.parametrize("linux", [security(masked_paths=["proc/kcore"]), security(readonly_paths=["sys"])])
+def test_relative_masked_and_read_only_paths_are_refused(linux: api_pb2.LinuxContainerConfig) -> None:
+    with pytest.raises(InvalidArgument, match="must be an absolute path"):
+        check_container_config(config(linux=linux))
 
 
 @pytest.mark.parametrize(("code", "kind"), [(errno.EINVAL, InvalidArgument), (errno.ERANGE, InvalidArgument),
