@@ -20,6 +20,7 @@ from cri import api_pb2
 from runtime.container import image_volumes, userns_options
 from runtime.errors import FailedPrecondition, InvalidArgument
 from runtime.linux import apparmor, capabilities, idmap, seccomp, seccomp_profile
+from runtime.shim import proc_mounts
 from runtime.shim.process import DEFAULT_PATH
 
 DEFAULT_MASKED_PATHS = [
@@ -88,7 +89,12 @@ def mounts_of(config: api_pb2.ContainerConfig) -> list[dict]:
     for m in config.mounts:
         if not m.container_path.startswith("/"):
             raise InvalidArgument(f"mount container_path {m.container_path!r} must be an absolute path")
-        destination = os.path.normpath(m.container_path)
+        # Two leading slashes survive normpath (POSIX leaves their meaning open); here they are one.
+        destination = "/" + os.path.normpath(m.container_path).lstrip("/")
+        try:
+            proc_mounts.check_destination(destination, None if m.image.image else m.host_path)
+        except proc_mounts.ProcMountRefused as e:
+            raise InvalidArgument(str(e)) from e
         propagation = PROPAGATION.get(m.propagation, "private")
         if m.recursive_read_only:
             # As the CRI defines it (and containerd checks it): only for a read-only mount whose

@@ -169,6 +169,18 @@ class LibcKernel:
         return eff, prm, inh
 
 
+PROC_SUPER_MAGIC = 0x9FA0
+
+
+def filesystem_type(path: str) -> int:
+    """The filesystem type statfs(2) reports for ``path``: a ``*_SUPER_MAGIC`` number."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    buf = ctypes.create_string_buffer(256)  # struct statfs starts with f_type, a long
+    if libc.statfs(os.fsencode(path), buf) != 0:
+        raise SyscallError(ctypes.get_errno(), f"statfs({path!r})")
+    return ctypes.c_long.from_buffer(buf).value
+
+
 def _b(value: str | None) -> bytes | None:
     return None if value is None else value.encode()
 

@@ -39,6 +39,7 @@ from runtime.linux.syscalls import (
     SyscallError,
 )
 from runtime.shim.paths import resolve_in_root
+from runtime.shim.proc_mounts import ProcMountRefused, check_destination
 from runtime.shim.process import ExecFailed
 
 # (name, major, minor) of the device nodes every container gets, as the OCI runtime spec lists.
@@ -247,8 +248,22 @@ def _setup_dev(kernel: Kernel, root: str, spec: dict) -> None:
     kernel.mount("mqueue", f"{dev}/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
 
 
+def _volume_target(root: str, mount: dict, source: str | None) -> str:
+    """Where a volume lands on the host, once the image's symlinks are resolved; refused (as the
+    daemon refused the destination as written) if that is in the container's /proc."""
+    target = resolve_in_root(root, mount["destination"])
+    relative = os.path.relpath(target, root)
+    seen = "/" if relative == "." else "/" + relative
+    try:
+        check_destination(seen, source)
+    except ProcMountRefused as e:
+        raise ExecFailed(f"volume {mount['destination']!r} resolves to {seen!r} in the container: {e}") from e
+    return target
+
+
 def _bind_volume(kernel: Kernel, root: str, mount: dict) -> None:
     source = mount["source"]
+    _volume_target(root, mount, source)
     target = _ensure_target(root, mount["destination"], os.path.isdir(source))
     if mount.get("idmap_userns_fd") is not None:  # see runtime.shim.userns.idmapped_spec
         tree = idmapped_tree(source, mount["idmap_userns_fd"])
@@ -275,6 +290,7 @@ def overlay_lowerdir(directories: list[str]) -> str:
 def _mount_image_volume(kernel: Kernel, root: str, mount: dict) -> None:
     """An image volume: the image's layers (or, for a sub path, their directories there) as a
     read-only overlay with no upper directory, so nothing can be written through it."""
+    _volume_target(root, mount, None)
     target = _ensure_target(root, mount["destination"], True)
     kernel.mount("overlay", target, "overlay", MS_RDONLY, f"lowerdir={overlay_lowerdir(mount['lower'])}")
     kernel.mount(None, target, None, MS_REC | PROPAGATION_FLAGS[mount.get("propagation", "private")], None)

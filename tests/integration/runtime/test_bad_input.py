@@ -93,6 +93,37 @@ def test_a_log_path_leaving_the_pods_log_directory_is_invalid_and_leaves_nothing
     assert cri.container_status(inside).status.log_path == str(runtime.logs / "pod" / "c" / "0.log")
 
 
+def test_a_volume_over_proc_is_invalid_and_leaves_nothing(
+    cri: RuntimeClient, runtime: RuntimeUnderTest, sandbox: tuple[str, api_pb2.PodSandboxConfig]
+) -> None:
+    cgroups_before = set(runtime.cgroup_dirs())
+    for destination in ("/proc", "/proc/sys/kernel"):
+        config = container_config("overproc", ["true"])
+        config.mounts.append(api_pb2.Mount(container_path=destination, host_path=str(runtime.logs)))
+        with pytest.raises(CRIError) as err:
+            cri.create_container(sandbox[0], config, sandbox[1])
+        assert err.value.code.name == "INVALID_ARGUMENT"
+        assert repr(destination) in err.value.details
+    assert os.listdir(runtime.root / "containers") == []
+    assert set(runtime.cgroup_dirs()) == cgroups_before
+
+
+def test_a_volume_led_into_proc_by_a_symlink_fails_the_start_and_mounts_nothing_there(
+    cri: RuntimeClient, runtime: RuntimeUnderTest, sandbox: tuple[str, api_pb2.PodSandboxConfig]
+) -> None:
+    data = runtime.logs / "symlinked"
+    data.mkdir()
+    (data / "link").symlink_to("/proc/sys")
+    config = container_config("viaproc", ["true"])
+    config.mounts.append(api_pb2.Mount(container_path="/data", host_path=str(data)))
+    config.mounts.append(api_pb2.Mount(container_path="/data/link/kernel", host_path=str(runtime.logs)))
+    container = cri.create_container(sandbox[0], config, sandbox[1])
+    with pytest.raises(CRIError) as err:
+        cri.start_container(container)
+    assert "'/data/link/kernel' resolves to '/proc/sys/kernel'" in err.value.details
+    assert cri.container_status(container).status.reason == "StartError"
+
+
 def test_more_supplemental_groups_than_the_kernel_takes_are_invalid_at_once(
     cri: RuntimeClient, runtime: RuntimeUnderTest, sandbox: tuple[str, api_pb2.PodSandboxConfig]
 ) -> None:
