@@ -95,7 +95,8 @@ def _handle(kernel: LibcKernel, conn: socket.socket, request: dict, fds: list[in
         conn.send(json.dumps({"error": f"unknown fork server request {op!r}"}).encode())
     except BaseException as e:  # noqa: B036 - the daemon must hear about every failure
         try:
-            conn.send(json.dumps({"error": f"{type(e).__name__}: {e}"}).encode())
+            # The kind lets the daemon tell a config the kernel refused from its own failure.
+            conn.send(json.dumps({"error": f"{type(e).__name__}: {e}", "kind": type(e).__name__}).encode())
         except OSError:
             pass
     os._exit(1)

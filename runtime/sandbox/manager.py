@@ -114,7 +114,8 @@ class SandboxManager:
             raise InvalidArgument(f"log_directory {config.log_directory!r} must be an absolute path")
         for key in config.linux.sysctls:
             check_sysctl(key, options)
-        reject_nul_bytes([("log_directory", config.log_directory), ("cgroup_parent", config.linux.cgroup_parent),
+        reject_control_characters([("cgroup_parent", config.linux.cgroup_parent)])  # the kernel refuses them in names
+        reject_nul_bytes([("log_directory", config.log_directory),
                           *((f"sysctl {k!r}", k + v) for k, v in config.linux.sysctls.items()),
                           *(("port mapping host_ip", p.host_ip) for p in config.port_mappings)])
         if config.hostname:
@@ -144,7 +145,9 @@ class SandboxManager:
         own_ipc = options.ipc != api_pb2.NODE
         own_pid = options.pid == api_pb2.POD
         userns = pod_user_namespace(options, "sandbox")
-        hostname = socket.gethostname() if host_network else (config.hostname or config.metadata.name)[:63]
+        # Without a hostname of its own a pod has the node's, as with containerd (the kubelet
+        # always sets one; the pod's name is not a hostname, nor checked as one).
+        hostname = config.hostname if config.hostname and not host_network else socket.gethostname()
         directory = ctx.sandboxes.path(sandbox_id)
         undo: list[Callable[[], None]] = []
         try:
@@ -177,6 +180,8 @@ class SandboxManager:
                                       capabilities.DEFAULT),
             })
             if "error" in reply:
+                if reply.get("kind") == "SysctlRefused":
+                    raise InvalidArgument(reply["error"].removeprefix("SysctlRefused: "))
                 raise InternalError(f"cannot create the sandbox's namespaces: {reply['error']}")
             holder = reply["pid"]
             holder_start = process_start_time(holder)

@@ -20,6 +20,7 @@ on it only waits for signals and reaps, calls every profile a pause container ru
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import signal
@@ -74,6 +75,10 @@ def namespace_flags(request: dict) -> int:
     return flags
 
 
+class SysctlRefused(OSError):
+    """The kernel refused a sysctl's value (EINVAL, ERANGE): the pod's config is at fault."""
+
+
 def apply_sysctls(sysctls: dict[str, str]) -> None:
     """Write namespaced sysctls; /proc/sys/net and the IPC knobs show the writer's namespaces."""
     for key, value in sorted(sysctls.items()):
@@ -82,7 +87,8 @@ def apply_sysctls(sysctls: dict[str, str]) -> None:
             with open(path, "w") as f:
                 f.write(value)
         except OSError as e:
-            raise OSError(e.errno, f"cannot set sysctl {key}={value}: {e.strerror}") from e
+            kind = SysctlRefused if e.errno in (errno.EINVAL, errno.ERANGE) else OSError
+            raise kind(e.errno, f"cannot set sysctl {key}={value!r}: {e.strerror}") from e
 
 
 def spawn_holder(kernel: Kernel, request: dict) -> int:

@@ -306,6 +306,37 @@ def test_a_dns_server_with_a_newline_cannot_add_lines_to_resolv_conf(cri: Runtim
     assert cri.list_pod_sandbox() == []
 
 
+def test_a_sysctl_value_the_kernel_refuses_is_invalid_and_leaves_no_sandbox(cri: RuntimeClient, runtime: RuntimeUnderTest) -> None:
+    pod = pod_config("badsysctl")
+    pod.linux.sysctls["net.ipv4.ip_unprivileged_port_start"] = "not a number"
+    with pytest.raises(CRIError) as err:
+        cri.run_pod_sandbox(pod)
+    assert err.value.code.name == "INVALID_ARGUMENT"
+    assert "net.ipv4.ip_unprivileged_port_start='not a number'" in err.value.details
+    assert cri.list_pod_sandbox() == []
+    assert os.listdir(runtime.root / "sandboxes") == []
+
+
+def test_a_cgroup_parent_with_a_newline_is_invalid(cri: RuntimeClient) -> None:
+    pod = pod_config("cgnewline")
+    pod.linux.cgroup_parent = "/kyb-test\nother"
+    assert code_of(cri.run_pod_sandbox, pod) == "INVALID_ARGUMENT"
+    assert cri.list_pod_sandbox() == []
+
+
+def test_a_pod_without_a_hostname_has_the_nodes_and_its_name_adds_no_line_to_its_files(cri: RuntimeClient) -> None:
+    import socket
+
+    pod = pod_config("x\n192.0.2.66 injected")
+    pod.hostname = ""
+    sandbox = cri.run_pod_sandbox(pod)
+    container = cri.create_container(sandbox, container_config("h", ["sleep", "30"]), pod)
+    cri.start_container(container)
+    for command in (["hostname"], ["cat", "/etc/hostname"]):
+        assert cri.exec_sync(container, command, timeout=10).stdout.decode().strip() == socket.gethostname()
+    assert b"injected" not in cri.exec_sync(container, ["cat", "/etc/hosts"], timeout=10).stdout
+
+
 def test_a_full_disk_is_resource_exhausted_and_leaves_nothing(
     cri: RuntimeClient, runtime: RuntimeUnderTest, sandbox: tuple[str, api_pb2.PodSandboxConfig]
 ) -> None:
