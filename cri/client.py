@@ -31,6 +31,10 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_PULL_TIMEOUT = 600.0
 """Image pulls download layers; they get their own, much longer deadline."""
 
+MAX_MESSAGE_SIZE = 16 * 1024 * 1024
+"""The largest message either way, as the kubelet and crictl allow (gRPC's default receive
+limit is 4 MiB: a node with many containers lists more than that)."""
+
 
 class CRIError(Exception):
     """A CRI call failed; ``code`` is the gRPC status the runtime answered with."""
@@ -125,7 +129,10 @@ class RuntimeClient:
             raise ValueError(f"timeout must be positive, got {timeout}")
         self.endpoint = parse_endpoint(endpoint)
         self.timeout = timeout
-        self._channel = grpc.insecure_channel(self.endpoint.target)
+        self._channel = grpc.insecure_channel(self.endpoint.target, options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_SIZE),
+            ("grpc.max_send_message_length", MAX_MESSAGE_SIZE),
+        ])
         self.runtime = api_pb2_grpc.RuntimeServiceStub(self._channel)
         self.image = api_pb2_grpc.ImageServiceStub(self._channel)
 

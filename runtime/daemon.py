@@ -28,6 +28,7 @@ from typing import Any
 import grpc
 
 from cri import api_pb2_grpc
+from cri.client import MAX_MESSAGE_SIZE
 from runtime.cgroups import CgroupError
 from runtime.context import RuntimeContext
 from runtime.cri_service import RuntimeService
@@ -157,7 +158,10 @@ class RuntimeDaemon:
         try:
             runtime_service = self._start_runtime(images)
             server = grpc.server(
-                futures.ThreadPoolExecutor(max_workers=self.max_workers), interceptors=[ErrorInterceptor()]
+                futures.ThreadPoolExecutor(max_workers=self.max_workers), interceptors=[ErrorInterceptor()],
+                # containerd's limits, and the kubelet's: 16 MiB either way, not gRPC's 4 MiB.
+                options=[("grpc.max_receive_message_length", MAX_MESSAGE_SIZE),
+                         ("grpc.max_send_message_length", MAX_MESSAGE_SIZE)],
             )
             api_pb2_grpc.add_RuntimeServiceServicer_to_server(runtime_service, server)
             image_service = ImageServiceServicer(

@@ -337,6 +337,32 @@ def test_a_pod_without_a_hostname_has_the_nodes_and_its_name_adds_no_line_to_its
     assert b"injected" not in cri.exec_sync(container, ["cat", "/etc/hosts"], timeout=10).stdout
 
 
+def test_messages_up_to_16_mib_pass_either_way_as_with_containerd_and_the_kubelet(
+    cri: RuntimeClient, sandbox: tuple[str, api_pb2.PodSandboxConfig]
+) -> None:
+    config = container_config("big", ["true"])
+    config.annotations["big"] = "a" * (6 * 1024 * 1024)  # over gRPC's default 4 MiB, both ways
+    container = cri.create_container(sandbox[0], config, sandbox[1])
+    assert len(cri.container_status(container).status.annotations["big"]) == 6 * 1024 * 1024
+
+
+def test_a_message_over_16_mib_is_resource_exhausted_and_leaves_nothing(
+    cri: RuntimeClient, runtime: RuntimeUnderTest, sandbox: tuple[str, api_pb2.PodSandboxConfig]
+) -> None:
+    import grpc
+
+    from cri import api_pb2_grpc
+
+    config = container_config("huge", ["true"])
+    config.annotations["huge"] = "a" * (17 * 1024 * 1024)
+    request = api_pb2.CreateContainerRequest(pod_sandbox_id=sandbox[0], config=config, sandbox_config=sandbox[1])
+    with grpc.insecure_channel(f"unix://{runtime.socket}", options=[("grpc.max_send_message_length", -1)]) as channel:
+        with pytest.raises(grpc.RpcError) as err:
+            api_pb2_grpc.RuntimeServiceStub(channel).CreateContainer(request, timeout=30)
+    assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert os.listdir(runtime.root / "containers") == []
+
+
 def test_a_full_disk_is_resource_exhausted_and_leaves_nothing(
     cri: RuntimeClient, runtime: RuntimeUnderTest, sandbox: tuple[str, api_pb2.PodSandboxConfig]
 ) -> None:
