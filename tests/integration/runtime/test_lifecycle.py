@@ -127,6 +127,61 @@ def test_killing_the_daemon_loses_no_container_or_exit_code(runtime: RuntimeUnde
     assert exited(cri, long).exit_code == 137  # type: ignore[union-attr]
 
 
+def test_killing_the_daemon_in_the_middle_of_anything_loses_nothing_acknowledged_and_leaves_no_trace(
+    runtime: RuntimeUnderTest, cri: RuntimeClient
+) -> None:
+    import random
+    import threading
+
+    from cri.client import CRIError
+
+    pod = pod_config("anytime")
+    sandbox = cri.run_pod_sandbox(pod)
+    created: set[str] = set()  # acknowledged by CreateContainer
+    started: set[str] = set()  # acknowledged by StartContainer
+    removal_asked: set[str] = set()
+    removed: set[str] = set()  # acknowledged by RemoveContainer
+    pace = random.Random(4)
+    for attempt in range(4):
+        stop = threading.Event()
+
+        def churn(attempt: int = attempt, stop: threading.Event = stop) -> None:
+            with RuntimeClient(f"unix://{runtime.socket}", timeout=20) as client:
+                for n in range(200):
+                    if stop.is_set():
+                        return
+                    try:
+                        container = client.create_container(
+                            sandbox, container_config(f"c{attempt}-{n}", ["sleep", "300"] if n % 2 else ["true"]), pod)
+                        created.add(container)
+                        client.start_container(container)
+                        started.add(container)
+                        if n % 3 == 0:
+                            removal_asked.add(container)
+                            client.remove_container(container)
+                            removed.add(container)
+                    except CRIError:
+                        return  # the daemon is gone
+
+        worker = threading.Thread(target=churn)
+        worker.start()
+        time.sleep(pace.uniform(0.05, 0.4))
+        runtime.kill_daemon()
+        stop.set()
+        worker.join(30)
+        cri = runtime.start()
+        listed = {c.id: c.state for c in cri.list_containers()}
+        assert not removed & listed.keys(), "a removed container came back"
+        assert created - removal_asked <= listed.keys(), "an acknowledged container was lost"
+        assert all(listed[c] != api_pb2.CONTAINER_CREATED for c in started - removal_asked), "a start was forgotten"
+        for container in listed:
+            cri.container_status(container)  # each one listed can be inspected
+    cri.stop_pod_sandbox(sandbox)
+    cri.remove_pod_sandbox(sandbox)
+    assert cri.list_containers() == [] and runtime.cgroup_dirs() == [] and runtime.mounts_under_root() == []
+    assert os.listdir(runtime.root / "containers") == [] and os.listdir(runtime.root / "sandboxes") == []
+
+
 def test_removing_everything_leaves_no_trace(runtime: RuntimeUnderTest, cri: RuntimeClient) -> None:
     pod = pod_config("trace", log_directory=str(runtime.logs / "pod"))
     sandbox = cri.run_pod_sandbox(pod)
