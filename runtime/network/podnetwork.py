@@ -402,6 +402,16 @@ class PodNetwork:
                 log.warning("could not release a stale attachment", extra={"sandbox_id": sandbox_id, "error": str(e)})
                 continue
             released.append(sandbox_id)
+        # An address reserved by an attach that died before it wrote the attachment record has
+        # no record at all: only the allocation names its owner.
+        recorded = {a.sandbox_id for a in self.attachments.all()} | set(self.attachments.set_aside())
+        for owner in sorted(set(self.ipam.allocations().values()) - known - recorded):
+            try:
+                self.ipam.release_owner(owner)
+            except NetworkError as e:
+                log.warning("could not release a stale address", extra={"sandbox_id": owner, "error": str(e)})
+                continue
+            released.append(owner)
         return released
 
     # routes to other nodes ----------------------------------------------------------------

@@ -264,6 +264,17 @@ def test_release_unknown_detaches_only_sandboxes_the_runtime_no_longer_has(
     assert network.attached() == {"kept": "10.244.1.2"}
 
 
+def test_release_unknown_frees_an_address_reserved_by_an_attach_that_died_before_its_record(
+    network: PodNetwork, kernel: FakeKernel
+) -> None:
+    network.attach("kept", POD_NS, [])
+    network.ipam.allocate("crashed")  # the reservation's first step; the record never came
+    assert network.release_unknown(["kept"]) == ["crashed"]
+    assert network.ipam.owned_by("crashed") == []
+    assert network.attached() == {"kept": "10.244.1.2"}
+    assert network.release_unknown(["kept"]) == []
+
+
 def tear(network: PodNetwork, sandbox_id: str) -> None:
     """What a machine crash can leave of an attachment record written without a flush."""
     (network.state_dir / "attachments" / f"{sandbox_id}.json").write_bytes(b'{"sandbox_id": "')
