@@ -21,12 +21,13 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from google.protobuf import json_format
 
 from cri import api_pb2
-from runtime.atomic_json import write_json
+from runtime.atomic_json import read_json, write_json
 from runtime.cgroups import CgroupError
 from runtime.config_text import reject_control_characters, reject_nul_bytes
 from runtime.container.manager import LOG_PATHS, ContainerManager
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 
 SUPPORTED_HANDLERS = ("", "kyb", "runc")
 HOST_NAME_MAX = 64  # sethostname(2) refuses more
+CGROUPS_INTENT = "cgroups.json"  # a sandbox's cgroups, written before they are made
 
 
 IPC_SYSCTLS = ("kernel.shmmax", "kernel.shmall", "kernel.shmmni", "kernel.shm_rmid_forced",
@@ -163,6 +165,10 @@ class SandboxManager:
             pod_cgroup = "/" + parent.strip("/") if parent else f"{ctx.cgroup_root}/{sandbox_id}"
             created_pod_cgroup = not ctx.cgroups.exists(pod_cgroup)
             holder_cgroup = f"{pod_cgroup}/{sandbox_id}" if parent else f"{pod_cgroup}/holder"
+            # Before the cgroups and the holder exist: a daemon that dies before the record is
+            # written leaves only this to say where they are (see ``collect_half_made``).
+            write_json(str(directory / CGROUPS_INTENT),
+                       {"holder": holder_cgroup, "pod": pod_cgroup if created_pod_cgroup else None}, durable=False)
             ctx.cgroups.create(holder_cgroup)
             undo.append(lambda: ctx.cgroups.remove(pod_cgroup if created_pod_cgroup else holder_cgroup))
             reply = ctx.forkserver.call({
@@ -341,7 +347,7 @@ class SandboxManager:
                     continue
                 if kind == "sandbox":
                     self._unmount(str(store.directory / name / "shm"))
-                    cgroups = [f"{self.ctx.cgroup_root}/{name}"]
+                    cgroups = self._half_made_cgroups(store.directory / name)
                 else:
                     cgroups = [f"{parent}/{name}" for parent in sandbox_cgroups]
                 for cgroup in cgroups:
@@ -351,6 +357,18 @@ class SandboxManager:
                 removed.append(name)
                 log.warning("removed a half-made object", extra={"kind": kind, "id": name})
         return removed
+
+    def _half_made_cgroups(self, directory: Path) -> list[str]:
+        """The cgroups a half-made sandbox made, its holder's first (removing it kills the
+        holder): as its intent file names them, else where a pod without a cgroup_parent has
+        them."""
+        try:
+            intent = read_json(str(directory / CGROUPS_INTENT))
+        except ValueError:  # torn: only a machine crash does that, and it takes cgroups along
+            intent = None
+        if not isinstance(intent, dict) or not isinstance(intent.get("holder"), str):
+            return [f"{self.ctx.cgroup_root}/{directory.name}"]
+        return [intent["holder"], *([intent["pod"]] if isinstance(intent.get("pod"), str) else [])]
 
     def _log_paths(self, sandbox_id: str) -> list[str]:
         try:

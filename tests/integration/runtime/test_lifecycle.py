@@ -226,6 +226,24 @@ def test_a_restarted_daemon_removes_what_a_crash_left_half_made(runtime: Runtime
     assert os.listdir(runtime.root / "containers") == [] and os.listdir(runtime.root / "sandboxes") == []
 
 
+def test_a_restarted_daemon_removes_the_holder_and_cgroups_of_a_sandbox_half_made_under_a_cgroup_parent(
+    runtime: RuntimeUnderTest, cri: RuntimeClient
+) -> None:
+    import psutil
+
+    pod = pod_config("halfmade")
+    pod.linux.cgroup_parent = f"{runtime.cgroup_root}/kubepods/pod-halfmade"  # as the kubelet sets it
+    sandbox = cri.run_pod_sandbox(pod)
+    holder = psutil.Process(json.loads(cri.pod_sandbox_status(sandbox, verbose=True).info["info"])["pid"])
+    runtime.kill_daemon()
+    (runtime.root / "sandboxes" / sandbox / "record.json").unlink()  # as if it died before writing it
+    cri = runtime.start()
+    assert cri.list_pod_sandbox() == []
+    assert os.listdir(runtime.root / "sandboxes") == []
+    wait_for(lambda: not holder.is_running() or holder.status() == psutil.STATUS_ZOMBIE, what="the holder to go")
+    assert not [d for d in runtime.cgroup_dirs() if "pod-halfmade" in d]
+
+
 def test_the_sandbox_holder_lives_in_the_pod_cgroup(runtime: RuntimeUnderTest, cri: RuntimeClient) -> None:
     import json
 
