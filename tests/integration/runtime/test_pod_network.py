@@ -77,3 +77,56 @@ def test_a_pod_half_made_when_the_daemon_died_has_its_network_released_at_restar
     networked.start()
     assert networked.in_netns("ip", "-o", "link", "show", "master", "kyb0").strip() == ""
     assert list((networked.root / "network" / "attachments").iterdir()) == []
+
+
+def test_killing_the_daemon_in_the_middle_of_pod_starts_and_removals_leaks_no_address_holder_or_cgroup(
+    networked: RuntimeUnderTest,
+) -> None:
+    import os
+    import random
+    import threading
+    import time
+
+    from cri.client import CRIError, RuntimeClient
+
+    asked: set[str] = set()  # removal asked for
+    made: set[str] = set()  # acknowledged by RunPodSandbox
+    pace = random.Random(7)
+    count = 0
+    for _attempt in range(4):
+        stop = threading.Event()
+
+        def churn(stop: threading.Event = stop) -> None:
+            nonlocal count
+            with RuntimeClient(f"unix://{networked.socket}", timeout=20) as client:
+                while not stop.is_set() and count < 400:
+                    count += 1
+                    pod = pod_config(f"churn-{count}")
+                    pod.port_mappings.append(api_pb2.PortMapping(container_port=80, host_port=20000 + count))
+                    try:
+                        sandbox = client.run_pod_sandbox(pod)
+                        made.add(sandbox)
+                        if count % 2 == 0:
+                            asked.add(sandbox)
+                            client.stop_pod_sandbox(sandbox)
+                            client.remove_pod_sandbox(sandbox)
+                    except CRIError:
+                        return  # the daemon is gone
+
+        worker = threading.Thread(target=churn)
+        worker.start()
+        time.sleep(pace.uniform(0.05, 0.6))
+        networked.kill_daemon()
+        stop.set()
+        worker.join(30)
+        cri = networked.start()
+        assert made - asked <= {s.id for s in cri.list_pod_sandbox()}, "an acknowledged pod was lost"
+    for sandbox in cri.list_pod_sandbox():
+        cri.stop_pod_sandbox(sandbox.id)
+        cri.remove_pod_sandbox(sandbox.id)
+    assert networked.in_netns("ip", "-o", "link", "show", "master", "kyb0").strip() == ""
+    assert [a for a in os.listdir(networked.root / "network" / "ipam") if a.count(".") == 3] == []
+    assert list((networked.root / "network" / "attachments").iterdir()) == []
+    assert "DNAT" not in networked.in_netns("iptables-save", "-t", "nat")
+    assert networked.cgroup_dirs() == [] and os.listdir(networked.root / "sandboxes") == []
+
