@@ -90,8 +90,9 @@ class CgroupDriver(ABC):
     _write: Callable[[str, str], None]
 
     @abstractmethod
-    def create(self, path: str, resources: Resources | None = None) -> None:
-        """Make the cgroup (and missing parents) and apply ``resources``."""
+    def create(self, path: str, resources: Resources | None = None, parents: bool = True) -> None:
+        """Make the cgroup and apply ``resources``; missing parents are made too, unless
+        ``parents`` is False: then a missing parent is a CgroupError (ENOENT)."""
 
     @abstractmethod
     def update(self, path: str, resources: Resources) -> None:

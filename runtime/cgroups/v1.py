@@ -10,6 +10,7 @@ depends on whether limits grow or shrink. OOM kills are counted by ``oom_kill`` 
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from collections.abc import Callable
@@ -75,13 +76,15 @@ class V1Driver(CgroupDriver):
         d = self._dir("memory", path)
         return d is not None and os.path.isdir(d)
 
-    def create(self, path: str, resources: Resources | None = None) -> None:
+    def create(self, path: str, resources: Resources | None = None, parents: bool = True) -> None:
         for d in self._dirs(path):
             try:
                 os.mkdir(d)  # the parent usually exists: the pod's cgroup, for a container's
             except FileExistsError:
                 pass
-            except FileNotFoundError:
+            except FileNotFoundError as e:
+                if not parents:
+                    raise CgroupError(f"cannot create cgroup {d}: its parent does not exist", errno.ENOENT) from e
                 os.makedirs(d, exist_ok=True)
         if "cpuset" in self.hierarchies:
             self._init_cpuset(path)

@@ -17,6 +17,7 @@ failure there is an error, never skipped.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import time
@@ -24,6 +25,7 @@ from collections.abc import Callable
 
 from runtime.cgroups import (
     CgroupDriver,
+    CgroupError,
     Resources,
     Stats,
     _read_pids,
@@ -76,9 +78,12 @@ class V2Driver(CgroupDriver):
     def exists(self, path: str) -> bool:
         return os.path.isdir(self._dir(path))
 
-    def create(self, path: str, resources: Resources | None = None) -> None:
+    def create(self, path: str, resources: Resources | None = None, parents: bool = True) -> None:
+        names = [p for p in path.split("/") if p]
+        if not parents and not os.path.isdir(os.path.join(self.root, *names[:-1])):
+            raise CgroupError(f"cannot create cgroup {path}: its parent does not exist", errno.ENOENT)
         current = self.root
-        for part in [p for p in path.split("/") if p]:
+        for part in names:
             self._enable_controllers(current)
             current = os.path.join(current, part)
             os.makedirs(current, exist_ok=True)

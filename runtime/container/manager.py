@@ -306,6 +306,14 @@ class ContainerManager:
         self.on_event(container_id, sandbox_id, "created", record)
         return container_id
 
+    def _require_ready(self, sandbox_id: str, otherwise: str) -> None:
+        try:
+            state = self.ctx.sandboxes.read(sandbox_id)["state"]
+        except NotFound:
+            state = None
+        if state != SandboxState.READY.value:
+            raise FailedPrecondition(f"sandbox {sandbox_id} {otherwise}")
+
     def _name_index(self) -> dict[tuple[str, str, int], str]:
         """The names index, read from the records on first use; call with ``_names_lock`` held."""
         if self._names is None:
@@ -440,15 +448,27 @@ class ContainerManager:
             staged = self._flusher.submit(stage_json, str(directory / RECORD), record)
             undo.append(lambda: concurrent.futures.wait([staged]))  # before the directory goes: it writes there
             try:
-                ctx.cgroups.create(cgroup, resources_from(config.linux.resources))
+                # Never the pod's cgroup: if it is gone, so is the pod (removed meanwhile).
+                ctx.cgroups.create(cgroup, resources_from(config.linux.resources), parents=False)
                 ctx.cgroups.set_devices(cgroup, spec["device_rules"])
             except (CgroupError, OSError) as e:
+                self._require_ready(sandbox["id"], "was stopped while the container was being created")
                 raise cgroup_failure(e, f"cannot create the container's cgroup {cgroup}") from e
             finally:
                 undo.append(lambda: ctx.cgroups.remove(cgroup))
                 undo.append(lambda: self.prestarts.abort(container_id))  # undone first: the process, then its cgroup
             self.prestarts.cgroup_ready(container_id)
             os.replace(staged.result(), directory / RECORD)
+            # A StopPodSandbox or RemovePodSandbox that listed the pod's containers before this
+            # record existed missed this one. Both mark the pod NOTREADY before RemovePodSandbox
+            # lists them, so reading the pod again now that the record is on disk, one of the two
+            # always sees the other: here, the container is undone.
+            self._require_ready(sandbox["id"], "was stopped while the container was being created")
+            if log_path:
+                # Remembered for RemovePodSandbox, which deletes the pod's logs; one appended line, no
+                # rewrite of the sandbox record on every container create.
+                with open(ctx.sandboxes.path(sandbox["id"]) / LOG_PATHS, "a") as f:
+                    f.write(log_path + "\n")
         except BaseException:
             for step in reversed(undo):
                 try:
@@ -456,11 +476,6 @@ class ContainerManager:
                 except Exception:
                     log.exception("cleanup after failed CreateContainer", extra={"container": container_id})
             raise
-        if log_path:
-            # Remembered for RemovePodSandbox, which deletes the pod's logs; one appended line, no
-            # rewrite of the sandbox record on every container create.
-            with open(ctx.sandboxes.path(sandbox["id"]) / LOG_PATHS, "a") as f:
-                f.write(log_path + "\n")
         if not prestarted:
             self.prestarts.begin(container_id, str(directory), pid_mode)
         log.info("container created", extra={"container": container_id, "sandbox": sandbox["id"]})

@@ -182,6 +182,41 @@ def test_killing_the_daemon_in_the_middle_of_anything_loses_nothing_acknowledged
     assert os.listdir(runtime.root / "containers") == [] and os.listdir(runtime.root / "sandboxes") == []
 
 
+def test_containers_created_while_their_pod_is_removed_are_never_left_behind(
+    runtime: RuntimeUnderTest, cri: RuntimeClient
+) -> None:
+    import random
+    import threading
+
+    from cri.client import CRIError
+
+    pace = random.Random(11)
+    for attempt in range(6):
+        pod = pod_config(f"racing-{attempt}")
+        sandbox = cri.run_pod_sandbox(pod)
+
+        def create_until_refused(worker: int, sandbox: str = sandbox, pod: api_pb2.PodSandboxConfig = pod) -> None:
+            with RuntimeClient(f"unix://{runtime.socket}", timeout=20) as client:
+                for n in range(50):
+                    try:
+                        client.create_container(sandbox, container_config(f"c{worker}-{n}", ["true"]), pod)
+                    except CRIError:
+                        return  # refused once the pod is stopping or gone
+
+        # Several at once: the daemon makes one container at a time, so the others wait, past
+        # their pod's check, while the pod is stopped and removed.
+        creators = [threading.Thread(target=create_until_refused, args=(w,)) for w in range(4)]
+        for creator in creators:
+            creator.start()
+        time.sleep(pace.uniform(0.02, 0.2))
+        cri.stop_pod_sandbox(sandbox)
+        cri.remove_pod_sandbox(sandbox)
+        for creator in creators:
+            creator.join(60)
+        assert cri.list_containers() == [], "a container outlived its pod"
+    assert runtime.cgroup_dirs() == [] and os.listdir(runtime.root / "containers") == []
+
+
 def test_removing_everything_leaves_no_trace(runtime: RuntimeUnderTest, cri: RuntimeClient) -> None:
     pod = pod_config("trace", log_directory=str(runtime.logs / "pod"))
     sandbox = cri.run_pod_sandbox(pod)

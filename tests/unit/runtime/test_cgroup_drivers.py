@@ -3,6 +3,7 @@ cgroupfs (plain directories; a recorder stands in for the kernel's files)."""
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -408,3 +409,21 @@ def test_v2_container_view_is_a_cgroup_namespace() -> None:
     from runtime.cgroups.v2 import V2Driver
 
     assert V2Driver("/sys/fs/cgroup", writer=lambda path, value: None).container_view("/kyb/pod/c1") == {"version": 2}
+
+
+def test_v1_makes_no_missing_parent_when_told_not_to(v1: tuple[V1Driver, Recorder, Path]) -> None:
+    driver, _recorder, root = v1
+    with pytest.raises(CgroupError, match="its parent does not exist") as err:
+        driver.create("/kyb/gone-pod/container", parents=False)
+    assert err.value.errno == errno.ENOENT
+    assert not (root / "memory" / "kyb").exists() and not (root / "cpu" / "kyb").exists()
+
+
+def test_v2_makes_no_missing_parent_when_told_not_to(v2: tuple[V2Driver, Recorder, Path]) -> None:
+    driver, _recorder, root = v2
+    with pytest.raises(CgroupError, match="its parent does not exist"):
+        driver.create("/kyb/gone-pod/container", parents=False)
+    assert not (root / "kyb").exists()
+    (root / "kyb" / "pod").mkdir(parents=True)
+    driver.create("/kyb/pod/container", parents=False)
+    assert (root / "kyb" / "pod" / "container").is_dir()
