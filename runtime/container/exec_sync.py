@@ -55,6 +55,9 @@ def exec_sync(containers: ContainerManager, container_id: str, cmd: list[str], t
         try:
             first = conn.receive(ANSWER_TIMEOUT)
         except ForkServerError as e:
+            # A container stopped meanwhile takes the helper along (it is in the container's
+            # cgroup): that is the container's state, not our failure.
+            containers.require_running(record["id"])
             raise InternalError(f"exec in container {record['id']}: {e}") from e
         if "error" in first:
             raise ProcessStartFailed(f"failed to exec in container {record['id']}: {first['error']}")

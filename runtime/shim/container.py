@@ -17,6 +17,7 @@ attach socket are opened while the child builds its root filesystem, not after i
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import select
@@ -29,7 +30,7 @@ from runtime.atomic_json import flush, write_json
 from runtime.forkserver_protocol import USER_FILE, USER_INLINE_LIMIT
 from runtime.linux.syscalls import CLONE_NEWPID, Kernel, set_process_name
 from runtime.shim.attach import AttachHub
-from runtime.shim.container_init import InitEnds, container_init, enter_namespaces, load_spec
+from runtime.shim.container_init import InitEnds, NamespaceGone, container_init, enter_namespaces, load_spec
 from runtime.shim.crilog import CriLogWriter
 from runtime.shim.exit_notice import send_notice
 from runtime.shim.prepared_init import PreparedInit
@@ -119,7 +120,13 @@ def run_shim(kernel: Kernel, conn: socket.socket, request: dict, prepared: Prepa
                 kernel.unshare(CLONE_NEWPID)
             elif pid_ns == "join":
                 enter_namespaces(kernel, spec["namespaces"], ("pid",))
-            pid = os.fork()
+            try:
+                pid = os.fork()
+            except OSError as e:
+                if e.errno == errno.ENOMEM and pid_ns == "join":  # what fork says once a namespace's init is gone
+                    raise NamespaceGone("the pid namespace to join has no init any more: the pod or the "
+                                        "target container stopped") from e
+                raise
             if pid == 0:
                 for fd in (shim_ends.errpipe_r, shim_ends.creds_r, shim_ends.go_w, shim_ends.cgroup_w, wake_r, wake_w):
                     if fd >= 0:

@@ -56,13 +56,23 @@ def join_cgroup(join_files: list[str]) -> None:
             os.close(fd)
 
 
+class NamespaceGone(Exception):
+    """A namespace to join is gone with the process that held it (the pod was stopped meanwhile)."""
+
+
 def enter_namespaces(kernel: Kernel, namespaces: dict, kinds: tuple[str, ...]) -> None:
     """setns into each listed namespace path; a missing/None entry means 'stay in the host's'."""
     fds = []
     for kind in kinds:
         path = namespaces.get(kind)
         if path:
-            fds.append((os.open(path, os.O_RDONLY | os.O_CLOEXEC), NAMESPACE_FLAGS[kind]))
+            try:
+                fds.append((os.open(path, os.O_RDONLY | os.O_CLOEXEC), NAMESPACE_FLAGS[kind]))
+            except FileNotFoundError as e:
+                for fd, _flag in fds:
+                    os.close(fd)
+                raise NamespaceGone(f"cannot join the {kind} namespace at {path}: the process holding it is gone "
+                                    "(the pod or the target container stopped)") from e
     for fd, flag in fds:
         try:
             kernel.setns(fd, flag)

@@ -9,11 +9,12 @@ import os
 import socket
 import stat
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from runtime.shim.container import ShimEnds, _prepared_ends
-from runtime.shim.container_init import InitEnds
+from runtime.shim.container_init import InitEnds, NamespaceGone, enter_namespaces
 from runtime.shim.prepared_init import AheadPipes, PreparedInit
 
 
@@ -115,3 +116,12 @@ def test_closing_in_the_shim_keeps_the_shared_dev_null() -> None:
     finally:
         for fd in (null, out_r, errpipe_r, creds_r):
             os.close(fd)
+
+
+def test_joining_a_namespace_whose_holder_is_gone_names_it_and_leaves_no_descriptor_open(tmp_path: Path) -> None:
+    present = tmp_path / "ipc"
+    present.write_text("")
+    before = set(os.listdir("/proc/self/fd"))
+    with pytest.raises(NamespaceGone, match="cannot join the net namespace at /proc/999999999/ns/net: the process"):
+        enter_namespaces(None, {"ipc": str(present), "net": "/proc/999999999/ns/net"}, ("ipc", "net"))  # type: ignore[arg-type]
+    assert set(os.listdir("/proc/self/fd")) == before
