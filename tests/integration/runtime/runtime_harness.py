@@ -165,6 +165,24 @@ class RuntimeUnderTest:
         except OSError:
             return ""
 
+    def kill_daemon_during(self, work: Callable[[RuntimeClient, threading.Event], None], pause: float) -> RuntimeClient:
+        """Run ``work(client, stop)`` in a thread with a client of its own, SIGKILL the daemon
+        after ``pause`` seconds, let the work end (it must return once its calls fail or ``stop``
+        is set), start the daemon again and return the new client."""
+        stop = threading.Event()
+
+        def run() -> None:
+            with RuntimeClient(f"unix://{self.socket}", timeout=20) as client:
+                work(client, stop)
+
+        worker = threading.Thread(target=run)
+        worker.start()
+        time.sleep(pause)
+        self.kill_daemon()
+        stop.set()
+        worker.join(30)
+        return self.start()
+
     def kill_daemon(self) -> None:
         if self.client is not None:
             self.client.close()

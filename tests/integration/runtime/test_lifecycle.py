@@ -143,33 +143,25 @@ def test_killing_the_daemon_in_the_middle_of_anything_loses_nothing_acknowledged
     removed: set[str] = set()  # acknowledged by RemoveContainer
     pace = random.Random(4)
     for attempt in range(4):
-        stop = threading.Event()
 
-        def churn(attempt: int = attempt, stop: threading.Event = stop) -> None:
-            with RuntimeClient(f"unix://{runtime.socket}", timeout=20) as client:
-                for n in range(200):
-                    if stop.is_set():
-                        return
-                    try:
-                        container = client.create_container(
-                            sandbox, container_config(f"c{attempt}-{n}", ["sleep", "300"] if n % 2 else ["true"]), pod)
-                        created.add(container)
-                        client.start_container(container)
-                        started.add(container)
-                        if n % 3 == 0:
-                            removal_asked.add(container)
-                            client.remove_container(container)
-                            removed.add(container)
-                    except CRIError:
-                        return  # the daemon is gone
+        def churn(client: RuntimeClient, stop: threading.Event, attempt: int = attempt) -> None:
+            for n in range(200):
+                if stop.is_set():
+                    return
+                try:
+                    container = client.create_container(
+                        sandbox, container_config(f"c{attempt}-{n}", ["sleep", "300"] if n % 2 else ["true"]), pod)
+                    created.add(container)
+                    client.start_container(container)
+                    started.add(container)
+                    if n % 3 == 0:
+                        removal_asked.add(container)
+                        client.remove_container(container)
+                        removed.add(container)
+                except CRIError:
+                    return  # the daemon is gone
 
-        worker = threading.Thread(target=churn)
-        worker.start()
-        time.sleep(pace.uniform(0.05, 0.4))
-        runtime.kill_daemon()
-        stop.set()
-        worker.join(30)
-        cri = runtime.start()
+        cri = runtime.kill_daemon_during(churn, pace.uniform(0.05, 0.4))
         listed = {c.id: c.state for c in cri.list_containers()}
         assert not removed & listed.keys(), "a removed container came back"
         assert created - removal_asked <= listed.keys(), "an acknowledged container was lost"

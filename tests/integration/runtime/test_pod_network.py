@@ -85,7 +85,6 @@ def test_killing_the_daemon_in_the_middle_of_pod_starts_and_removals_leaks_no_ad
     import os
     import random
     import threading
-    import time
 
     from cri.client import CRIError, RuntimeClient
 
@@ -94,32 +93,24 @@ def test_killing_the_daemon_in_the_middle_of_pod_starts_and_removals_leaks_no_ad
     pace = random.Random(7)
     count = 0
     for _attempt in range(4):
-        stop = threading.Event()
 
-        def churn(stop: threading.Event = stop) -> None:
+        def churn(client: RuntimeClient, stop: threading.Event) -> None:
             nonlocal count
-            with RuntimeClient(f"unix://{networked.socket}", timeout=20) as client:
-                while not stop.is_set() and count < 400:
-                    count += 1
-                    pod = pod_config(f"churn-{count}")
-                    pod.port_mappings.append(api_pb2.PortMapping(container_port=80, host_port=20000 + count))
-                    try:
-                        sandbox = client.run_pod_sandbox(pod)
-                        made.add(sandbox)
-                        if count % 2 == 0:
-                            asked.add(sandbox)
-                            client.stop_pod_sandbox(sandbox)
-                            client.remove_pod_sandbox(sandbox)
-                    except CRIError:
-                        return  # the daemon is gone
+            while not stop.is_set() and count < 400:
+                count += 1
+                pod = pod_config(f"churn-{count}")
+                pod.port_mappings.append(api_pb2.PortMapping(container_port=80, host_port=20000 + count))
+                try:
+                    sandbox = client.run_pod_sandbox(pod)
+                    made.add(sandbox)
+                    if count % 2 == 0:
+                        asked.add(sandbox)
+                        client.stop_pod_sandbox(sandbox)
+                        client.remove_pod_sandbox(sandbox)
+                except CRIError:
+                    return  # the daemon is gone
 
-        worker = threading.Thread(target=churn)
-        worker.start()
-        time.sleep(pace.uniform(0.05, 0.6))
-        networked.kill_daemon()
-        stop.set()
-        worker.join(30)
-        cri = networked.start()
+        cri = networked.kill_daemon_during(churn, pace.uniform(0.05, 0.6))
         assert made - asked <= {s.id for s in cri.list_pod_sandbox()}, "an acknowledged pod was lost"
     for sandbox in cri.list_pod_sandbox():
         cri.stop_pod_sandbox(sandbox.id)
