@@ -263,8 +263,11 @@ def _volume_target(root: str, mount: dict, source: str | None) -> str:
 
 def _bind_volume(kernel: Kernel, root: str, mount: dict) -> None:
     source = mount["source"]
-    _volume_target(root, mount, source)
-    target = _ensure_target(root, mount["destination"], os.path.isdir(source))
+    target = _volume_target(root, mount, source)
+    if os.path.isdir(source):
+        _ensure_dir(target)
+    else:
+        _ensure_file(target)
     if mount.get("idmap_userns_fd") is not None:  # see runtime.shim.userns.idmapped_spec
         tree = idmapped_tree(source, mount["idmap_userns_fd"])
         try:
@@ -290,8 +293,8 @@ def overlay_lowerdir(directories: list[str]) -> str:
 def _mount_image_volume(kernel: Kernel, root: str, mount: dict) -> None:
     """An image volume: the image's layers (or, for a sub path, their directories there) as a
     read-only overlay with no upper directory, so nothing can be written through it."""
-    _volume_target(root, mount, None)
-    target = _ensure_target(root, mount["destination"], True)
+    target = _volume_target(root, mount, None)
+    _ensure_dir(target)
     kernel.mount("overlay", target, "overlay", MS_RDONLY, f"lowerdir={overlay_lowerdir(mount['lower'])}")
     kernel.mount(None, target, None, MS_REC | PROPAGATION_FLAGS[mount.get("propagation", "private")], None)
 
